@@ -1,0 +1,22 @@
+// Atoms of the messages crust's actors exchange among themselves (never
+// seen by applications).
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace crust {
+
+using conn_up_atom = caf::atom_constant<caf::atom("conn_up")>;
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using select_atom = caf::atom_constant<caf::atom("select")>;
+using selected_atom = caf::atom_constant<caf::atom("selected")>;
+using kept_atom = caf::atom_constant<caf::atom("kept")>;
+using close_atom = caf::atom_constant<caf::atom("close")>;
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using hs_timeout_atom = caf::atom_constant<caf::atom("hs_timeout")>;
+using decide_atom = caf::atom_constant<caf::atom("decide_to")>;
+using bound_atom = caf::atom_constant<caf::atom("bound")>;
+using dial_atom = caf::atom_constant<caf::atom("dial")>;
+
+} // namespace crust

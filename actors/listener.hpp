@@ -1,0 +1,19 @@
+// The TCP doorman: binds crust.listen-address:crust.listen-port, tells the
+// service the bound port, and hands every accepted connection to a
+// connection broker of its own.
+//
+// To the service: (bound_atom, uint16_t port) once bound, or
+//   crust::service_failed when the port cannot be bound.
+#pragma once
+
+#include <caf/behavior.hpp>
+#include <caf/io/broker.hpp>
+
+#include "actors/connection.hpp"
+
+namespace crust {
+
+/// `setup` is the template for every accepted connection.
+caf::behavior listener(caf::io::broker* self, connection_setup setup);
+
+} // namespace crust

@@ -1,0 +1,266 @@
+// Reading and checking the [crust] settings. CAF 0.17 drops an INI value
+// whose type does not match its option without a word, so the INI file is
+// read a second time, raw, and every [crust] key is checked here: a typo or
+// a wrong value stops start-up with the key, the value and the file named.
+#include "crust/config.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+
+#include "crust/errors.hpp"
+#include "crust/messages.hpp"
+#include "transports/wire.hpp"
+
+namespace crust {
+
+namespace {
+
+enum class kind { text, integer, duration };
+
+struct key_spec {
+  kind k;
+  const char* help;
+};
+
+// The one list of [crust] keys; the config class declares these options.
+const std::map<std::string, key_spec>& known_keys() {
+  static const std::map<std::string, key_spec> keys{
+    {"listen-address", {kind::text, "address to listen on (0.0.0.0: all)"}},
+    {"listen-port", {kind::integer, "TCP port to listen on (0: random)"}},
+    {"decision-timeout",
+     {kind::duration, "close a new peer left without keep/drop after this"}},
+    {"heartbeat-interval", {kind::duration, "send a ping this often"}},
+    {"heartbeat-timeout",
+     {kind::duration, "peer lost when silent for this long"}},
+    {"connect-timeout", {kind::duration, "give up dialling after this"}},
+    {"handshake-timeout",
+     {kind::duration, "close a connection not identified after this"}},
+    {"max-frame-size", {kind::integer, "largest frame accepted, in bytes"}},
+    {"max-message-size", {kind::integer, "largest message, in bytes"}},
+    {"send-queue-size",
+     {kind::integer, "bytes queued per peer before send() fails"}},
+    {"undecided-buffer-size",
+     {kind::integer, "bytes held from a peer awaiting keep/drop"}},
+    {"prefer-transport", {kind::text, "tcp (udp arrives with rudp)"}},
+  };
+  return keys;
+}
+
+caf::error bad(const std::string& key, const std::string& value,
+               const std::string& why, const std::string& file = {}) {
+  std::string text = "crust." + key + ": " + value + " " + why;
+  if (!file.empty())
+    text += " (in " + file + ")";
+  return make_error(errc::invalid_config, std::move(text));
+}
+
+std::string show(const caf::config_value& x) {
+  return caf::to_string(x);
+}
+
+caf::error check_range(const std::string& key, int64_t v, int64_t lo,
+                       int64_t hi, const std::string& file) {
+  if (v < lo || v > hi)
+    return bad(key, std::to_string(v),
+               "is out of range (" + std::to_string(lo) + ".."
+                 + std::to_string(hi) + ")",
+               file);
+  return caf::none;
+}
+
+// Range checks shared by raw INI values and typed options.
+caf::error check_integer(const std::string& key, int64_t v,
+                         const std::string& file) {
+  if (key == "listen-port")
+    return check_range(key, v, 0, 65535, file);
+  if (key == "max-frame-size")
+    return check_range(key, v, wire::min_frame_size,
+                       wire::max_frame_size_limit, file);
+  if (key == "max-message-size" || key == "send-queue-size"
+      || key == "undecided-buffer-size")
+    return check_range(key, v, 1, int64_t{1} << 30, file);
+  return caf::none;
+}
+
+caf::error check_duration(const std::string& key, caf::timespan v,
+                          const std::string& file) {
+  if (v.count() <= 0)
+    return bad(key, to_text(v),
+               "must be a positive duration such as 10s or 500ms", file);
+  return caf::none;
+}
+
+caf::error check_text(const std::string& key, const std::string& v,
+                      const std::string& file) {
+  if (key == "prefer-transport" && v != "tcp")
+    return bad(key, "\"" + v + "\"",
+               "is not a known transport (this build knows: tcp)", file);
+  return caf::none;
+}
+
+caf::error check_raw_file(const std::string& path) {
+  std::ifstream probe{path};
+  if (!probe)
+    return caf::none; // no config file: defaults and CLI only
+  auto parsed = caf::actor_system_config::parse_config_file(path.c_str());
+  if (!parsed)
+    return make_error(errc::invalid_config,
+                      "cannot parse " + path + ": " + caf::to_string(parsed.error()));
+  auto section = parsed->find("crust");
+  if (section == parsed->end())
+    return caf::none;
+  auto dict = caf::get_if<caf::config_value::dictionary>(&section->second);
+  if (!dict)
+    return make_error(errc::invalid_config, "crust is not a section in " + path);
+  for (auto& [key, value] : *dict) {
+    auto spec = known_keys().find(key);
+    if (spec == known_keys().end())
+      return bad(key, show(value), "is not a crust setting", path);
+    switch (spec->second.k) {
+      case kind::integer: {
+        auto v = caf::get_if<int64_t>(&value);
+        if (!v)
+          return bad(key, show(value), "is not a whole number", path);
+        if (auto err = check_integer(key, *v, path))
+          return err;
+        break;
+      }
+      case kind::duration: {
+        auto v = caf::get_if<caf::timespan>(&value);
+        if (!v)
+          return bad(key, show(value),
+                     "is not a duration (write e.g. 10s or 500ms)", path);
+        if (auto err = check_duration(key, *v, path))
+          return err;
+        break;
+      }
+      case kind::text: {
+        auto v = caf::get_if<std::string>(&value);
+        if (!v)
+          return bad(key, show(value), "is not a quoted string", path);
+        if (auto err = check_text(key, *v, path))
+          return err;
+        break;
+      }
+    }
+  }
+  return caf::none;
+}
+
+} // namespace
+
+std::string to_text(caf::timespan x) {
+  auto ns = x.count();
+  if (ns % 1000000000 == 0)
+    return std::to_string(ns / 1000000000) + "s";
+  if (ns % 1000000 == 0)
+    return std::to_string(ns / 1000000) + "ms";
+  if (ns % 1000 == 0)
+    return std::to_string(ns / 1000) + "us";
+  return std::to_string(ns) + "ns";
+}
+
+config::config() {
+  load<caf::io::middleman>();
+  crust::add_message_types(*this);
+  caf::config_option_adder adder{custom_options_, "crust"};
+  for (auto& [key, spec] : known_keys()) {
+    switch (spec.k) {
+      case kind::text:
+        adder.add<std::string>(key.c_str(), spec.help);
+        break;
+      case kind::integer:
+        adder.add<int64_t>(key.c_str(), spec.help);
+        break;
+      case kind::duration:
+        adder.add<caf::timespan>(key.c_str(), spec.help);
+        break;
+    }
+  }
+}
+
+caf::error validate(const service_options& o) {
+  if (auto err = check_text("prefer-transport", o.prefer_transport, {}))
+    return err;
+  std::pair<const char*, caf::timespan> durations[] = {
+    {"decision-timeout", o.decision_timeout},
+    {"heartbeat-interval", o.heartbeat_interval},
+    {"heartbeat-timeout", o.heartbeat_timeout},
+    {"connect-timeout", o.connect_timeout},
+    {"handshake-timeout", o.handshake_timeout},
+  };
+  for (auto& [key, v] : durations)
+    if (auto err = check_duration(key, v, {}))
+      return err;
+  if (o.heartbeat_timeout <= o.heartbeat_interval)
+    return bad("heartbeat-timeout", to_text(o.heartbeat_timeout),
+               "must be longer than crust.heartbeat-interval");
+  std::pair<const char*, int64_t> sizes[] = {
+    {"max-frame-size", o.max_frame_size},
+    {"max-message-size", o.max_message_size},
+    {"send-queue-size", o.send_queue_size},
+    {"undecided-buffer-size", o.undecided_buffer_size},
+  };
+  for (auto& [key, v] : sizes)
+    if (auto err = check_integer(key, v, {}))
+      return err;
+  if (o.send_queue_size < o.max_message_size)
+    return bad("send-queue-size", std::to_string(o.send_queue_size),
+               "must be at least crust.max-message-size ("
+                 + std::to_string(o.max_message_size) + ")");
+  return caf::none;
+}
+
+caf::expected<service_options> read_options(const caf::actor_system_config& cfg) {
+  if (auto err = check_raw_file(cfg.config_file_path))
+    return err;
+  service_options o;
+  auto text = [&](const char* key, std::string& dst) {
+    if (auto v = caf::get_if<std::string>(&cfg, std::string{"crust."} + key))
+      dst = *v;
+  };
+  auto duration = [&](const char* key, caf::timespan& dst) {
+    if (auto v = caf::get_if<caf::timespan>(&cfg, std::string{"crust."} + key))
+      dst = *v;
+  };
+  caf::error err;
+  auto integer = [&](const char* key, auto& dst) {
+    using T = std::decay_t<decltype(dst)>;
+    auto v = caf::get_if<int64_t>(&cfg, std::string{"crust."} + key);
+    if (!v || err)
+      return;
+    if (*v < 0 || static_cast<uint64_t>(*v) > std::numeric_limits<T>::max()) {
+      err = check_integer(key, *v, {});
+      if (!err)
+        err = bad(key, std::to_string(*v), "is out of range");
+      return;
+    }
+    if ((err = check_integer(key, *v, {})))
+      return;
+    dst = static_cast<T>(*v);
+  };
+  text("listen-address", o.listen_address);
+  integer("listen-port", o.listen_port);
+  duration("decision-timeout", o.decision_timeout);
+  duration("heartbeat-interval", o.heartbeat_interval);
+  duration("heartbeat-timeout", o.heartbeat_timeout);
+  duration("connect-timeout", o.connect_timeout);
+  duration("handshake-timeout", o.handshake_timeout);
+  integer("max-frame-size", o.max_frame_size);
+  integer("max-message-size", o.max_message_size);
+  integer("send-queue-size", o.send_queue_size);
+  integer("undecided-buffer-size", o.undecided_buffer_size);
+  text("prefer-transport", o.prefer_transport);
+  if (err)
+    return err;
+  if (auto verr = validate(o))
+    return verr;
+  return o;
+}
+
+} // namespace crust

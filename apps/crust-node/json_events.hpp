@@ -1,0 +1,27 @@
+// crust events as the JSON lines crust-node prints, one object per line,
+// each with an "event" field.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "crust/messages.hpp"
+
+namespace crust::node {
+
+std::string to_json(const listening& x);
+std::string to_json(const new_peer& x);
+std::string to_json(const message& x);
+std::string to_json(const peer_lost& x);
+std::string to_json(const connection_failed& x);
+std::string to_json(const misbehaving& x);
+std::string to_json(const std::vector<peer_info>& xs);
+std::string error_json(const std::string& what, const std::string& command = {});
+/// A command that worked: {"event": name, "peer_id": ...} plus extras.
+std::string ack_json(const std::string& name, const peer_id& peer,
+                     size_t bytes = 0);
+
+/// True when `bytes` are valid UTF-8 (and so printable as "text").
+bool is_utf8(const std::vector<uint8_t>& bytes);
+
+} // namespace crust::node

@@ -1,0 +1,228 @@
+// crust-node: one crust node on the command line. Events go to stdout as
+// JSON lines, commands come from stdin one per line, and words for people go
+// to stderr. End of input or `quit` shuts the node down cleanly.
+//
+//   crust-node [--config-file=F] [--crust.KEY=VALUE ...] [--node.auto-keep=false]
+//
+// Commands: connect ENDPOINT | send PEER TEXT | keep PEER | drop PEER |
+//           peers | quit        (PEER: the hex id or a unique prefix of it)
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "apps/crust-node/json_events.hpp"
+#include "crust/crust.hpp"
+
+namespace {
+
+using namespace crust;
+using line_atom = caf::atom_constant<caf::atom("line")>;
+using eof_atom = caf::atom_constant<caf::atom("eof")>;
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
+
+struct node_config : crust::config {
+  bool auto_keep = true;
+  node_config() {
+    opt_group{custom_options_, "node"}.add(
+      auto_keep, "auto-keep", "keep every new peer (false: keep/drop decide)");
+  }
+};
+
+void out(const std::string& json_line) {
+  std::fwrite(json_line.data(), 1, json_line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+void say(const std::string& words) {
+  std::cerr << "crust-node: " << words << std::endl;
+}
+
+struct cli_state {
+  caf::actor service;
+  bool auto_keep = true;
+  bool stopping = false;
+  int exit_code = 0;
+  std::vector<peer_id> known; // peers seen in new_peer, for prefix lookup
+};
+
+std::optional<peer_id> resolve(const cli_state& st, const std::string& text) {
+  if (auto id = peer_id::from_hex(text))
+    return id;
+  std::optional<peer_id> found;
+  for (auto& p : st.known) {
+    if (text.size() >= 4 && p.to_hex().compare(0, text.size(), text) == 0) {
+      if (found && *found != p)
+        return std::nullopt; // ambiguous
+      found = p;
+    }
+  }
+  return found;
+}
+
+caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
+  self->state.auto_keep = auto_keep;
+  auto reply_error = [=](const std::string& command) {
+    return [=](caf::error& err) {
+      out(node::error_json(self->system().render(err), command));
+    };
+  };
+  auto stop = [=] {
+    auto& st = self->state;
+    if (st.stopping)
+      return;
+    st.stopping = true;
+    say("shutting down");
+    self->send(st.service, shutdown{});
+  };
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    self->quit(dm.reason ? dm.reason : caf::error{});
+  });
+  return {
+    [=](attach_atom, caf::actor service) {
+      self->state.service = service;
+      self->monitor(service);
+    },
+    [=](const listening& ev) {
+      out(node::to_json(ev));
+      for (auto& ep : ev.endpoints)
+        say("listening on " + to_string(ep) + " as " + ev.id.to_hex());
+    },
+    [=](const new_peer& ev) {
+      auto& st = self->state;
+      out(node::to_json(ev));
+      st.known.push_back(ev.peer);
+      say("new peer " + ev.peer.short_hex() + " at " + to_string(ev.info.remote)
+          + (ev.info.inbound ? " (it dialled us)" : " (we dialled it)"));
+      if (st.auto_keep)
+        self->request(st.service, caf::infinite, keep{ev.peer})
+          .then([](caf::ok_atom) {}, reply_error("keep"));
+    },
+    [=](const message& ev) { out(node::to_json(ev)); },
+    [=](const peer_lost& ev) {
+      out(node::to_json(ev));
+      say("lost peer " + ev.peer.short_hex() + ": " + ev.reason);
+    },
+    [=](const connection_failed& ev) {
+      out(node::to_json(ev));
+      say("could not connect to " + ev.target + ": " + ev.reason);
+    },
+    [=](const misbehaving& ev) {
+      out(node::to_json(ev));
+      say(ev.address + " misbehaved (" + to_string(ev.kind) + "): " + ev.detail);
+    },
+    [=](const service_failed& ev) {
+      out(node::error_json(ev.reason));
+      say(ev.reason);
+      self->state.exit_code = 1;
+    },
+    [=](line_atom, const std::string& text) {
+      auto& st = self->state;
+      std::istringstream in{text};
+      std::string cmd, arg;
+      in >> cmd;
+      if (cmd.empty() || st.stopping)
+        return;
+      if (cmd == "quit") {
+        stop();
+        return;
+      }
+      if (cmd == "peers") {
+        self->request(st.service, caf::infinite, list_peers{})
+          .then([](const std::vector<peer_info>& xs) { out(node::to_json(xs)); },
+                reply_error("peers"));
+        return;
+      }
+      in >> arg;
+      if (cmd == "connect") {
+        auto ep = endpoint::parse(arg);
+        if (!ep) {
+          out(node::error_json(self->system().render(ep.error()), cmd));
+          return;
+        }
+        self->send(st.service, connect{*ep});
+        return;
+      }
+      if (cmd != "send" && cmd != "keep" && cmd != "drop") {
+        out(node::error_json("unknown command \"" + cmd
+                               + "\" (connect, send, keep, drop, peers, quit)",
+                             cmd));
+        return;
+      }
+      auto peer = resolve(st, arg);
+      if (!peer) {
+        out(node::error_json("\"" + arg + "\" names no known peer", cmd));
+        return;
+      }
+      auto p = *peer;
+      if (cmd == "keep") {
+        self->request(st.service, caf::infinite, keep{p})
+          .then([=](caf::ok_atom) { out(node::ack_json("kept", p)); },
+                reply_error(cmd));
+      } else if (cmd == "drop") {
+        self->request(st.service, caf::infinite, drop{p})
+          .then([=](caf::ok_atom) { out(node::ack_json("dropped", p)); },
+                reply_error(cmd));
+      } else {
+        std::string rest;
+        std::getline(in, rest);
+        if (!rest.empty() && rest.front() == ' ')
+          rest.erase(0, 1);
+        std::vector<uint8_t> bytes(rest.begin(), rest.end());
+        auto n = bytes.size();
+        self->request(st.service, caf::infinite, send{p, std::move(bytes)})
+          .then([=](caf::ok_atom) { out(node::ack_json("sent", p, n)); },
+                reply_error(cmd));
+      }
+    },
+    [=](eof_atom) { stop(); },
+  };
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  node_config cfg;
+  if (auto err = cfg.parse(argc, argv)) {
+    auto what = "bad command line or config file: " + cfg.render(err);
+    out(node::error_json(what));
+    say(what);
+    return 1;
+  }
+  if (cfg.cli_helptext_printed)
+    return 0;
+  auto opts = read_options(cfg);
+  if (!opts) {
+    auto what = cfg.render(opts.error());
+    out(node::error_json(what));
+    say(what);
+    return 1;
+  }
+  int rc = 0;
+  caf::actor_system sys{cfg};
+  auto handler = sys.spawn(cli, cfg.auto_keep);
+  auto svc = spawn_service(sys, *opts, handler);
+  if (!svc) {
+    out(node::error_json(sys.render(svc.error())));
+    return 1;
+  }
+  caf::anon_send(handler, attach_atom::value, *svc);
+  // stdin blocks; a plain thread reads it so no actor ever waits on it.
+  std::thread reader{[handler] {
+    std::string text;
+    while (std::getline(std::cin, text))
+      caf::anon_send(handler, line_atom::value, text);
+    caf::anon_send(handler, eof_atom::value);
+  }};
+  reader.detach();
+  caf::scoped_actor self{sys};
+  self->monitor(handler);
+  self->receive([&](const caf::down_msg& dm) { rc = dm.reason ? 1 : 0; });
+  std::fflush(stdout);
+  // The reader may still block on stdin; leave without waiting for it.
+  std::_Exit(rc);
+}

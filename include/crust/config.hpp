@@ -1,0 +1,53 @@
+// crust's settings: the `[crust]` section of caf-application.ini, each key
+// overridable on the command line as --crust.KEY=VALUE.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+#include <caf/timespan.hpp>
+
+namespace crust {
+
+/// Every setting with its default: the one place limits and timers live.
+struct service_options {
+  std::string listen_address = "0.0.0.0";
+  uint16_t listen_port = 0; // 0: a random free port
+  caf::timespan decision_timeout = std::chrono::seconds(10);
+  caf::timespan heartbeat_interval = std::chrono::seconds(5);
+  caf::timespan heartbeat_timeout = std::chrono::seconds(20);
+  caf::timespan connect_timeout = std::chrono::seconds(10);
+  caf::timespan handshake_timeout = std::chrono::seconds(10);
+  /// Largest frame a peer may send us, header excluded.
+  uint32_t max_frame_size = 64 * 1024;
+  /// Largest message, reassembled from frames.
+  uint32_t max_message_size = 16 * 1024 * 1024;
+  /// Bytes queued per connection before send() answers send_queue_full.
+  uint32_t send_queue_size = 32 * 1024 * 1024;
+  /// Messages an undecided peer may send before we stop reading from it.
+  uint32_t undecided_buffer_size = 1024 * 1024;
+  std::string prefer_transport = "tcp";
+};
+
+/// An actor_system_config that knows the `[crust]` options, loads CAF's
+/// middleman and registers crust's messages. Derive from it to add your own.
+class config : public caf::actor_system_config {
+public:
+  config();
+};
+
+/// Reads and checks the `[crust]` settings of a parsed config. Every error
+/// names the key, the offending value and, for INI values, the file.
+caf::expected<service_options> read_options(const caf::actor_system_config& cfg);
+
+/// A duration as the INI file writes it: "10s", "250ms".
+std::string to_text(caf::timespan x);
+
+/// Checks the ranges of already-typed options (used by read_options and by
+/// spawn_service for options built in code).
+caf::error validate(const service_options& opts);
+
+} // namespace crust

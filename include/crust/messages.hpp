@@ -1,0 +1,187 @@
+// Every message a crust service exchanges with the application: events it
+// sends to the handler actor, commands the application sends to the service.
+// All are registered with CAF by crust::config (see add_message_types).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/optional.hpp>
+
+#include "crust/endpoint.hpp"
+#include "crust/peer_id.hpp"
+
+namespace crust {
+
+// -- vocabulary ---------------------------------------------------------------
+
+/// Why a connection exists.
+enum class origin : uint8_t {
+  direct = 0,    // connect() by the application, or accepted from a peer
+  bootstrap_in,  // accepted from a bootstrapping peer
+  bootstrap_out, // dialled by the bootstrap actor
+  beacon,        // found on the LAN
+  punched,       // hole punching
+  relayed,       // through a relay
+};
+std::string to_string(origin x);
+
+/// What a connection is and where it runs.
+struct connection_info {
+  transport proto = transport::tcp;
+  origin from = origin::direct;
+  /// True when the peer dialled us.
+  bool inbound = false;
+  endpoint local;
+  endpoint remote;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connection_info& x) {
+  return f(caf::meta::type_name("crust::connection_info"), x.proto, x.from,
+           x.inbound, x.local, x.remote);
+}
+
+/// The kinds of abuse a node defends itself against.
+enum class misbehaviour : uint8_t {
+  decrypt_failure = 0,
+  flood,
+  oversize,
+  handshake_timeout,
+  handshake_invalid,
+  protocol_violation,
+};
+std::string to_string(misbehaviour x);
+
+/// Send priority. `high` frames always go before queued `normal` ones, so a
+/// bulk transfer cannot starve small control messages.
+enum class priority : uint8_t { high = 0, normal = 1 };
+std::string to_string(priority x);
+
+// -- events (service -> handler) ----------------------------------------------
+
+/// The service is accepting connections at these endpoints.
+struct listening {
+  std::vector<endpoint> endpoints;
+  peer_id id;
+};
+
+/// A connection to `peer` is up. Answer with keep or drop within
+/// crust.decision-timeout, or it is closed.
+struct new_peer {
+  peer_id peer;
+  connection_info info;
+};
+
+/// `bytes` arrived from a kept peer, in the order the peer sent them
+/// (per priority).
+struct message {
+  peer_id peer;
+  std::vector<uint8_t> bytes;
+};
+
+/// The connection to `peer` is gone.
+struct peer_lost {
+  peer_id peer;
+  std::string reason;
+};
+
+/// A connect() did not lead to a peer.
+struct connection_failed {
+  std::string target;
+  std::string reason;
+};
+
+/// Someone broke the protocol or abused the node. `address` is the remote
+/// IP:port; `peer` is set once the peer has identified itself.
+struct misbehaving {
+  std::string address;
+  caf::optional<peer_id> peer;
+  misbehaviour kind = misbehaviour::protocol_violation;
+  std::string detail;
+};
+
+/// The service cannot go on (e.g. it cannot bind its listening port); it
+/// stops after sending this.
+struct service_failed {
+  std::string reason;
+};
+
+// -- commands (application -> service) ----------------------------------------
+
+/// Dial `target`. Success shows up as new_peer, failure as connection_failed.
+struct connect {
+  endpoint target;
+};
+
+/// Accept a new peer: its messages start flowing to the handler.
+struct keep {
+  peer_id peer;
+};
+
+/// Reject or disconnect a peer.
+struct drop {
+  peer_id peer;
+};
+
+/// Queue `bytes` for a kept peer. Replies caf::ok_atom once queued, or an
+/// error: errc::not_kept, errc::unknown_peer, errc::send_queue_full
+/// (back-pressure: retry later), errc::message_too_large.
+struct send {
+  peer_id peer;
+  std::vector<uint8_t> bytes;
+  priority prio = priority::normal;
+};
+
+/// Replies std::vector<peer_info> with every connected peer.
+struct list_peers {};
+
+struct peer_info {
+  peer_id peer;
+  connection_info info;
+  bool kept = false;
+};
+
+/// Close every connection gracefully and stop the service.
+struct shutdown {};
+
+// -- inspection ---------------------------------------------------------------
+
+#define CRUST_INSPECT(type, ...)                                               \
+  template <class Inspector>                                                   \
+  typename Inspector::result_type inspect(Inspector& f, type& x) {             \
+    return f(caf::meta::type_name("crust::" #type), __VA_ARGS__);              \
+  }
+
+CRUST_INSPECT(listening, x.endpoints, x.id)
+CRUST_INSPECT(new_peer, x.peer, x.info)
+CRUST_INSPECT(message, x.peer, x.bytes)
+CRUST_INSPECT(peer_lost, x.peer, x.reason)
+CRUST_INSPECT(connection_failed, x.target, x.reason)
+CRUST_INSPECT(misbehaving, x.address, x.peer, x.kind, x.detail)
+CRUST_INSPECT(service_failed, x.reason)
+CRUST_INSPECT(connect, x.target)
+CRUST_INSPECT(keep, x.peer)
+CRUST_INSPECT(drop, x.peer)
+CRUST_INSPECT(send, x.peer, x.bytes, x.prio)
+CRUST_INSPECT(peer_info, x.peer, x.info, x.kept)
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_peers&) {
+  return f(caf::meta::type_name("crust::list_peers"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shutdown&) {
+  return f(caf::meta::type_name("crust::shutdown"));
+}
+
+#undef CRUST_INSPECT
+
+/// Registers every type above (and crust's error category) with `cfg`.
+/// crust::config does this already; call it when you bring your own config.
+void add_message_types(caf::actor_system_config& cfg);
+
+} // namespace crust

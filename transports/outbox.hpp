@@ -1,0 +1,50 @@
+// A connection's send queue: two priority lanes, bounded in bytes, drained
+// one chunk at a time so that high-priority messages overtake bulk ones at
+// chunk granularity. Sans-I/O: messages in, DATA frames out.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "crust/errors.hpp"
+#include "crust/messages.hpp"
+
+namespace crust {
+
+class outbox {
+public:
+  outbox(uint32_t capacity, uint32_t max_message_size);
+
+  /// Queues a message; errc::send_queue_full or errc::message_too_large
+  /// when it cannot, errc::none otherwise.
+  errc push(priority prio, std::vector<uint8_t> bytes);
+
+  /// Appends the next DATA frame to `out`; false when nothing is queued.
+  bool pop_frame(std::vector<char>& out);
+
+  bool empty() const {
+    return queued_ == 0 && lanes_[0].empty() && lanes_[1].empty();
+  }
+
+  /// Message bytes still queued.
+  size_t queued_bytes() const {
+    return queued_;
+  }
+
+private:
+  struct lane {
+    std::deque<std::vector<uint8_t>> messages;
+    size_t offset = 0; // into messages.front()
+    bool empty() const {
+      return messages.empty();
+    }
+  };
+
+  uint32_t capacity_;
+  uint32_t max_message_size_;
+  size_t queued_ = 0;
+  lane lanes_[2];
+};
+
+} // namespace crust
