@@ -5,6 +5,9 @@
 
 #include <sodium.h>
 
+#include <memory>
+#include <set>
+
 #include "actors/atoms.hpp"
 #include "actors/connection.hpp"
 #include "actors/dialer.hpp"
@@ -51,6 +54,9 @@ struct service_state {
   std::unordered_map<caf::actor_addr, conn_id> ids;
   std::unordered_map<conn_id, conn_record> conns;
   bool stopping = false;
+  /// Every live child, for the service's last act: stopping them.
+  std::shared_ptr<std::set<caf::actor>> children
+    = std::make_shared<std::set<caf::actor>>();
   static const char* name;
 };
 
@@ -78,6 +84,7 @@ void spawn_listener(self_ptr self) {
     setup.opts.listen_port = st.bound_port; // a restart keeps its port
   st.listener = self->home_system().middleman().spawn_broker(listener, setup);
   self->monitor(st.listener);
+  st.children->insert(st.listener);
 }
 
 conn_id register_conn(self_ptr self, const caf::actor& hdl) {
@@ -90,6 +97,7 @@ conn_id register_conn(self_ptr self, const caf::actor& hdl) {
   st.conns[c].hdl = hdl;
   st.table->add(c);
   self->monitor(hdl);
+  st.children->insert(hdl);
   return c;
 }
 
@@ -136,6 +144,7 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
   auto rec = std::move(i->second);
   st.conns.erase(i);
   st.ids.erase(rec.hdl.address());
+  st.children->erase(rec.hdl);
   auto entry = st.table->find(c);
   auto peer = entry ? std::optional<peer_id>{entry->peer} : std::nullopt;
   auto lost = st.table->remove(c);
@@ -228,17 +237,18 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   randombytes_buf(&st.session, sizeof(st.session));
   st.table.emplace(id);
   spawn_listener(self);
-  self->attach_functor([self](const caf::error&) {
-    // Children never outlive their service.
-    auto& st = self->state;
-    if (st.listener)
-      caf::anon_send_exit(st.listener, caf::exit_reason::user_shutdown);
-    for (auto& [c, rec] : st.conns)
-      caf::anon_send_exit(rec.hdl, caf::exit_reason::user_shutdown);
+  // Children never outlive their service. Links would do it, but a child
+  // killed with exit_reason::kill would take the service down too; the
+  // list is shared because the state is gone when attachables run.
+  auto children = st.children;
+  self->attach_functor([children](const caf::error&) {
+    for (auto& child : *children)
+      caf::anon_send_exit(child, caf::exit_reason::user_shutdown);
   });
   self->set_down_handler([=](const caf::down_msg& dm) {
     auto& st = self->state;
     if (st.listener && dm.source == st.listener.address()) {
+      st.children->erase(st.listener);
       st.listener = nullptr;
       if (st.stopping || !dm.reason)
         return;

@@ -1,0 +1,272 @@
+// Services in one process talking over real sockets on 127.0.0.1. Every
+// wait is bounded and waits on events, never on the clock.
+#define CAF_SUITE two_services
+#include <caf/test/unit_test.hpp>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <functional>
+
+#include "crust/crust.hpp"
+
+using namespace std::chrono_literals;
+using caf::scoped_actor;
+using crust::peer_id;
+
+namespace {
+
+// One node: a service plus a scoped actor as its handler, with every event
+// it received.
+struct node {
+  scoped_actor handler;
+  caf::actor svc;
+  std::vector<crust::listening> listens;
+  std::vector<crust::new_peer> peers;
+  std::vector<crust::message> msgs;
+  std::vector<crust::peer_lost> lost;
+  std::vector<crust::connection_failed> failed;
+  std::vector<crust::misbehaving> abuse;
+
+  explicit node(caf::actor_system& sys,
+                std::function<void(crust::service_options&)> tweak = {})
+    : handler(sys) {
+    crust::service_options opts;
+    opts.listen_address = "127.0.0.1";
+    opts.heartbeat_interval = 200ms;
+    opts.heartbeat_timeout = 1s;
+    if (tweak)
+      tweak(opts);
+    auto s = crust::spawn_service(sys, opts, caf::actor{handler});
+    CAF_REQUIRE(s);
+    svc = *s;
+    CAF_REQUIRE(wait_until([&] { return !listens.empty(); }));
+  }
+
+  ~node() {
+    caf::anon_send_exit(svc, caf::exit_reason::user_shutdown);
+  }
+
+  const peer_id& id() const {
+    return listens.at(0).id;
+  }
+
+  crust::endpoint endpoint() const {
+    return listens.at(0).endpoints.at(0);
+  }
+
+  // Takes events until `done` holds; false after 10 s without it.
+  bool wait_until(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!done()) {
+      auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= decltype(left)::zero())
+        return false;
+      bool timed_out = false;
+      handler->receive(
+        [&](crust::listening& x) { listens.push_back(std::move(x)); },
+        [&](crust::new_peer& x) { peers.push_back(std::move(x)); },
+        [&](crust::message& x) { msgs.push_back(std::move(x)); },
+        [&](crust::peer_lost& x) { lost.push_back(std::move(x)); },
+        [&](crust::connection_failed& x) { failed.push_back(std::move(x)); },
+        [&](crust::misbehaving& x) { abuse.push_back(std::move(x)); },
+        caf::after(std::chrono::duration_cast<caf::timespan>(left)) >>
+          [&] { timed_out = true; });
+      if (timed_out)
+        return done();
+    }
+    return true;
+  }
+
+  void keep(const peer_id& p) {
+    handler->request(svc, 10s, crust::keep{p})
+      .receive([](caf::ok_atom) {},
+               [](caf::error& err) { CAF_FAIL("keep failed: " << to_string(err)); });
+  }
+
+  caf::error send(const peer_id& p, std::vector<uint8_t> bytes,
+                  crust::priority prio = crust::priority::normal) {
+    caf::error result;
+    handler->request(svc, 10s, crust::send{p, std::move(bytes), prio})
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  std::vector<crust::peer_info> peer_list() {
+    std::vector<crust::peer_info> result;
+    handler->request(svc, 10s, crust::list_peers{})
+      .receive([&](std::vector<crust::peer_info>& xs) { result = std::move(xs); },
+               [](caf::error&) {});
+    return result;
+  }
+};
+
+struct fixture {
+  crust::config cfg;
+  caf::actor_system sys{cfg};
+};
+
+std::vector<uint8_t> text(const std::string& s) {
+  return {s.begin(), s.end()};
+}
+
+// Connects a to b, keeps on both sides.
+void link(node& a, node& b) {
+  a.handler->send(a.svc, crust::connect{b.endpoint()});
+  CAF_REQUIRE(a.wait_until([&] { return !a.peers.empty(); }));
+  CAF_REQUIRE(b.wait_until([&] { return !b.peers.empty(); }));
+  a.keep(b.id());
+  b.keep(a.id());
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(two_services_tests, fixture)
+
+CAF_TEST(two services connect keep and talk both ways) {
+  node a{sys}, b{sys};
+  link(a, b);
+  CAF_CHECK(a.peers[0].peer == b.id());
+  CAF_CHECK(!a.peers[0].info.inbound);
+  CAF_CHECK(b.peers[0].info.inbound);
+  CAF_CHECK(!a.send(b.id(), text("hello b")));
+  CAF_CHECK(!b.send(a.id(), text("hello a")));
+  CAF_REQUIRE(b.wait_until([&] { return !b.msgs.empty(); }));
+  CAF_REQUIRE(a.wait_until([&] { return !a.msgs.empty(); }));
+  CAF_CHECK(b.msgs[0].bytes == text("hello b"));
+  CAF_CHECK(a.msgs[0].bytes == text("hello a"));
+}
+
+CAF_TEST(ten megabytes arrive intact and in order) {
+  node a{sys}, b{sys};
+  link(a, b);
+  std::vector<uint8_t> big(10 * 1024 * 1024);
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<uint8_t>((i * 2654435761u) >> 13);
+  CAF_REQUIRE(!a.send(b.id(), big));
+  for (uint32_t i = 0; i < 200; ++i) {
+    std::vector<uint8_t> small(1000, static_cast<uint8_t>(i));
+    std::memcpy(small.data(), &i, sizeof(i));
+    CAF_REQUIRE(!a.send(b.id(), small));
+  }
+  CAF_REQUIRE(b.wait_until([&] { return b.msgs.size() == 201; }));
+  CAF_CHECK(b.msgs[0].bytes == big);
+  for (uint32_t i = 0; i < 200; ++i) {
+    uint32_t seq;
+    std::memcpy(&seq, b.msgs[i + 1].bytes.data(), sizeof(seq));
+    CAF_CHECK_EQUAL(seq, i);
+  }
+}
+
+CAF_TEST(control messages overtake a bulk transfer) {
+  node a{sys}, b{sys};
+  link(a, b);
+  std::vector<uint8_t> bulk(8 * 1024 * 1024, 'b');
+  CAF_REQUIRE(!a.send(b.id(), bulk, crust::priority::normal));
+  CAF_REQUIRE(!a.send(b.id(), text("urgent"), crust::priority::high));
+  CAF_REQUIRE(b.wait_until([&] { return b.msgs.size() == 2; }));
+  CAF_CHECK(b.msgs[0].bytes == text("urgent"));
+  CAF_CHECK_EQUAL(b.msgs[1].bytes.size(), bulk.size());
+}
+
+CAF_TEST(a full send queue answers with back pressure) {
+  node a{sys, [](crust::service_options& o) {
+    o.send_queue_size = 4 * 1024 * 1024;
+    o.max_message_size = 1024 * 1024;
+  }};
+  // b never decides, so it stops reading after its undecided allowance: the
+  // socket buffers fill, then a's queue.
+  node b{sys, [](crust::service_options& o) { o.decision_timeout = 60s; }};
+  a.handler->send(a.svc, crust::connect{b.endpoint()});
+  CAF_REQUIRE(a.wait_until([&] { return !a.peers.empty(); }));
+  a.keep(b.id());
+  std::vector<uint8_t> chunk(512 * 1024, 'x');
+  caf::error err;
+  int accepted = 0;
+  for (; accepted < 1000; ++accepted)
+    if ((err = a.send(b.id(), chunk)))
+      break;
+  CAF_CHECK(err == crust::make_error(crust::errc::send_queue_full));
+  // Bounded: the queue, b's allowance and the kernel's buffers, no more.
+  CAF_CHECK_LESS(accepted, 200);
+  CAF_MESSAGE("queue full after " << accepted << " messages of 512 KiB");
+}
+
+CAF_TEST(dialling a closed port reports connection_failed) {
+  node a{sys};
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(sa);
+  bind(fd, reinterpret_cast<sockaddr*>(&sa), len);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  auto port = ntohs(sa.sin_port);
+  close(fd); // nobody listens there now
+  a.handler->send(a.svc, crust::connect{crust::endpoint{crust::transport::tcp,
+                                                        "127.0.0.1", port, {}}});
+  CAF_REQUIRE(a.wait_until([&] { return !a.failed.empty(); }));
+  CAF_CHECK(a.failed[0].target.find(std::to_string(port)) != std::string::npos);
+  CAF_CHECK(a.failed[0].reason.find("refused") != std::string::npos);
+}
+
+CAF_TEST(a pinned peer id that does not answer fails the connection) {
+  node a{sys}, b{sys};
+  auto ep = b.endpoint();
+  ep.pinned = peer_id::random();
+  a.handler->send(a.svc, crust::connect{ep});
+  CAF_REQUIRE(a.wait_until([&] { return !a.failed.empty(); }));
+  CAF_CHECK(a.failed[0].reason.find("expected peer") != std::string::npos);
+  CAF_CHECK(a.peers.empty());
+}
+
+CAF_TEST(simultaneous dials end as one connection the same on both sides) {
+  for (int round = 0; round < 5; ++round) {
+    node a{sys}, b{sys};
+    a.handler->send(a.svc, crust::connect{b.endpoint()});
+    b.handler->send(b.svc, crust::connect{a.endpoint()});
+    CAF_REQUIRE(a.wait_until([&] { return !a.peers.empty(); }));
+    CAF_REQUIRE(b.wait_until([&] { return !b.peers.empty(); }));
+    a.keep(b.id());
+    b.keep(a.id());
+    // A message each way proves the live connections carry traffic.
+    CAF_REQUIRE(!a.send(b.id(), text("ping")));
+    CAF_REQUIRE(!b.send(a.id(), text("pong")));
+    CAF_REQUIRE(b.wait_until([&] { return !b.msgs.empty(); }));
+    CAF_REQUIRE(a.wait_until([&] { return !a.msgs.empty(); }));
+    auto pa = a.peer_list();
+    auto pb = b.peer_list();
+    CAF_REQUIRE_EQUAL(pa.size(), 1u);
+    CAF_REQUIRE_EQUAL(pb.size(), 1u);
+    CAF_CHECK(pa[0].info.local.port == pb[0].info.remote.port
+              || pa[0].info.remote.port == pb[0].info.local.port);
+    CAF_CHECK_EQUAL(a.peers.size(), 1u);
+    CAF_CHECK_EQUAL(b.peers.size(), 1u);
+    CAF_CHECK(a.lost.empty());
+    CAF_CHECK(b.lost.empty());
+  }
+}
+
+CAF_TEST(a killed peer is reported lost) {
+  node a{sys}, b{sys};
+  link(a, b);
+  caf::anon_send_exit(b.svc, caf::exit_reason::kill);
+  CAF_REQUIRE(a.wait_until([&] { return !a.lost.empty(); }));
+  CAF_CHECK(a.lost[0].peer == b.id());
+}
+
+CAF_TEST(shutdown tells the peer) {
+  node a{sys}, b{sys};
+  link(a, b);
+  a.handler->send(a.svc, crust::shutdown{});
+  CAF_REQUIRE(b.wait_until([&] { return !b.lost.empty(); }));
+  CAF_CHECK(b.lost[0].reason.find("shutdown") != std::string::npos);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,130 @@
+#define CAF_SUITE config
+#include <caf/test/unit_test.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+
+#include "crust/config.hpp"
+
+using namespace crust;
+
+namespace {
+
+// Parses `args` (and the INI `ini`, when given) the way an application
+// would, then reads crust's options.
+struct parsed {
+  caf::error parse_error;
+  caf::expected<service_options> opts{caf::none};
+};
+
+parsed read(std::vector<std::string> args, const std::string& ini = {}) {
+  std::string path;
+  if (!ini.empty()) {
+    char tmpl[] = "/tmp/crust-config-test-XXXXXX";
+    auto fd = mkstemp(tmpl);
+    CAF_REQUIRE(fd >= 0);
+    close(fd);
+    path = tmpl;
+    std::ofstream{path} << ini;
+    args.push_back("--config-file=" + path);
+  }
+  crust::config cfg;
+  parsed result;
+  result.parse_error = cfg.parse(args);
+  if (!result.parse_error)
+    result.opts = read_options(cfg);
+  if (!path.empty())
+    std::remove(path.c_str());
+  return result;
+}
+
+std::string message_of(const caf::error& err) {
+  auto text = to_string(err);
+  if (!err.context().empty() && err.context().match_element<std::string>(0))
+    text += " " + err.context().get_as<std::string>(0);
+  return text;
+}
+
+bool mentions(const caf::error& err, const std::string& what) {
+  return message_of(err).find(what) != std::string::npos;
+}
+
+} // namespace
+
+CAF_TEST(defaults are sane) {
+  auto r = read({});
+  CAF_REQUIRE(!r.parse_error);
+  CAF_REQUIRE(r.opts);
+  CAF_CHECK_EQUAL(r.opts->listen_port, 0u);
+  CAF_CHECK_EQUAL(r.opts->prefer_transport, "tcp");
+  CAF_CHECK(!validate(*r.opts));
+}
+
+CAF_TEST(settings come from the ini file and the command line overrides) {
+  auto r = read({"--crust.listen-port=4001"},
+                "[crust]\nlisten-port=4000\ndecision-timeout=3s\n"
+                "listen-address=\"127.0.0.1\"\n");
+  CAF_REQUIRE(r.opts);
+  CAF_CHECK_EQUAL(r.opts->listen_port, 4001u);
+  CAF_CHECK_EQUAL(r.opts->listen_address, "127.0.0.1");
+  CAF_CHECK(r.opts->decision_timeout == std::chrono::seconds(3));
+}
+
+CAF_TEST(a port of 70000 names the key and the value) {
+  auto r = read({"--crust.listen-port=70000"});
+  CAF_REQUIRE(!r.opts);
+  CAF_CHECK(mentions(r.opts.error(), "crust.listen-port"));
+  CAF_CHECK(mentions(r.opts.error(), "70000"));
+}
+
+CAF_TEST(a negative timeout names the key) {
+  auto r = read({"--crust.decision-timeout=-5s"});
+  CAF_REQUIRE(!r.opts);
+  CAF_CHECK(mentions(r.opts.error(), "crust.decision-timeout"));
+  CAF_CHECK(mentions(r.opts.error(), "-5s"));
+}
+
+CAF_TEST(an unknown transport names the key and the value) {
+  auto r = read({"--crust.prefer-transport=carrier-pigeon"});
+  CAF_REQUIRE(!r.opts);
+  CAF_CHECK(mentions(r.opts.error(), "crust.prefer-transport"));
+  CAF_CHECK(mentions(r.opts.error(), "carrier-pigeon"));
+}
+
+CAF_TEST(a mistyped ini value names the key the value and the file) {
+  auto r = read({}, "[crust]\nlisten-port=\"abc\"\n");
+  CAF_REQUIRE(!r.opts);
+  CAF_CHECK(mentions(r.opts.error(), "crust.listen-port"));
+  CAF_CHECK(mentions(r.opts.error(), "abc"));
+  CAF_CHECK(mentions(r.opts.error(), "/tmp/crust-config-test-"));
+}
+
+CAF_TEST(an out of range ini value is refused) {
+  auto r = read({}, "[crust]\nlisten-port=70000\n");
+  CAF_REQUIRE(!r.opts);
+  CAF_CHECK(mentions(r.opts.error(), "crust.listen-port"));
+  CAF_CHECK(mentions(r.opts.error(), "70000"));
+}
+
+CAF_TEST(an unknown ini key is refused rather than ignored) {
+  auto r = read({}, "[crust]\nlisten-prot=4000\n");
+  CAF_REQUIRE(!r.opts);
+  CAF_CHECK(mentions(r.opts.error(), "crust.listen-prot"));
+}
+
+CAF_TEST(a mistyped command line value fails parsing) {
+  auto r = read({"--crust.listen-port=abc"});
+  CAF_CHECK(r.parse_error);
+}
+
+CAF_TEST(options built in code are checked too) {
+  service_options o;
+  o.heartbeat_timeout = o.heartbeat_interval;
+  CAF_CHECK(mentions(validate(o), "crust.heartbeat-timeout"));
+  o = service_options{};
+  o.max_frame_size = 10;
+  CAF_CHECK(mentions(validate(o), "crust.max-frame-size"));
+}
