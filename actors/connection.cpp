@@ -43,6 +43,7 @@ public:
   }
 
   behavior start() {
+    self_->set_error_handler([](error&) {}); // strays must not kill us
     self_->configure_read(hdl_, receive_policy::at_most(read_size));
     self_->ack_writes(hdl_, true);
     self_->send(setup_.service, conn_up_atom::value, setup_.info);

@@ -245,6 +245,10 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
     for (auto& child : *children)
       caf::anon_send_exit(child, caf::exit_reason::user_shutdown);
   });
+  // A stray error message (e.g. an application answering one of our
+  // replies with "unexpected message") must not stop a node: CAF's default
+  // error handler would quit the service and every connection with it.
+  self->set_error_handler([](caf::error&) {});
   self->set_down_handler([=](const caf::down_msg& dm) {
     auto& st = self->state;
     if (st.listener && dm.source == st.listener.address()) {

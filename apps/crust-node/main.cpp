@@ -185,14 +185,44 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
 
 } // namespace
 
+// CAF 0.17 takes a boolean option on the command line only as a bare flag,
+// so --node.auto-keep=false would be refused: read that one form here.
+std::vector<std::string> take_auto_keep(int argc, char** argv,
+                                        std::optional<bool>& auto_keep) {
+  const std::string key = "--node.auto-keep=";
+  std::vector<std::string> rest;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.compare(0, key.size(), key) != 0) {
+      rest.push_back(arg);
+      continue;
+    }
+    auto v = arg.substr(key.size());
+    if (v == "true" || v == "1")
+      auto_keep = true;
+    else if (v == "false" || v == "0")
+      auto_keep = false;
+    else
+      rest.push_back(arg); // let CAF name the bad value
+  }
+  return rest;
+}
+
 int main(int argc, char** argv) {
   node_config cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    auto what = "bad command line or config file: " + cfg.render(err);
+  std::optional<bool> auto_keep;
+  auto args = take_auto_keep(argc, argv, auto_keep);
+  if (auto err = cfg.parse(std::move(args))) {
+    std::string what = "bad command line or config file";
+    if (!cfg.config_file_path.empty())
+      what += " (" + cfg.config_file_path + ")";
+    what += ": " + cfg.render(err);
     out(node::error_json(what));
     say(what);
     return 1;
   }
+  if (auto_keep)
+    cfg.auto_keep = *auto_keep;
   if (cfg.cli_helptext_printed)
     return 0;
   auto opts = read_options(cfg);

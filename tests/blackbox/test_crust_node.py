@@ -55,9 +55,9 @@ class Node:
     which order independent events arrive.
     """
 
-    def __init__(self, *args, name="node", listen_local=True):
+    def __init__(self, *args, name="node"):
         self.name = name
-        cmd = [BINARY] + ([LOCAL] if listen_local else []) + list(args)
+        cmd = [BINARY, LOCAL] + list(args)
         self.cmd_line = cmd
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -78,23 +78,31 @@ class Node:
 
     def _read_stdout(self):
         try:
-            for raw in iter(self.proc.stdout.readline, b""):
-                line = raw.decode("utf-8", "replace").rstrip("\n")
-                if not line:
-                    continue
-                try:
-                    ev = json.loads(line)
-                    if not isinstance(ev, dict):
-                        raise ValueError("not an object")
-                except ValueError:
-                    ev = {"event": "<not json>", "line": line}
-                self.events.put(ev)
+            self._pump_stdout()
+        except (ValueError, OSError):
+            pass  # the pipe was closed at teardown
         finally:
             self.events.put(_EOF)
 
+    def _pump_stdout(self):
+        for raw in iter(self.proc.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if not line:
+                continue
+            try:
+                ev = json.loads(line)
+                if not isinstance(ev, dict):
+                    raise ValueError("not an object")
+            except ValueError:
+                ev = {"event": "<not json>", "line": line}
+            self.events.put(ev)
+
     def _read_stderr(self):
-        for raw in iter(self.proc.stderr.readline, b""):
-            self.stderr_lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+        try:
+            for raw in iter(self.proc.stderr.readline, b""):
+                self.stderr_lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+        except (ValueError, OSError):
+            pass  # the pipe was closed at teardown
 
     # -- commands -------------------------------------------------------------
 
@@ -231,6 +239,8 @@ class Node:
 
     def close(self):
         self.kill()
+        self._out.join(timeout=2)
+        self._err.join(timeout=2)
         for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 f.close()
