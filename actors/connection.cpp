@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "actors/atoms.hpp"
+#include "actors/respond.hpp"
 #include "crust/errors.hpp"
 #include "transports/frame_decoder.hpp"
 #include "transports/hello.hpp"
@@ -26,6 +27,13 @@ using namespace caf::io;
 constexpr size_t write_window = 256 * 1024;
 
 constexpr size_t read_size = 64 * 1024;
+
+// Timers go out without a sender: a message an actor sends itself holds a
+// strong reference to it, and one still queued when it stops keeps it alive.
+template <class... Ts>
+void set_timer(broker* self, timespan after, Ts... xs) {
+  delayed_anon_send(actor_cast<actor>(self), after, xs...);
+}
 
 class connection_core {
 public:
@@ -50,9 +58,9 @@ public:
     append_hello(self_->wr_buf(hdl_),
                  hello{wire::protocol_version, setup_.local_id, setup_.session});
     flushed(wire::header_size + wire::hello_size);
-    self_->delayed_send(self_, setup_.opts.handshake_timeout,
+    set_timer(self_, setup_.opts.handshake_timeout,
                         hs_timeout_atom::value);
-    self_->delayed_send(self_, setup_.opts.heartbeat_interval, tick_atom::value);
+    set_timer(self_, setup_.opts.heartbeat_interval, tick_atom::value);
     return {
       [=](const new_data_msg& msg) { on_bytes(msg.buf); },
       [=](const data_transferred_msg& msg) {
@@ -87,14 +95,14 @@ public:
         auto r = static_cast<wire::close_reason>(reason);
         close_with(r, wire::to_string(r), wire::to_string(r));
       },
-      [=](send& cmd) -> result<ok_atom> {
+      [=](send& cmd) {
         if (phase_ != phase::kept)
-          return make_error(errc::not_kept);
+          return respond(self_, make_error(errc::not_kept));
         if (auto err = out_.push(cmd.prio, std::move(cmd.bytes));
             err != errc::none)
-          return make_error(err);
+          return respond(self_, make_error(err));
         pump();
-        return ok_atom::value;
+        respond(self_, none);
       },
       [=](hs_timeout_atom) {
         if (phase_ == phase::identifying || phase_ == phase::negotiating)
@@ -234,7 +242,7 @@ private:
       flushed(wire::header_size);
     }
     sent_since_tick_ = false;
-    self_->delayed_send(self_, setup_.opts.heartbeat_interval, tick_atom::value);
+    set_timer(self_, setup_.opts.heartbeat_interval, tick_atom::value);
   }
 
   // Moves frames from the outbox to CAF while the write window has room.

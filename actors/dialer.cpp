@@ -101,10 +101,10 @@ dial_result dial_tcp(const endpoint& target, caf::timespan timeout) {
 
 } // namespace
 
-caf::behavior dialer(caf::event_based_actor* self) {
+caf::behavior dialer(caf::event_based_actor* self, endpoint target,
+                     caf::timespan timeout) {
   return {
-    [=](dial_atom, const endpoint& target, caf::timespan timeout)
-      -> caf::result<caf::io::network::native_socket, endpoint> {
+    [=](dial_atom) -> caf::result<caf::io::network::native_socket, endpoint> {
       self->quit();
       auto r = dial_tcp(target, timeout);
       if (r.fd < 0)

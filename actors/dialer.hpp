@@ -11,8 +11,10 @@
 
 namespace crust {
 
-/// Spawn detached; answers one (dial_atom, endpoint, timespan timeout)
-/// request, then quits.
-caf::behavior dialer(caf::event_based_actor* self);
+/// Spawn detached; answers one dial_atom request with the outcome of
+/// dialling `target`, then quits. (It takes its work as spawn arguments:
+/// CAF 0.17 dereferences a null pointer for functions spawned without any.)
+caf::behavior dialer(caf::event_based_actor* self, endpoint target,
+                     caf::timespan timeout);
 
 } // namespace crust

@@ -14,6 +14,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/listener.hpp"
 #include "actors/peer_table.hpp"
+#include "actors/respond.hpp"
 #include "crust/errors.hpp"
 #include "crust/service.hpp"
 #include "transports/wire.hpp"
@@ -65,6 +66,12 @@ const char* service_state::name = "crust.service";
 namespace {
 
 using self_ptr = caf::stateful_actor<service_state>*;
+
+// Timers go out without a sender (see connection.cpp).
+template <class... Ts>
+void set_timer(self_ptr self, caf::timespan after, Ts... xs) {
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), after, xs...);
+}
 
 connection_setup make_setup(self_ptr self) {
   auto& st = self->state;
@@ -122,7 +129,7 @@ void announce(self_ptr self, conn_id c) {
   auto e = st.table->find(c);
   st.conns[c].reported = false;
   self->send(st.handler, new_peer{e->peer, st.conns[c].info});
-  self->delayed_send(self, st.opts.decision_timeout, decide_atom::value, c);
+  set_timer(self, st.opts.decision_timeout, decide_atom::value, c);
 }
 
 // A live connection was replaced by a newer one from a restarted peer.
@@ -195,10 +202,10 @@ void connect_to(self_ptr self, const endpoint& target) {
                                  "this build dials tcp:// endpoints only"});
     return;
   }
-  auto d = self->home_system().spawn<caf::detached>(dialer);
+  auto d = self->home_system().spawn<caf::detached>(dialer, target,
+                                                    st.opts.connect_timeout);
   auto margin = std::chrono::seconds(5);
-  self->request(d, st.opts.connect_timeout + margin, dial_atom::value, target,
-                st.opts.connect_timeout)
+  self->request(d, st.opts.connect_timeout + margin, dial_atom::value)
     .then(
       [=](caf::io::network::native_socket fd, const endpoint& local) {
         auto& st = self->state;
@@ -317,31 +324,32 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       self->quit(make_error(errc::invalid_config, ev.reason));
     },
     [=](const connect& cmd) { connect_to(self, cmd.target); },
-    [=](const keep& cmd) -> caf::result<caf::ok_atom> {
+    [=](const keep& cmd) {
       auto& st = self->state;
       auto c = st.table->live(cmd.peer);
       if (!c)
-        return make_error(errc::unknown_peer);
+        return respond(self, make_error(errc::unknown_peer));
       if (st.table->keep(cmd.peer))
         self->send(st.conns[*c].hdl, kept_atom::value);
-      return caf::ok_atom::value;
+      respond(self, caf::none);
     },
-    [=](const drop& cmd) -> caf::result<caf::ok_atom> {
+    [=](const drop& cmd) {
       auto c = self->state.table->live(cmd.peer);
       if (!c)
-        return make_error(errc::unknown_peer);
+        return respond(self, make_error(errc::unknown_peer));
       close_conn(self, *c, wire::close_reason::dropped,
                  "dropped by this node");
-      return caf::ok_atom::value;
+      respond(self, caf::none);
     },
-    [=](send& cmd) -> caf::result<caf::message> {
+    [=](send& cmd) {
       auto& st = self->state;
       auto c = st.table->live(cmd.peer);
       if (!c)
-        return make_error(errc::unknown_peer);
+        return respond(self, make_error(errc::unknown_peer));
       if (st.table->find(*c)->ph != peer_table::phase::kept)
-        return make_error(errc::not_kept);
-      return self->delegate(st.conns[*c].hdl, std::move(cmd));
+        return respond(self, make_error(errc::not_kept));
+      // The connection answers the original sender (or no one).
+      self->delegate(st.conns[*c].hdl, std::move(cmd));
     },
     [=](list_peers) {
       auto& st = self->state;
@@ -369,7 +377,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       }
       for (auto& [c, rec] : st.conns)
         close_conn(self, c, wire::close_reason::normal, "shutdown");
-      self->delayed_send(self, shutdown_grace, shutdown{});
+      set_timer(self, shutdown_grace, shutdown{});
     },
   };
 }

@@ -269,4 +269,56 @@ CAF_TEST(shutdown tells the peer) {
   CAF_CHECK(b.lost[0].reason.find("shutdown") != std::string::npos);
 }
 
+// The README's handler: answers new_peer with keep and sends commands
+// without waiting for replies. It must see no stray replies or errors.
+using got_atom = caf::atom_constant<caf::atom("got")>;
+using stray_atom = caf::atom_constant<caf::atom("stray")>;
+
+caf::behavior plain_handler(caf::event_based_actor* self, caf::actor watcher) {
+  self->set_default_handler([=](caf::scheduled_actor*, caf::message_view&)
+                              -> caf::result<caf::message> {
+    self->send(watcher, stray_atom::value);
+    return caf::message{};
+  });
+  self->set_error_handler(
+    [=](caf::error&) { self->send(watcher, stray_atom::value); });
+  return {
+    [=](const crust::listening&) {},
+    [=](const crust::new_peer& ev) { return crust::keep{ev.peer}; },
+    [=](const crust::message&) { self->send(watcher, got_atom::value); },
+  };
+}
+
+CAF_TEST(a handler that answers new_peer with keep gets no stray replies) {
+  scoped_actor watcher{sys};
+  auto h = sys.spawn(plain_handler, caf::actor{watcher});
+  crust::service_options opts;
+  opts.listen_address = "127.0.0.1";
+  auto svc = crust::spawn_service(sys, opts, h);
+  CAF_REQUIRE(svc);
+  node b{sys};
+  caf::anon_send(*svc, crust::connect{b.endpoint()});
+  CAF_REQUIRE(b.wait_until([&] { return !b.peers.empty(); }));
+  auto plain = b.peers[0].peer;
+  b.keep(plain);
+  for (int i = 0; i < 3; ++i)
+    b.handler->send(b.svc, crust::send{plain, text("x"),
+                                       crust::priority::normal});
+  CAF_CHECK(!b.send(plain, text("last")));
+  int got = 0, strays = 0;
+  bool timed_out = false;
+  while (got < 4 && !timed_out)
+    watcher->receive([&](got_atom) { ++got; }, [&](stray_atom) { ++strays; },
+                     caf::after(10s) >> [&] { timed_out = true; });
+  CAF_CHECK_EQUAL(got, 4);
+  CAF_CHECK_EQUAL(strays, 0);
+  // b's plain sends got no replies either.
+  bool ok_reply = false;
+  b.handler->receive([&](caf::ok_atom) { ok_reply = true; },
+                     caf::after(caf::timespan{0}) >> [] {});
+  CAF_CHECK(!ok_reply);
+  caf::anon_send_exit(*svc, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
