@@ -3,10 +3,12 @@
 // read a second time, raw, and every [crust] key is checked here: a typo or
 // a wrong value stops start-up with the key, the value and the file named.
 #include "crust/config.hpp"
+#include "actors/config_check.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
 
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -103,16 +105,12 @@ caf::error check_text(const std::string& key, const std::string& v,
   return caf::none;
 }
 
-caf::error check_raw_file(const std::string& path) {
-  std::ifstream probe{path};
-  if (!probe)
-    return caf::none; // no config file: defaults and CLI only
-  auto parsed = caf::actor_system_config::parse_config_file(path.c_str());
-  if (!parsed)
-    return make_error(errc::invalid_config,
-                      "cannot parse " + path + ": " + caf::to_string(parsed.error()));
-  auto section = parsed->find("crust");
-  if (section == parsed->end())
+} // namespace
+
+caf::error check_crust_section(const caf::settings& parsed,
+                               const std::string& path) {
+  auto section = parsed.find("crust");
+  if (section == parsed.end())
     return caf::none;
   auto dict = caf::get_if<caf::config_value::dictionary>(&section->second);
   if (!dict)
@@ -152,6 +150,20 @@ caf::error check_raw_file(const std::string& path) {
   return caf::none;
 }
 
+namespace {
+
+caf::error check_raw_file(const std::string& path) {
+  std::ifstream probe{path};
+  if (!probe)
+    return caf::none; // no config file: defaults and CLI only
+  auto parsed = caf::actor_system_config::parse_config_file(path.c_str());
+  if (!parsed)
+    return make_error(errc::invalid_config,
+                      "cannot parse " + path + ": "
+                        + caf::to_string(parsed.error()));
+  return check_crust_section(*parsed, path);
+}
+
 } // namespace
 
 std::string to_text(caf::timespan x) {
@@ -165,6 +177,19 @@ std::string to_text(caf::timespan x) {
   return std::to_string(ns) + "ns";
 }
 
+namespace {
+
+// caf::string_view takes literals; build it from run-time text explicitly.
+caf::string_view view(const std::string& x) {
+  return {x.data(), x.size()};
+}
+
+caf::string_view view(const char* x) {
+  return {x, std::strlen(x)};
+}
+
+} // namespace
+
 config::config() {
   load<caf::io::middleman>();
   crust::add_message_types(*this);
@@ -172,13 +197,13 @@ config::config() {
   for (auto& [key, spec] : known_keys()) {
     switch (spec.k) {
       case kind::text:
-        adder.add<std::string>(key.c_str(), spec.help);
+        adder.add<std::string>(view(key), view(spec.help));
         break;
       case kind::integer:
-        adder.add<int64_t>(key.c_str(), spec.help);
+        adder.add<int64_t>(view(key), view(spec.help));
         break;
       case kind::duration:
-        adder.add<caf::timespan>(key.c_str(), spec.help);
+        adder.add<caf::timespan>(view(key), view(spec.help));
         break;
     }
   }

@@ -27,14 +27,17 @@ caf::error bad(std::string_view text, const char* why) {
                     "endpoint \"" + std::string{text} + "\": " + why);
 }
 
-bool is_ipv4(const std::string& host) {
-  in_addr a;
-  return inet_pton(AF_INET, host.c_str(), &a) == 1;
-}
-
-bool is_ipv6(const std::string& host) {
-  in6_addr a;
-  return inet_pton(AF_INET6, host.c_str(), &a) == 1;
+// The address in canonical form ("::1", not "0::0001"); empty when `host`
+// is not an address of family `af` (an embedded NUL included).
+std::string canonical(int af, const std::string& host) {
+  if (host.find('\0') != std::string::npos)
+    return {};
+  unsigned char bytes[sizeof(in6_addr)];
+  char text[INET6_ADDRSTRLEN];
+  if (inet_pton(af, host.c_str(), bytes) != 1
+      || inet_ntop(af, bytes, text, sizeof(text)) == nullptr)
+    return {};
+  return text;
 }
 
 } // namespace
@@ -64,16 +67,16 @@ caf::expected<endpoint> endpoint::parse(std::string_view text) {
     if (close == std::string_view::npos || close + 1 >= rest.size()
         || rest[close + 1] != ':')
       return bad(text, "IPv6 addresses are written [ADDR]:PORT");
-    result.host = std::string{rest.substr(1, close - 1)};
-    if (!is_ipv6(result.host))
+    result.host = canonical(AF_INET6, std::string{rest.substr(1, close - 1)});
+    if (result.host.empty())
       return bad(text, "not an IPv6 address");
     port_text = rest.substr(close + 2);
   } else {
     auto colon = rest.rfind(':');
     if (colon == std::string_view::npos)
       return bad(text, "missing :PORT");
-    result.host = std::string{rest.substr(0, colon)};
-    if (!is_ipv4(result.host))
+    result.host = canonical(AF_INET, std::string{rest.substr(0, colon)});
+    if (result.host.empty())
       return bad(text, "not an IPv4 address (names are not resolved)");
     port_text = rest.substr(colon + 1);
   }

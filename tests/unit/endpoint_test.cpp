@@ -42,3 +42,17 @@ CAF_TEST(peer ids round trip through hex) {
   CAF_CHECK(!peer_id::from_hex(std::string(64, 'g')));
   CAF_CHECK_EQUAL(id.short_hex().size(), 8u);
 }
+
+CAF_TEST(addresses are stored in canonical form) {
+  auto ep = endpoint::parse("tcp://[0:0::0001]:80");
+  CAF_REQUIRE(ep);
+  CAF_CHECK_EQUAL(ep->host, "::1");
+}
+
+CAF_TEST(an embedded NUL is refused) {
+  // Found by fuzz-endpoint: inet_pton stops at the NUL and took the rest.
+  std::string text{"tcp://6.0.0.1"};
+  text += '\0';
+  text += "junk:4000";
+  CAF_CHECK(!endpoint::parse(text));
+}
