@@ -160,6 +160,10 @@ private:
           why += ": " + std::string(reinterpret_cast<const char*>(f.body) + 1,
                                     n - 1);
         closed_by_peer_ = why;
+        // The leader kept another connection to us: not a failure.
+        duplicate_ = f.size > 0
+                     && f.body[0]
+                          == static_cast<uint8_t>(wire::close_reason::duplicate);
         finish(why);
         return false;
       }
@@ -296,7 +300,8 @@ private:
       return;
     phase_ = phase::closing;
     self_->close(hdl_);
-    self_->send(setup_.service, closed_atom::value, std::move(reason));
+    self_->send(setup_.service, closed_atom::value, std::move(reason),
+                duplicate_);
     self_->quit();
   }
 
@@ -317,6 +322,7 @@ private:
   bool sent_since_tick_ = false;
   timespan silent_{0};
   std::string closed_by_peer_;
+  bool duplicate_ = false;
 };
 
 } // namespace

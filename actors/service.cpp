@@ -297,9 +297,15 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
         supersede(self, *old);
       announce(self, *c);
     },
-    [=](closed_atom, std::string& reason) {
-      if (auto c = sender_conn(self))
-        on_closed(self, *c, std::move(reason));
+    [=](closed_atom, std::string& reason, bool duplicate) {
+      auto c = sender_conn(self);
+      if (!c)
+        return;
+      // The leader kept another connection to this peer; the application
+      // hears about that one, not about this loser.
+      if (duplicate)
+        self->state.conns[*c].reported = true;
+      on_closed(self, *c, std::move(reason));
     },
     [=](decide_atom, conn_id c) {
       auto& st = self->state;
