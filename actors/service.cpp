@@ -5,9 +5,6 @@
 
 #include <sodium.h>
 
-#include <memory>
-#include <set>
-
 #include "actors/atoms.hpp"
 #include "actors/connection.hpp"
 #include "actors/dialer.hpp"
@@ -15,6 +12,7 @@
 #include "actors/listener.hpp"
 #include "actors/peer_table.hpp"
 #include "actors/respond.hpp"
+#include "actors/service_state.hpp"
 #include "crust/errors.hpp"
 #include "crust/service.hpp"
 #include "transports/wire.hpp"
@@ -29,61 +27,6 @@ constexpr int max_listener_restarts = 3;
 // How long shutdown waits for connections to say goodbye.
 constexpr auto shutdown_grace = std::chrono::seconds(2);
 
-} // namespace
-
-struct conn_record {
-  caf::actor hdl;
-  connection_info info;
-  caf::optional<endpoint> target;
-  /// Set when the service already told the application about this
-  /// connection's end (or decided it needs no word).
-  bool reported = false;
-  /// Why the service closed it, when it did.
-  std::string reason;
-};
-
-struct service_state {
-  service_options opts;
-  caf::actor handler;
-  peer_id id;
-  uint64_t session = 0;
-  caf::actor listener;
-  uint16_t bound_port = 0;
-  int listener_restarts = 0;
-  std::optional<peer_table> table;
-  conn_id next_id = 1;
-  std::unordered_map<caf::actor_addr, conn_id> ids;
-  std::unordered_map<conn_id, conn_record> conns;
-  bool stopping = false;
-  /// Every live child, for the service's last act: stopping them.
-  std::shared_ptr<std::set<caf::actor>> children
-    = std::make_shared<std::set<caf::actor>>();
-  static const char* name;
-};
-
-const char* service_state::name = "crust.service";
-
-namespace {
-
-using self_ptr = caf::stateful_actor<service_state>*;
-
-// Timers go out without a sender (see connection.cpp).
-template <class... Ts>
-void set_timer(self_ptr self, caf::timespan after, Ts... xs) {
-  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), after, xs...);
-}
-
-connection_setup make_setup(self_ptr self) {
-  auto& st = self->state;
-  connection_setup s;
-  s.opts = st.opts;
-  s.local_id = st.id;
-  s.session = st.session;
-  s.service = caf::actor_cast<caf::actor>(self);
-  s.handler = st.handler;
-  return s;
-}
-
 void spawn_listener(self_ptr self) {
   auto& st = self->state;
   auto setup = make_setup(self);
@@ -92,106 +35,6 @@ void spawn_listener(self_ptr self) {
   st.listener = self->home_system().middleman().spawn_broker(listener, setup);
   self->monitor(st.listener);
   st.children->insert(st.listener);
-}
-
-conn_id register_conn(self_ptr self, const caf::actor& hdl) {
-  auto& st = self->state;
-  auto addr = hdl.address();
-  if (auto i = st.ids.find(addr); i != st.ids.end())
-    return i->second;
-  auto c = st.next_id++;
-  st.ids.emplace(addr, c);
-  st.conns[c].hdl = hdl;
-  st.table->add(c);
-  self->monitor(hdl);
-  st.children->insert(hdl);
-  return c;
-}
-
-std::optional<conn_id> sender_conn(self_ptr self) {
-  auto& st = self->state;
-  auto i = st.ids.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
-  if (i == st.ids.end())
-    return std::nullopt;
-  return i->second;
-}
-
-void close_conn(self_ptr self, conn_id c, wire::close_reason r,
-                std::string reason) {
-  auto& rec = self->state.conns[c];
-  if (rec.reason.empty())
-    rec.reason = std::move(reason);
-  self->send(rec.hdl, close_atom::value, static_cast<uint8_t>(r));
-}
-
-void announce(self_ptr self, conn_id c) {
-  auto& st = self->state;
-  auto e = st.table->find(c);
-  st.conns[c].reported = false;
-  self->send(st.handler, new_peer{e->peer, st.conns[c].info});
-  set_timer(self, st.opts.decision_timeout, decide_atom::value, c);
-}
-
-// A live connection was replaced by a newer one from a restarted peer.
-void supersede(self_ptr self, conn_id old) {
-  auto& st = self->state;
-  auto& rec = st.conns[old];
-  rec.reported = true;
-  self->send(st.handler,
-             peer_lost{st.table->find(old)->peer,
-                       "superseded by a newer connection (the peer restarted)"});
-  close_conn(self, old, wire::close_reason::superseded, "superseded");
-}
-
-void on_closed(self_ptr self, conn_id c, std::string reason) {
-  auto& st = self->state;
-  auto i = st.conns.find(c);
-  if (i == st.conns.end())
-    return;
-  auto rec = std::move(i->second);
-  st.conns.erase(i);
-  st.ids.erase(rec.hdl.address());
-  st.children->erase(rec.hdl);
-  auto entry = st.table->find(c);
-  auto peer = entry ? std::optional<peer_id>{entry->peer} : std::nullopt;
-  auto lost = st.table->remove(c);
-  if (!rec.reason.empty())
-    reason = rec.reason;
-  if (lost && !rec.reported)
-    self->send(st.handler, peer_lost{*lost, reason});
-  else if (rec.target && !rec.reported && !(peer && st.table->live(*peer)))
-    self->send(st.handler, connection_failed{to_string(*rec.target), reason});
-  if (st.stopping && st.conns.empty())
-    self->quit();
-}
-
-void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session) {
-  auto& st = self->state;
-  auto out = st.table->on_hello(c, peer, session);
-  switch (out.act) {
-    case peer_table::action::wait:
-      return;
-    case peer_table::action::close_self: {
-      auto& rec = st.conns[c];
-      if (rec.target)
-        self->send(st.handler,
-                   connection_failed{to_string(*rec.target),
-                                     "that endpoint is this node itself"});
-      rec.reported = true;
-      close_conn(self, c, wire::close_reason::self, "connected to itself");
-      return;
-    }
-    case peer_table::action::close_duplicate:
-      st.conns[c].reported = true;
-      close_conn(self, c, wire::close_reason::duplicate, "duplicate");
-      return;
-    case peer_table::action::select:
-      if (out.superseded)
-        supersede(self, *out.superseded);
-      self->send(st.conns[c].hdl, select_atom::value);
-      announce(self, c);
-      return;
-  }
 }
 
 void connect_to(self_ptr self, const endpoint& target) {
@@ -290,12 +133,8 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
         on_hello(self, *c, peer, session);
     },
     [=](selected_atom) {
-      auto c = sender_conn(self);
-      if (!c)
-        return;
-      if (auto old = self->state.table->on_selected(*c))
-        supersede(self, *old);
-      announce(self, *c);
+      if (auto c = sender_conn(self))
+        on_selected(self, *c);
     },
     [=](closed_atom, std::string& reason, bool duplicate) {
       auto c = sender_conn(self);

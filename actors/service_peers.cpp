@@ -1,0 +1,131 @@
+#include "actors/service_state.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/atoms.hpp"
+#include "crust/messages.hpp"
+
+namespace crust {
+
+connection_setup make_setup(self_ptr self) {
+  auto& st = self->state;
+  connection_setup s;
+  s.opts = st.opts;
+  s.local_id = st.id;
+  s.session = st.session;
+  s.service = caf::actor_cast<caf::actor>(self);
+  s.handler = st.handler;
+  return s;
+}
+
+conn_id register_conn(self_ptr self, const caf::actor& hdl) {
+  auto& st = self->state;
+  auto addr = hdl.address();
+  if (auto i = st.ids.find(addr); i != st.ids.end())
+    return i->second;
+  auto c = st.next_id++;
+  st.ids.emplace(addr, c);
+  st.conns[c].hdl = hdl;
+  st.table->add(c);
+  self->monitor(hdl);
+  st.children->insert(hdl);
+  return c;
+}
+
+std::optional<conn_id> sender_conn(self_ptr self) {
+  auto& st = self->state;
+  auto i = st.ids.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  if (i == st.ids.end())
+    return std::nullopt;
+  return i->second;
+}
+
+void close_conn(self_ptr self, conn_id c, wire::close_reason r,
+                std::string reason) {
+  auto& rec = self->state.conns[c];
+  if (rec.reason.empty())
+    rec.reason = std::move(reason);
+  self->send(rec.hdl, close_atom::value, static_cast<uint8_t>(r));
+}
+
+namespace {
+
+void announce(self_ptr self, conn_id c) {
+  auto& st = self->state;
+  auto e = st.table->find(c);
+  st.conns[c].reported = false;
+  self->send(st.handler, new_peer{e->peer, st.conns[c].info});
+  set_timer(self, st.opts.decision_timeout, decide_atom::value, c);
+}
+
+// A live connection was replaced by a newer one from a restarted peer.
+void supersede(self_ptr self, conn_id old) {
+  auto& st = self->state;
+  auto& rec = st.conns[old];
+  rec.reported = true;
+  self->send(st.handler,
+             peer_lost{st.table->find(old)->peer,
+                       "superseded by a newer connection (the peer restarted)"});
+  close_conn(self, old, wire::close_reason::superseded, "superseded");
+}
+
+} // namespace
+
+void on_closed(self_ptr self, conn_id c, std::string reason) {
+  auto& st = self->state;
+  auto i = st.conns.find(c);
+  if (i == st.conns.end())
+    return;
+  auto rec = std::move(i->second);
+  st.conns.erase(i);
+  st.ids.erase(rec.hdl.address());
+  st.children->erase(rec.hdl);
+  auto entry = st.table->find(c);
+  auto peer = entry ? std::optional<peer_id>{entry->peer} : std::nullopt;
+  auto lost = st.table->remove(c);
+  if (!rec.reason.empty())
+    reason = rec.reason;
+  if (lost && !rec.reported)
+    self->send(st.handler, peer_lost{*lost, reason});
+  else if (rec.target && !rec.reported && !(peer && st.table->live(*peer)))
+    self->send(st.handler, connection_failed{to_string(*rec.target), reason});
+  if (st.stopping && st.conns.empty())
+    self->quit();
+}
+
+void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session) {
+  auto& st = self->state;
+  auto out = st.table->on_hello(c, peer, session);
+  switch (out.act) {
+    case peer_table::action::wait:
+      return;
+    case peer_table::action::close_self: {
+      auto& rec = st.conns[c];
+      if (rec.target)
+        self->send(st.handler,
+                   connection_failed{to_string(*rec.target),
+                                     "that endpoint is this node itself"});
+      rec.reported = true;
+      close_conn(self, c, wire::close_reason::self, "connected to itself");
+      return;
+    }
+    case peer_table::action::close_duplicate:
+      st.conns[c].reported = true;
+      close_conn(self, c, wire::close_reason::duplicate, "duplicate");
+      return;
+    case peer_table::action::select:
+      if (out.superseded)
+        supersede(self, *out.superseded);
+      self->send(st.conns[c].hdl, select_atom::value);
+      announce(self, c);
+      return;
+  }
+}
+
+void on_selected(self_ptr self, conn_id c) {
+  if (auto old = self->state.table->on_selected(c))
+    supersede(self, *old);
+  announce(self, c);
+}
+
+} // namespace crust
