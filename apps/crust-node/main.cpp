@@ -46,6 +46,10 @@ struct cli_state {
   caf::actor service;
   bool auto_keep = true;
   bool stopping = false;
+  /// Commands wait until the node listens, so that a start-up failure is
+  /// always reported even when stdin ends at once.
+  bool started = false;
+  std::vector<caf::message> waiting;
   int exit_code = 0;
   std::vector<peer_id> known; // peers seen in new_peer, for prefix lookup
 };
@@ -91,6 +95,11 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
       out(node::to_json(ev));
       for (auto& ep : ev.endpoints)
         say("listening on " + to_string(ep) + " as " + ev.id.to_hex());
+      auto& st = self->state;
+      st.started = true;
+      for (auto& msg : st.waiting)
+        self->send(self, std::move(msg));
+      st.waiting.clear();
     },
     [=](const new_peer& ev) {
       auto& st = self->state;
@@ -122,6 +131,10 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
     },
     [=](line_atom, const std::string& text) {
       auto& st = self->state;
+      if (!st.started) {
+        st.waiting.push_back(caf::make_message(line_atom::value, text));
+        return;
+      }
       std::istringstream in{text};
       std::string cmd, arg;
       in >> cmd;
@@ -179,7 +192,13 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
                 reply_error(cmd));
       }
     },
-    [=](eof_atom) { stop(); },
+    [=](eof_atom) {
+      auto& st = self->state;
+      if (!st.started)
+        st.waiting.push_back(caf::make_message(eof_atom::value));
+      else
+        stop();
+    },
   };
 }
 

@@ -623,6 +623,18 @@ class CrustNodeTest(unittest.TestCase):
                 n.send_line("peers")
                 self.assertEqual(n.wait_for("peers")["peers"], [])
 
+    def test_port_in_use_is_a_clear_error(self):
+        holder = socket.socket()
+        try:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen()
+            port = holder.getsockname()[1]
+            msg = self.run_bad_config("--crust.listen-port=%d" % port)
+            self.assertIn("crust.listen-port", msg)
+            self.assertIn(str(port), msg)
+        finally:
+            holder.close()
+
     # 9
     def test_oversize_frame_raises_misbehaving_and_node_keeps_serving(self):
         a = self.node(name="A")
