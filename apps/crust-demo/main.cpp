@@ -200,13 +200,16 @@ int main(int argc, char** argv) {
   say("everyone says goodbye: shutting the three nodes down");
   for (auto& [name, s] : services)
     caf::anon_send(s, shutdown{});
+  // Done when every service stopped and every loss was told: alice and
+  // carol of each other when alice dropped carol, alice and bob of each
+  // other at shutdown.
   size_t down = 0;
-  while (down < services.size())
+  while ((down < services.size() || lost < 4) && !timed_out)
     director->receive(
       [&](const caf::down_msg&) { ++down; },
       [&](got_atom, const std::string&) {},
-      [&](lost_atom, const std::string&) {},
-      caf::after(5s) >> [&] { down = services.size(); timed_out = true; });
+      [&](lost_atom, const std::string&) { ++lost; },
+      caf::after(5s) >> [&] { timed_out = true; });
   for (auto& [name, p] : people)
     caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
   std::cout << "\ncrust demo: " << (timed_out ? "FAILED to stop" : "done")
