@@ -2,16 +2,13 @@
 #include <caf/test/unit_test.hpp>
 
 #include "actors/peer_table.hpp"
+#include "tests/unit/ids.hpp"
 
 using namespace crust;
 
 namespace {
 
-peer_id filled_id(uint8_t b) {
-  peer_id id;
-  id.bytes.fill(b);
-  return id;
-}
+using crust::test::filled_id;
 
 const auto low = filled_id(0x10);
 const auto mid = filled_id(0x80);

@@ -5,6 +5,7 @@
 #include <caf/test/io_dsl.hpp>
 
 #include "crust/crust.hpp"
+#include "tests/unit/ids.hpp"
 #include "transports/frame_decoder.hpp"
 #include "transports/hello.hpp"
 
@@ -15,6 +16,8 @@ using crust::peer_id;
 using crust::wire::frame_type;
 
 namespace {
+
+using crust::test::filled_id;
 
 struct recorder_state {
   std::vector<crust::listening> listens;
@@ -37,12 +40,6 @@ behavior recorder(stateful_actor<recorder_state>* self, std::string) {
     [=](crust::peer_lost& x) { self->state.lost.push_back(x); },
     [=](crust::misbehaving& x) { self->state.abuse.push_back(x); },
   };
-}
-
-peer_id filled_id(uint8_t b) {
-  peer_id id;
-  id.bytes.fill(b);
-  return id;
 }
 
 // Above any random id: the node under test leads.
