@@ -1,0 +1,50 @@
+// A node's identity: an Ed25519 key pair. The peer id is the public key;
+// the Noise static key is the X25519 key derived from it, so proving the
+// static key in a handshake proves the peer id.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "crust/peer_id.hpp"
+#include "transports/noise_primitives.hpp"
+
+namespace crust {
+
+class identity {
+public:
+  /// A fresh identity that lives only as long as the process.
+  static identity ephemeral();
+
+  /// Reads the identity in `path`, or creates it there (mode 0600) when the
+  /// file does not exist. Refuses a file that others may read, a file of
+  /// the wrong format, and a path it cannot write.
+  static caf::expected<identity> load_or_create(const std::string& path);
+
+  identity(const identity&) = default;
+  identity& operator=(const identity&) = default;
+  ~identity();
+
+  const peer_id& id() const {
+    return id_;
+  }
+
+  /// The X25519 key pair for Noise, derived from the Ed25519 secret.
+  noise::keypair noise_static() const;
+
+  /// Whether the X25519 key derived from the Ed25519 key `ed25519` is
+  /// `x25519`: how a handshake's static key proves a claimed peer id.
+  static bool binds(const peer_id& ed25519, const noise::key& x25519);
+
+private:
+  identity() = default;
+  static identity from_seed(const uint8_t* seed);
+
+  std::array<uint8_t, 64> secret_{}; // libsodium's Ed25519 secret key
+  peer_id id_;
+};
+
+} // namespace crust
