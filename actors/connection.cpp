@@ -8,10 +8,9 @@
 #include "actors/atoms.hpp"
 #include "actors/respond.hpp"
 #include "crust/errors.hpp"
-#include "transports/frame_decoder.hpp"
-#include "transports/hello.hpp"
 #include "transports/inbox.hpp"
 #include "transports/outbox.hpp"
+#include "transports/secure_channel.hpp"
 #include "transports/wire.hpp"
 
 namespace crust {
@@ -35,15 +34,27 @@ void set_timer(broker* self, timespan after, Ts... xs) {
   delayed_anon_send(actor_cast<actor>(self), after, xs...);
 }
 
+secure_channel::settings channel_settings(const connection_setup& s) {
+  secure_channel::settings cs;
+  cs.initiator = !s.info.inbound;
+  cs.static_key = s.static_key;
+  cs.local = hello{s.local_id, s.session};
+  cs.network_name = s.opts.network_name;
+  if (s.target)
+    cs.expected = s.target->pinned;
+  cs.max_record = s.opts.max_frame_size;
+  return cs;
+}
+
 class connection_core {
 public:
-  enum class phase { identifying, negotiating, undecided, kept, closing };
+  enum class phase { handshaking, negotiating, undecided, kept, closing };
 
   connection_core(broker* self, connection_handle hdl, connection_setup s)
     : self_(self),
       hdl_(hdl),
       setup_(std::move(s)),
-      decoder_(setup_.opts.max_frame_size),
+      channel_(channel_settings(setup_)),
       in_(setup_.opts.max_message_size),
       out_(setup_.opts.send_queue_size, setup_.opts.max_message_size) {
     address_ = self_->remote_addr(hdl_) + ":"
@@ -55,11 +66,8 @@ public:
     self_->configure_read(hdl_, receive_policy::at_most(read_size));
     self_->ack_writes(hdl_, true);
     self_->send(setup_.service, conn_up_atom::value, setup_.info);
-    append_hello(self_->wr_buf(hdl_),
-                 hello{wire::protocol_version, setup_.local_id, setup_.session});
-    flushed(wire::header_size + wire::hello_size);
-    set_timer(self_, setup_.opts.handshake_timeout,
-                        hs_timeout_atom::value);
+    write_raw([&](std::vector<char>& buf) { channel_.start(buf); });
+    set_timer(self_, setup_.opts.handshake_timeout, hs_timeout_atom::value);
     set_timer(self_, setup_.opts.heartbeat_interval, tick_atom::value);
     return {
       [=](const new_data_msg& msg) { on_bytes(msg.buf); },
@@ -74,8 +82,7 @@ public:
       [=](select_atom) {
         if (phase_ != phase::negotiating)
           return;
-        append_frame(self_->wr_buf(hdl_), wire::frame_type::select, nullptr, 0);
-        flushed(wire::header_size);
+        send_frame(wire::frame_type::select, nullptr, 0);
         phase_ = phase::undecided;
       },
       [=](kept_atom) {
@@ -105,11 +112,10 @@ public:
         respond(self_, none);
       },
       [=](hs_timeout_atom) {
-        if (phase_ == phase::identifying || phase_ == phase::negotiating)
+        if (phase_ == phase::handshaking || phase_ == phase::negotiating)
           abuse(misbehaviour::handshake_timeout,
                 "not identified within "
-                  + to_text(setup_.opts.handshake_timeout),
-                wire::close_reason::timeout);
+                  + to_text(setup_.opts.handshake_timeout));
       },
       [=](tick_atom) { on_tick(); },
     };
@@ -120,17 +126,28 @@ private:
     if (phase_ == phase::closing)
       return;
     heard_ = true;
-    decoder_.feed(buf.data(), buf.size());
-    frame_view f;
+    channel_.feed(buf.data(), buf.size());
     for (;;) {
-      switch (decoder_.next(f)) {
-        case frame_decoder::status::need_more:
+      frame_view f;
+      std::vector<char> reply;
+      auto ev = channel_.next(reply, f);
+      if (!reply.empty())
+        write_raw([&](std::vector<char>& out) {
+          out.insert(out.end(), reply.begin(), reply.end());
+        });
+      switch (ev) {
+        case secure_channel::event::need_more:
           return;
-        case frame_decoder::status::violation:
-          abuse(decoder_.kind(), decoder_.detail(),
-                wire::close_reason::violation);
+        case secure_channel::event::failed:
+          abuse(channel_.kind(), channel_.detail());
           return;
-        case frame_decoder::status::frame:
+        case secure_channel::event::established:
+          peer_ = channel_.remote().id;
+          phase_ = phase::negotiating;
+          self_->send(setup_.service, hello_atom::value, peer_,
+                      channel_.remote().session);
+          break;
+        case secure_channel::event::frame:
           if (!on_frame(f))
             return;
       }
@@ -141,8 +158,6 @@ private:
   bool on_frame(const frame_view& f) {
     using ft = wire::frame_type;
     switch (f.type) {
-      case ft::hello:
-        return on_hello(f);
       case ft::select:
         if (phase_ != phase::negotiating || setup_.local_id < peer_)
           return violation("SELECT from the peer that does not lead");
@@ -157,8 +172,8 @@ private:
         auto n = std::min(f.size, wire::max_close_text + 1);
         std::string why = "closed by the peer";
         if (n > 1)
-          why += ": " + std::string(reinterpret_cast<const char*>(f.body) + 1,
-                                    n - 1);
+          why += ": "
+                 + std::string(reinterpret_cast<const char*>(f.body) + 1, n - 1);
         closed_by_peer_ = why;
         // The leader kept another connection to us: not a failure.
         duplicate_ = f.size > 0
@@ -171,33 +186,6 @@ private:
     return violation("unexpected frame");
   }
 
-  bool on_hello(const frame_view& f) {
-    if (phase_ != phase::identifying)
-      return violation("second HELLO");
-    auto h = parse_hello(f.body, f.size);
-    if (!h)
-      return violation("malformed HELLO of " + std::to_string(f.size)
-                       + " bytes");
-    if (h->version != wire::protocol_version) {
-      close_with(wire::close_reason::violation,
-                 "unsupported protocol version " + std::to_string(h->version),
-                 "peer speaks protocol version " + std::to_string(h->version)
-                   + ", we speak "
-                   + std::to_string(wire::protocol_version));
-      return false;
-    }
-    if (setup_.target && setup_.target->pinned && *setup_.target->pinned != h->id) {
-      close_with(wire::close_reason::violation, "wrong peer id",
-                 "expected peer " + setup_.target->pinned->short_hex()
-                   + " but " + h->id.short_hex() + " answered");
-      return false;
-    }
-    peer_ = h->id;
-    phase_ = phase::negotiating;
-    self_->send(setup_.service, hello_atom::value, peer_, h->session);
-    return true;
-  }
-
   bool on_data(const frame_view& f) {
     if (phase_ != phase::undecided && phase_ != phase::kept)
       return violation("DATA before the connection was selected");
@@ -207,7 +195,7 @@ private:
       case inbox::status::incomplete:
         return true;
       case inbox::status::violation:
-        abuse(in_.kind(), in_.detail(), wire::close_reason::violation);
+        abuse(in_.kind(), in_.detail());
         return false;
       case inbox::status::complete:
         break;
@@ -241,25 +229,42 @@ private:
       }
     }
     heard_ = false;
-    if (!sent_since_tick_) {
-      append_frame(self_->wr_buf(hdl_), wire::frame_type::ping, nullptr, 0);
-      flushed(wire::header_size);
-    }
+    if (!sent_since_tick_ && channel_.established())
+      send_frame(wire::frame_type::ping, nullptr, 0);
     sent_since_tick_ = false;
     set_timer(self_, setup_.opts.heartbeat_interval, tick_atom::value);
   }
 
-  // Moves frames from the outbox to CAF while the write window has room.
+  // Moves chunks from the outbox to CAF while the write window has room.
   void pump() {
     if (phase_ == phase::closing)
       return;
+    size_t moved = 0;
+    chunk_view c;
+    auto& buf = self_->wr_buf(hdl_);
+    while (in_flight_ + moved < write_window && out_.peek(c)) {
+      auto before = buf.size();
+      channel_.seal(wire::frame_type::data, &c.flags, 1, c.data, c.size, buf);
+      moved += buf.size() - before;
+      out_.pop();
+    }
+    if (moved > 0)
+      flushed(moved);
+  }
+
+  template <class F>
+  void write_raw(F fill) {
     auto& buf = self_->wr_buf(hdl_);
     auto before = buf.size();
-    while (in_flight_ + (buf.size() - before) < write_window
-           && out_.pop_frame(buf))
-      ; // nop
+    fill(buf);
     if (buf.size() > before)
       flushed(buf.size() - before);
+  }
+
+  void send_frame(wire::frame_type t, const void* body, size_t len) {
+    write_raw([&](std::vector<char>& out) {
+      channel_.seal(t, static_cast<const uint8_t*>(body), len, nullptr, 0, out);
+    });
   }
 
   void flushed(size_t n) {
@@ -269,29 +274,31 @@ private:
   }
 
   bool violation(std::string detail) {
-    abuse(misbehaviour::protocol_violation, std::move(detail),
-          wire::close_reason::violation);
+    abuse(misbehaviour::protocol_violation, std::move(detail));
     return false;
   }
 
-  void abuse(misbehaviour kind, std::string detail, wire::close_reason r) {
+  void abuse(misbehaviour kind, std::string detail) {
     misbehaving ev{address_, {}, kind, detail};
-    if (phase_ != phase::identifying)
+    if (phase_ != phase::handshaking)
       ev.peer = peer_;
     self_->send(setup_.handler, std::move(ev));
-    close_with(r, wire::to_string(r), to_string(kind) + ": " + detail);
+    close_with(wire::close_reason::violation, wire::to_string(
+                                                wire::close_reason::violation),
+               to_string(kind) + ": " + detail);
   }
 
-  // Tells the peer why (best effort), closes, and reports `reason` locally.
+  // Tells an authenticated peer why, closes, and reports `reason` locally.
+  // Peers that never authenticated hear nothing (silence to strangers).
   void close_with(wire::close_reason r, const std::string& text,
                   std::string reason) {
     if (phase_ == phase::closing)
       return;
-    std::string body(1, static_cast<char>(r));
-    body += text.substr(0, wire::max_close_text);
-    append_frame(self_->wr_buf(hdl_), wire::frame_type::close, body.data(),
-                 body.size());
-    self_->flush(hdl_);
+    if (channel_.established()) {
+      std::string body(1, static_cast<char>(r));
+      body += text.substr(0, wire::max_close_text);
+      send_frame(wire::frame_type::close, body.data(), body.size());
+    }
     finish(std::move(reason));
   }
 
@@ -309,10 +316,10 @@ private:
   connection_handle hdl_;
   connection_setup setup_;
   std::string address_;
-  frame_decoder decoder_;
+  secure_channel channel_;
   inbox in_;
   outbox out_;
-  phase phase_ = phase::identifying;
+  phase phase_ = phase::handshaking;
   peer_id peer_;
   std::vector<std::vector<uint8_t>> held_;
   size_t held_bytes_ = 0;

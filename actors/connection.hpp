@@ -1,7 +1,7 @@
-// One broker per live connection, incoming or outgoing: frames, HELLO,
-// SELECT, heartbeats, send queue with priorities and back-pressure, and the
-// graceful CLOSE. It reports to the service and delivers kept peers'
-// messages straight to the handler.
+// One broker per live connection, incoming or outgoing: the secure channel
+// (Noise handshake, sealed records), SELECT, heartbeats, the send queue with
+// priorities and back-pressure, and the graceful CLOSE. It reports to the
+// service and delivers kept peers' messages straight to the handler.
 //
 // Messages from the service:  select_atom (we lead: this connection lives),
 //   kept_atom (deliver messages), (close_atom, uint8_t reason) and
@@ -20,12 +20,15 @@
 
 #include "crust/config.hpp"
 #include "crust/messages.hpp"
+#include "transports/noise_primitives.hpp"
 
 namespace crust {
 
 struct connection_setup {
   service_options opts;
   peer_id local_id;
+  /// The node's Noise static key, derived from its identity.
+  noise::keypair static_key;
   uint64_t session = 0;
   caf::actor service;
   caf::actor handler;

@@ -79,13 +79,14 @@ void connect_to(self_ptr self, const endpoint& target) {
 } // namespace
 
 caf::behavior service(caf::stateful_actor<service_state>* self,
-                      service_options opts, caf::actor handler, peer_id id) {
+                      service_options opts, caf::actor handler, identity me) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.handler = std::move(handler);
-  st.id = id;
+  st.id = me.id();
+  st.static_key = me.noise_static();
   randombytes_buf(&st.session, sizeof(st.session));
-  st.table.emplace(id);
+  st.table.emplace(st.id);
   spawn_listener(self);
   // Children never outlive their service. Links would do it, but a child
   // killed with exit_reason::kill would take the service down too; the
@@ -234,7 +235,12 @@ caf::expected<caf::actor> spawn_service(caf::actor_system& sys,
     return err;
   if (sodium_init() < 0)
     return make_error(errc::invalid_config, "libsodium failed to initialise");
-  return sys.spawn(service, opts, std::move(handler), peer_id::random());
+  if (opts.identity_file.empty())
+    return sys.spawn(service, opts, std::move(handler), identity::ephemeral());
+  auto me = identity::load_or_create(opts.identity_file);
+  if (!me)
+    return me.error();
+  return sys.spawn(service, opts, std::move(handler), std::move(*me));
 }
 
 caf::expected<caf::actor> spawn_service(caf::actor_system& sys,

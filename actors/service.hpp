@@ -8,13 +8,13 @@
 #include <caf/stateful_actor.hpp>
 
 #include "crust/config.hpp"
-#include "crust/peer_id.hpp"
+#include "transports/identity.hpp"
 
 namespace crust {
 
 struct service_state;
 
 caf::behavior service(caf::stateful_actor<service_state>* self,
-                      service_options opts, caf::actor handler, peer_id id);
+                      service_options opts, caf::actor handler, identity me);
 
 } // namespace crust

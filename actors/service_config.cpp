@@ -42,13 +42,18 @@ const std::map<std::string, key_spec>& known_keys() {
     {"connect-timeout", {kind::duration, "give up dialling after this"}},
     {"handshake-timeout",
      {kind::duration, "close a connection not identified after this"}},
-    {"max-frame-size", {kind::integer, "largest frame accepted, in bytes"}},
+    {"max-frame-size",
+     {kind::integer, "largest record accepted, in bytes (1024..65535)"}},
     {"max-message-size", {kind::integer, "largest message, in bytes"}},
     {"send-queue-size",
      {kind::integer, "bytes queued per peer before send() fails"}},
     {"undecided-buffer-size",
      {kind::integer, "bytes held from a peer awaiting keep/drop"}},
     {"prefer-transport", {kind::text, "tcp (udp arrives with rudp)"}},
+    {"network-name",
+     {kind::text, "nodes of different networks never connect"}},
+    {"identity-file",
+     {kind::text, "the node's key (created 0600); empty: ephemeral"}},
   };
   return keys;
 }
@@ -81,8 +86,8 @@ caf::error check_integer(const std::string& key, int64_t v,
   if (key == "listen-port")
     return check_range(key, v, 0, 65535, file);
   if (key == "max-frame-size")
-    return check_range(key, v, wire::min_frame_size,
-                       wire::max_frame_size_limit, file);
+    return check_range(key, v, wire::min_record_size, wire::max_record_size,
+                       file);
   if (key == "max-message-size" || key == "send-queue-size"
       || key == "undecided-buffer-size")
     return check_range(key, v, 1, int64_t{1} << 30, file);
@@ -102,6 +107,8 @@ caf::error check_text(const std::string& key, const std::string& v,
   if (key == "prefer-transport" && v != "tcp")
     return bad(key, "\"" + v + "\"",
                "is not a known transport (this build knows: tcp)", file);
+  if (key == "network-name" && (v.empty() || v.size() > 64))
+    return bad(key, "\"" + v + "\"", "must be 1 to 64 bytes", file);
   return caf::none;
 }
 
@@ -212,6 +219,8 @@ config::config() {
 caf::error validate(const service_options& o) {
   if (auto err = check_text("prefer-transport", o.prefer_transport, {}))
     return err;
+  if (auto err = check_text("network-name", o.network_name, {}))
+    return err;
   std::pair<const char*, caf::timespan> durations[] = {
     {"decision-timeout", o.decision_timeout},
     {"heartbeat-interval", o.heartbeat_interval},
@@ -281,6 +290,8 @@ caf::expected<service_options> read_options(const caf::actor_system_config& cfg)
   integer("send-queue-size", o.send_queue_size);
   integer("undecided-buffer-size", o.undecided_buffer_size);
   text("prefer-transport", o.prefer_transport);
+  text("network-name", o.network_name);
+  text("identity-file", o.identity_file);
   if (err)
     return err;
   if (auto verr = validate(o))

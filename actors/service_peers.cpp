@@ -12,6 +12,7 @@ connection_setup make_setup(self_ptr self) {
   connection_setup s;
   s.opts = st.opts;
   s.local_id = st.id;
+  s.static_key = st.static_key;
   s.session = st.session;
   s.service = caf::actor_cast<caf::actor>(self);
   s.handler = st.handler;

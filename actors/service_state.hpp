@@ -34,6 +34,8 @@ struct service_state {
   service_options opts;
   caf::actor handler;
   peer_id id;
+  /// The Noise static key, derived from the node's identity.
+  noise::keypair static_key;
   uint64_t session = 0;
   caf::actor listener;
   uint16_t bound_port = 0;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "transports/frame_decoder.hpp"
 #include "transports/wire.hpp"
 
 namespace crust {
@@ -22,36 +21,40 @@ errc outbox::push(priority prio, std::vector<uint8_t> bytes) {
   return errc::none;
 }
 
-bool outbox::pop_frame(std::vector<char>& out) {
-  for (size_t i = 0; i < 2; ++i) {
-    auto& ln = lanes_[i];
-    if (ln.empty())
-      continue;
-    auto& msg = ln.messages.front();
-    auto n = std::min<size_t>(wire::chunk_size, msg.size() - ln.offset);
-    bool last = ln.offset + n == msg.size();
-    uint8_t flags = (last ? wire::flag_last : 0)
-                    | (i == 1 ? wire::flag_normal : 0);
-    auto len = static_cast<uint32_t>(n + 2);
-    char hdr[wire::header_size + 1] = {static_cast<char>(len >> 24),
-                                       static_cast<char>(len >> 16),
-                                       static_cast<char>(len >> 8),
-                                       static_cast<char>(len),
-                                       static_cast<char>(wire::frame_type::data),
-                                       static_cast<char>(flags)};
-    out.insert(out.end(), hdr, hdr + sizeof(hdr));
-    auto first = msg.data() + ln.offset;
-    out.insert(out.end(), first, first + n);
-    queued_ -= n;
-    if (last) {
-      ln.messages.pop_front();
-      ln.offset = 0;
-    } else {
-      ln.offset += n;
-    }
-    return true;
+const outbox::lane* outbox::first_busy() const {
+  for (auto& ln : lanes_)
+    if (!ln.empty())
+      return &ln;
+  return nullptr;
+}
+
+bool outbox::peek(chunk_view& out) const {
+  auto ln = first_busy();
+  if (ln == nullptr)
+    return false;
+  auto& msg = ln->messages.front();
+  auto n = std::min<size_t>(wire::chunk_size, msg.size() - ln->offset);
+  bool last = ln->offset + n == msg.size();
+  out.flags = static_cast<uint8_t>((last ? wire::flag_last : 0)
+                                   | (ln == &lanes_[1] ? wire::flag_normal : 0));
+  out.data = msg.data() + ln->offset;
+  out.size = n;
+  return true;
+}
+
+void outbox::pop() {
+  auto ln = const_cast<lane*>(first_busy());
+  if (ln == nullptr)
+    return;
+  auto& msg = ln->messages.front();
+  auto n = std::min<size_t>(wire::chunk_size, msg.size() - ln->offset);
+  queued_ -= n;
+  if (ln->offset + n == msg.size()) {
+    ln->messages.pop_front();
+    ln->offset = 0;
+  } else {
+    ln->offset += n;
   }
-  return false;
 }
 
 } // namespace crust

@@ -1,6 +1,6 @@
 // A connection's send queue: two priority lanes, bounded in bytes, drained
 // one chunk at a time so that high-priority messages overtake bulk ones at
-// chunk granularity. Sans-I/O: messages in, DATA frames out.
+// chunk granularity. Sans-I/O: messages in, DATA frame bodies out.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +12,13 @@
 
 namespace crust {
 
+/// One DATA frame's body: flags, then `size` bytes at `data`.
+struct chunk_view {
+  uint8_t flags;
+  const uint8_t* data;
+  size_t size;
+};
+
 class outbox {
 public:
   outbox(uint32_t capacity, uint32_t max_message_size);
@@ -20,11 +27,15 @@ public:
   /// when it cannot, errc::none otherwise.
   errc push(priority prio, std::vector<uint8_t> bytes);
 
-  /// Appends the next DATA frame to `out`; false when nothing is queued.
-  bool pop_frame(std::vector<char>& out);
+  /// The next chunk to send (high lane first), valid until pop(); false
+  /// when nothing is queued.
+  bool peek(chunk_view& out) const;
+
+  /// Removes the chunk peek() returned.
+  void pop();
 
   bool empty() const {
-    return queued_ == 0 && lanes_[0].empty() && lanes_[1].empty();
+    return lanes_[0].empty() && lanes_[1].empty();
   }
 
   /// Message bytes still queued.
@@ -40,6 +51,8 @@ private:
       return messages.empty();
     }
   };
+
+  const lane* first_busy() const;
 
   uint32_t capacity_;
   uint32_t max_message_size_;

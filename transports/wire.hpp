@@ -1,4 +1,4 @@
-// Every constant of crust's framing, in one place. docs/PROTOCOL.md
+// Every constant of crust's wire protocol, in one place. docs/PROTOCOL.md
 // describes the same bytes for people.
 #pragma once
 
@@ -7,20 +7,24 @@
 
 namespace crust::wire {
 
-/// Bumped on any incompatible change of the frames below.
-constexpr uint8_t protocol_version = 1;
+/// Bumped on any incompatible change. It is part of the Noise prologue, so
+/// different versions fail the handshake instead of misreading each other.
+constexpr uint8_t protocol_version = 2;
 
-/// A frame: u32 big-endian length (of type + body), u8 type, body.
-constexpr size_t length_size = 4;
-constexpr size_t header_size = length_size + 1;
+/// A record: u16 big-endian length, then a Noise handshake message or an
+/// AEAD-sealed frame.
+constexpr size_t record_length_size = 2;
+constexpr uint32_t max_record_size = 65535;
+constexpr uint32_t min_record_size = 1024;
 
-/// Bounds for crust.max-frame-size.
-constexpr uint32_t min_frame_size = 1024;
-constexpr uint32_t max_frame_size_limit = 16 * 1024 * 1024;
+/// Records per direction between two Noise REKEYs (both sides count).
+constexpr uint64_t rekey_interval = uint64_t{1} << 20;
 
+/// The handshake payload of messages 2 and 3: peer id [32] | session u64.
+constexpr size_t hello_size = 32 + 8;
+
+/// A frame (the plaintext of one record): type u8, then the body.
 enum class frame_type : uint8_t {
-  /// version u8 | peer id [32] | session u64 (random per service start)
-  hello = 0x01,
   /// empty; the peer with the lower id picks the one connection that lives
   select = 0x02,
   /// flags u8 | chunk of a message
@@ -31,11 +35,9 @@ enum class frame_type : uint8_t {
   close = 0x05,
 };
 
-constexpr size_t hello_size = 1 + 32 + 8;
-
 /// DATA flags.
-constexpr uint8_t flag_last = 0x01;      // this chunk ends the message
-constexpr uint8_t flag_normal = 0x02;    // lane: set = normal, clear = high
+constexpr uint8_t flag_last = 0x01;   // this chunk ends the message
+constexpr uint8_t flag_normal = 0x02; // lane: set = normal, clear = high
 constexpr uint8_t known_flags = flag_last | flag_normal;
 
 /// Largest message chunk per DATA frame; small enough that a high-priority
@@ -46,13 +48,13 @@ constexpr uint32_t chunk_size = 16 * 1024;
 constexpr size_t max_close_text = 200;
 
 enum class close_reason : uint8_t {
-  normal = 0,      // shutdown
-  dropped = 1,     // the application dropped the peer
-  duplicate = 2,   // another connection to the same peer was selected
-  timeout = 3,     // no keep/drop decision, or heartbeat lost
-  violation = 4,   // the peer broke the protocol
-  self = 5,        // the node dialled itself
-  superseded = 6,  // the peer restarted; a newer connection replaces this one
+  normal = 0,     // shutdown
+  dropped = 1,    // the application dropped the peer
+  duplicate = 2,  // another connection to the same peer was selected
+  timeout = 3,    // no keep/drop decision, or heartbeat lost
+  violation = 4,  // the peer broke the protocol
+  self = 5,       // the node dialled itself
+  superseded = 6, // the peer restarted; a newer connection replaces this one
 };
 
 const char* to_string(close_reason x);

@@ -251,13 +251,21 @@ int main(int argc, char** argv) {
     say(what);
     return 1;
   }
+  if (opts->identity_file.empty())
+    say("using an ephemeral identity: a new peer id every start (set "
+        "crust.identity-file to keep one)");
   int rc = 0;
   caf::actor_system sys{cfg};
   auto handler = sys.spawn(cli, cfg.auto_keep);
   auto svc = spawn_service(sys, *opts, handler);
   if (!svc) {
-    out(node::error_json(sys.render(svc.error())));
-    return 1;
+    auto what = svc.error().context().empty()
+                  ? sys.render(svc.error())
+                  : svc.error().context().get_as<std::string>(0);
+    out(node::error_json(what));
+    say(what);
+    std::fflush(stdout);
+    std::_Exit(1); // the handler actor would keep the system alive
   }
   caf::anon_send(handler, attach_atom::value, *svc);
   // stdin blocks; a plain thread reads it so no actor ever waits on it.

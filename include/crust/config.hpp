@@ -21,8 +21,8 @@ struct service_options {
   caf::timespan heartbeat_timeout = std::chrono::seconds(20);
   caf::timespan connect_timeout = std::chrono::seconds(10);
   caf::timespan handshake_timeout = std::chrono::seconds(10);
-  /// Largest frame a peer may send us, header excluded.
-  uint32_t max_frame_size = 64 * 1024;
+  /// Largest record a peer may send us (length prefix excluded).
+  uint32_t max_frame_size = 65535;
   /// Largest message, reassembled from frames.
   uint32_t max_message_size = 16 * 1024 * 1024;
   /// Bytes queued per connection before send() answers send_queue_full.
@@ -30,6 +30,10 @@ struct service_options {
   /// Messages an undecided peer may send before we stop reading from it.
   uint32_t undecided_buffer_size = 1024 * 1024;
   std::string prefer_transport = "tcp";
+  /// Nodes of different networks never connect (part of the handshake).
+  std::string network_name = "crust";
+  /// Where the node's Ed25519 key lives; empty: a new key every start.
+  std::string identity_file;
 };
 
 /// An actor_system_config that knows the `[crust]` options, loads CAF's

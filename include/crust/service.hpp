@@ -11,8 +11,10 @@
 namespace crust {
 
 /// Spawns a service that reports events to `handler` and takes commands
-/// (connect, keep, drop, send, list_peers, shutdown). Fails with
-/// errc::invalid_config when `opts` are out of range.
+/// (connect, keep, drop, send, list_peers, shutdown). Its peer id is the
+/// key in `opts.identity_file` (created when missing), or a fresh one when
+/// that is empty. Fails with errc::invalid_config when `opts` are out of
+/// range or the identity file cannot be used.
 caf::expected<caf::actor> spawn_service(caf::actor_system& sys,
                                         const service_options& opts,
                                         caf::actor handler);

@@ -1,7 +1,6 @@
 #define CAF_SUITE outbox
 #include <caf/test/unit_test.hpp>
 
-#include "transports/frame_decoder.hpp"
 #include "transports/inbox.hpp"
 #include "transports/outbox.hpp"
 #include "transports/wire.hpp"
@@ -10,25 +9,24 @@ using namespace crust;
 
 namespace {
 
-// Runs every frame the outbox produces through a decoder and an inbox.
+// Runs every DATA body the outbox produces into an inbox.
 struct pipe {
   outbox out{1 << 20, 1 << 20};
-  frame_decoder dec{64 * 1024};
   inbox in{1 << 20};
   std::vector<std::pair<priority, std::vector<uint8_t>>> received;
 
   bool step() {
-    std::vector<char> buf;
-    if (!out.pop_frame(buf))
+    chunk_view c;
+    if (!out.peek(c))
       return false;
-    dec.feed(buf.data(), buf.size());
-    frame_view f;
-    while (dec.next(f) == frame_decoder::status::frame) {
-      std::vector<uint8_t> msg;
-      priority lane;
-      if (in.on_data(f.body, f.size, msg, lane) == inbox::status::complete)
-        received.emplace_back(lane, std::move(msg));
-    }
+    std::vector<uint8_t> body{c.flags};
+    body.insert(body.end(), c.data, c.data + c.size);
+    out.pop();
+    std::vector<uint8_t> msg;
+    priority lane;
+    if (in.on_data(body.data(), body.size(), msg, lane)
+        == inbox::status::complete)
+      received.emplace_back(lane, std::move(msg));
     return true;
   }
 };
@@ -76,8 +74,9 @@ CAF_TEST(a full queue refuses with send_queue_full and memory stays bounded) {
   CAF_CHECK(out.push(priority::normal, filled(60, 0)) == errc::send_queue_full);
   CAF_CHECK(out.push(priority::high, filled(101, 0)) == errc::message_too_large);
   CAF_CHECK_EQUAL(out.queued_bytes(), 60u);
-  std::vector<char> buf;
-  CAF_CHECK(out.pop_frame(buf));
+  chunk_view c;
+  CAF_CHECK(out.peek(c));
+  out.pop();
   CAF_CHECK_EQUAL(out.queued_bytes(), 0u);
   CAF_CHECK(out.push(priority::normal, filled(100, 0)) == errc::none);
 }

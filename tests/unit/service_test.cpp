@@ -1,23 +1,24 @@
 // The service and its connections on CAF's deterministic scheduler and test
-// multiplexer: the test plays the remote peer byte by byte.
+// multiplexer. The test plays each remote peer with a secure channel of its
+// own, so every byte the node reads and writes goes through real Noise.
 #define CAF_SUITE service
 #define FAIL(msg) CAF_FAIL(msg)
 #include <caf/test/io_dsl.hpp>
 
+#include <cstdlib>
+#include <memory>
+
 #include "crust/crust.hpp"
-#include "tests/unit/ids.hpp"
-#include "transports/frame_decoder.hpp"
-#include "transports/hello.hpp"
+#include "tests/unit/channel_pair.hpp"
 
 using namespace caf;
 using namespace caf::io;
 using namespace std::chrono_literals;
+using crust::identity;
 using crust::peer_id;
 using crust::wire::frame_type;
 
 namespace {
-
-using crust::test::filled_id;
 
 struct recorder_state {
   std::vector<crust::listening> listens;
@@ -42,23 +43,30 @@ behavior recorder(stateful_actor<recorder_state>* self, std::string) {
   };
 }
 
-// Above any random id: the node under test leads.
-const peer_id follower_id = filled_id(0xFF);
-// Below any random id: the remote leads.
-const peer_id leader_id = filled_id(0x00);
+// A peer dialling into the node under test.
+struct remote {
+  connection_handle conn;
+  identity me;
+  crust::secure_channel ch;
+  crust::test::received got; // what the node sent, decrypted
 
-struct frame {
-  frame_type type;
-  std::vector<uint8_t> body;
+  remote(connection_handle c, const identity& who, uint64_t session)
+    : conn(c), me(who), ch(crust::test::channel_settings(who, true, session)) {
+    // nop
+  }
 };
 
 struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
   accept_handle acc = accept_handle::from_int(1);
+  std::string dir;
+  std::optional<identity> node_identity;
   actor rec;
   actor svc;
   peer_id local;
 
   fixture() {
+    char tmpl[] = "/tmp/crust-service-test-XXXXXX";
+    dir = mkdtemp(tmpl);
     crust::service_options opts;
     opts.listen_address = "127.0.0.1";
     opts.listen_port = 7000; // the test multiplexer cannot pick a port
@@ -66,12 +74,17 @@ struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
     opts.handshake_timeout = 3s;
     opts.heartbeat_interval = 5s;
     opts.heartbeat_timeout = 15s;
+    opts.max_frame_size = 1024;
+    opts.network_name = "test";
+    opts.identity_file = dir + "/node.id";
+    node_identity = unbox(identity::load_or_create(opts.identity_file));
     mpx.provide_acceptor(7000, acc);
     rec = sys.spawn(recorder, std::string{"handler"});
     svc = unbox(crust::spawn_service(sys, opts, rec));
     run();
     CAF_REQUIRE_EQUAL(events().listens.size(), 1u);
     local = events().listens[0].id;
+    CAF_REQUIRE(local == node_identity->id());
   }
 
   ~fixture() {
@@ -81,6 +94,8 @@ struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
     // Fire the timers still pending (their actors are gone already).
     while (sched.trigger_timeout())
       run();
+    std::string cmd = "rm -rf '" + dir + "'";
+    (void) std::system(cmd.c_str());
   }
 
   // Timers fire only when a test advances the clock, never inside run().
@@ -92,6 +107,15 @@ struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
     return deref<stateful_actor<recorder_state>>(rec).state;
   }
 
+  // An identity that leads (lower id) or follows the node under test.
+  identity peer_identity(bool leads) {
+    for (;;) {
+      auto id = identity::ephemeral();
+      if ((id.id() < local) == leads)
+        return id;
+    }
+  }
+
   connection_handle accept(int id) {
     auto conn = connection_handle::from_int(id);
     mpx.add_pending_connect(acc, conn);
@@ -100,59 +124,70 @@ struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
     return conn;
   }
 
-  void peer_sends(connection_handle conn, const std::vector<char>& bytes) {
+  void send_raw(connection_handle conn, const std::vector<char>& bytes) {
     mpx.virtual_send(conn, bytes);
     run();
   }
 
-  void peer_sends(connection_handle conn, frame_type t,
-                  std::vector<uint8_t> body = {}) {
-    std::vector<char> buf;
-    crust::append_frame(buf, t, body.data(), body.size());
-    peer_sends(conn, buf);
+  // Decrypts what the node wrote to `r` so far (handshake replies go back).
+  void read_node(remote& r) {
+    auto& buf = mpx.output_buffer(r.conn);
+    std::vector<char> bytes(buf.begin(), buf.end());
+    buf.clear();
+    std::vector<char> reply;
+    crust::test::deliver(r.ch, bytes, r.got, reply);
+    if (!reply.empty())
+      send_raw(r.conn, reply);
   }
 
-  void hello_from(connection_handle conn, const peer_id& id, uint64_t session) {
-    std::vector<char> buf;
-    crust::append_hello(buf, crust::hello{1, id, session});
-    peer_sends(conn, buf);
+  // A peer that dials in and completes the handshake.
+  std::unique_ptr<remote> dial_in(int conn_id, const identity& who,
+                                  uint64_t session = 1) {
+    auto r = std::make_unique<remote>(accept(conn_id), who, session);
+    std::vector<char> first;
+    r->ch.start(first);
+    send_raw(r->conn, first);
+    read_node(*r); // message 2 in, message 3 out
+    read_node(*r); // whatever followed (SELECT when the node leads)
+    return r;
   }
 
-  void data_from(connection_handle conn, const std::string& text) {
+  // A dialled-in peer whose connection the node has selected.
+  std::unique_ptr<remote> selected_peer(int conn_id, const identity& who,
+                                        uint64_t session = 1) {
+    auto r = dial_in(conn_id, who, session);
+    if (who.id() < local)
+      peer_sends(*r, frame_type::select);
+    return r;
+  }
+
+  void peer_sends(remote& r, frame_type t, std::vector<uint8_t> body = {}) {
+    std::vector<char> rec_bytes;
+    CAF_REQUIRE(r.ch.seal(t, body.data(), body.size(), nullptr, 0, rec_bytes));
+    send_raw(r.conn, rec_bytes);
+  }
+
+  void data_from(remote& r, const std::string& text) {
     std::vector<uint8_t> body{crust::wire::flag_last | crust::wire::flag_normal};
     body.insert(body.end(), text.begin(), text.end());
-    peer_sends(conn, frame_type::data, body);
+    peer_sends(r, frame_type::data, body);
   }
 
-  // Decodes (and consumes) what the node wrote on `conn`.
-  std::vector<frame> written(connection_handle conn) {
-    auto& buf = mpx.output_buffer(conn);
-    crust::frame_decoder dec{1 << 20};
-    dec.feed(buf.data(), buf.size());
-    buf.clear();
-    std::vector<frame> result;
-    crust::frame_view f;
-    while (dec.next(f) == crust::frame_decoder::status::frame)
-      result.push_back({f.type, {f.body, f.body + f.size}});
-    return result;
-  }
-
-  bool wrote_close(connection_handle conn, crust::wire::close_reason r) {
-    for (auto& f : written(conn))
-      if (f.type == frame_type::close && !f.body.empty()
-          && f.body[0] == static_cast<uint8_t>(r))
+  bool node_sent(remote& r, frame_type t) {
+    read_node(r);
+    for (auto x : r.got.types)
+      if (x == t)
         return true;
     return false;
   }
 
-  // A connection from `id` that the node under test has selected.
-  connection_handle selected_peer(int conn_id, const peer_id& id,
-                                  uint64_t session = 1) {
-    auto conn = accept(conn_id);
-    hello_from(conn, id, session);
-    if (id == leader_id)
-      peer_sends(conn, frame_type::select);
-    return conn;
+  bool wrote_close(remote& r, crust::wire::close_reason reason) {
+    read_node(r);
+    for (size_t i = 0; i < r.got.types.size(); ++i)
+      if (r.got.types[i] == frame_type::close && !r.got.bodies[i].empty()
+          && r.got.bodies[i][0] == static_cast<uint8_t>(reason))
+        return true;
+    return false;
   }
 
   void keep(const peer_id& id) {
@@ -181,118 +216,120 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 CAF_TEST_FIXTURE_SCOPE(service_tests, fixture)
 
-CAF_TEST(the node says hello and a leader selects the connection) {
-  auto conn = accept(2);
-  auto out = written(conn);
-  CAF_REQUIRE_EQUAL(out.size(), 1u);
-  CAF_CHECK(out[0].type == frame_type::hello);
-  CAF_CHECK(std::equal(local.bytes.begin(), local.bytes.end(),
-                       out[0].body.begin() + 1));
-  hello_from(conn, follower_id, 1);
-  out = written(conn);
-  CAF_REQUIRE_EQUAL(out.size(), 1u);
-  CAF_CHECK(out[0].type == frame_type::select);
+CAF_TEST(the handshake proves the ids and a leader selects the connection) {
+  auto peer = peer_identity(false);
+  auto r = dial_in(2, peer);
+  CAF_CHECK(r->got.established);
+  CAF_CHECK(r->ch.remote().id == local);
+  CAF_CHECK(node_sent(*r, frame_type::select));
   CAF_REQUIRE_EQUAL(events().peers.size(), 1u);
-  CAF_CHECK(events().peers[0].peer == follower_id);
+  CAF_CHECK(events().peers[0].peer == peer.id());
   CAF_CHECK(events().peers[0].info.inbound);
 }
 
 CAF_TEST(a follower waits for select before reporting the peer) {
-  auto conn = accept(2);
-  hello_from(conn, leader_id, 1);
+  auto peer = peer_identity(true);
+  auto r = dial_in(2, peer);
   CAF_CHECK(events().peers.empty());
-  for (auto& f : written(conn))
-    CAF_CHECK(f.type != frame_type::select);
-  peer_sends(conn, frame_type::select);
+  CAF_CHECK(!node_sent(*r, frame_type::select));
+  peer_sends(*r, frame_type::select);
   CAF_REQUIRE_EQUAL(events().peers.size(), 1u);
-  CAF_CHECK(events().peers[0].peer == leader_id);
+  CAF_CHECK(events().peers[0].peer == peer.id());
 }
 
 CAF_TEST(messages of a kept peer reach the handler and sends reach the peer) {
-  auto conn = selected_peer(2, follower_id);
-  keep(follower_id);
-  data_from(conn, "hi");
+  auto peer = peer_identity(false);
+  auto r = selected_peer(2, peer);
+  keep(peer.id());
+  data_from(*r, "hi");
   CAF_REQUIRE_EQUAL(events().msgs.size(), 1u);
-  CAF_CHECK(events().msgs[0].peer == follower_id);
+  CAF_CHECK(events().msgs[0].peer == peer.id());
   CAF_CHECK(events().msgs[0].bytes == (std::vector<uint8_t>{'h', 'i'}));
-  written(conn);
-  CAF_CHECK(!send_result(follower_id, "yo"));
-  auto out = written(conn);
-  CAF_REQUIRE_EQUAL(out.size(), 1u);
-  CAF_CHECK(out[0].type == frame_type::data);
-  CAF_CHECK(out[0].body == (std::vector<uint8_t>{crust::wire::flag_last
-                                                   | crust::wire::flag_normal,
-                                                 'y', 'o'}));
+  CAF_CHECK(!send_result(peer.id(), "yo"));
+  read_node(*r);
+  CAF_REQUIRE(!r->got.bodies.empty());
+  CAF_CHECK(r->got.types.back() == frame_type::data);
+  CAF_CHECK(r->got.bodies.back()
+            == (std::vector<uint8_t>{crust::wire::flag_last
+                                       | crust::wire::flag_normal,
+                                     'y', 'o'}));
 }
 
 CAF_TEST(messages of an undecided peer wait for keep) {
-  auto conn = selected_peer(2, leader_id);
-  data_from(conn, "early");
+  auto peer = peer_identity(true);
+  auto r = selected_peer(2, peer);
+  data_from(*r, "early");
   CAF_CHECK(events().msgs.empty());
-  keep(leader_id);
+  keep(peer.id());
   CAF_REQUIRE_EQUAL(events().msgs.size(), 1u);
 }
 
 CAF_TEST(send to an unkept or unknown peer is an error reply) {
-  selected_peer(2, follower_id);
-  CAF_CHECK(send_result(follower_id, "x") == crust::make_error(crust::errc::not_kept));
-  CAF_CHECK(send_result(filled_id(0x77), "x")
+  auto peer = peer_identity(false);
+  selected_peer(2, peer);
+  CAF_CHECK(send_result(peer.id(), "x")
+            == crust::make_error(crust::errc::not_kept));
+  CAF_CHECK(send_result(identity::ephemeral().id(), "x")
             == crust::make_error(crust::errc::unknown_peer));
 }
 
 CAF_TEST(drop closes the connection with reason dropped) {
-  auto conn = selected_peer(2, follower_id);
-  written(conn);
-  self->send(svc, crust::drop{follower_id});
+  auto peer = peer_identity(false);
+  auto r = selected_peer(2, peer);
+  self->send(svc, crust::drop{peer.id()});
   run();
-  CAF_CHECK(wrote_close(conn, crust::wire::close_reason::dropped));
+  CAF_CHECK(wrote_close(*r, crust::wire::close_reason::dropped));
   CAF_REQUIRE_EQUAL(events().lost.size(), 1u);
   CAF_CHECK(contains(events().lost[0].reason, "dropped"));
 }
 
 CAF_TEST(an undecided peer is closed after the decision timeout) {
-  auto conn = selected_peer(2, follower_id);
-  written(conn);
+  auto peer = peer_identity(false);
+  auto r = selected_peer(2, peer);
   advance_time(1s);
   run();
-  CAF_CHECK(wrote_close(conn, crust::wire::close_reason::timeout));
+  CAF_CHECK(wrote_close(*r, crust::wire::close_reason::timeout));
   CAF_REQUIRE_EQUAL(events().lost.size(), 1u);
   CAF_CHECK(contains(events().lost[0].reason, "no keep/drop decision"));
 }
 
 CAF_TEST(a kept peer is not closed by the decision timeout) {
-  selected_peer(2, follower_id);
-  keep(follower_id);
+  auto peer = peer_identity(false);
+  auto r = selected_peer(2, peer);
+  keep(peer.id());
   advance_time(1s);
   run();
   CAF_CHECK(events().lost.empty());
 }
 
 CAF_TEST(a second connection of the same session is closed as duplicate) {
-  auto first = selected_peer(2, follower_id, 1);
-  auto second = selected_peer(3, follower_id, 1);
-  CAF_CHECK(wrote_close(second, crust::wire::close_reason::duplicate));
-  CAF_CHECK(!wrote_close(first, crust::wire::close_reason::duplicate));
+  auto peer = peer_identity(false);
+  auto first = selected_peer(2, peer, 1);
+  auto second = selected_peer(3, peer, 1);
+  CAF_CHECK(wrote_close(*second, crust::wire::close_reason::duplicate));
+  CAF_CHECK(!wrote_close(*first, crust::wire::close_reason::duplicate));
   CAF_CHECK_EQUAL(events().peers.size(), 1u);
   CAF_CHECK(events().lost.empty());
-  keep(follower_id);
-  data_from(first, "still here");
+  keep(peer.id());
+  data_from(*first, "still here");
   CAF_CHECK_EQUAL(events().msgs.size(), 1u);
 }
 
 CAF_TEST(a restarted peer supersedes its old connection) {
-  auto first = selected_peer(2, follower_id, 1);
-  selected_peer(3, follower_id, 2);
-  CAF_CHECK(wrote_close(first, crust::wire::close_reason::superseded));
+  auto peer = peer_identity(false);
+  auto first = selected_peer(2, peer, 1);
+  selected_peer(3, peer, 2);
+  CAF_CHECK(wrote_close(*first, crust::wire::close_reason::superseded));
   CAF_CHECK_EQUAL(events().peers.size(), 2u);
   CAF_REQUIRE_EQUAL(events().lost.size(), 1u);
   CAF_CHECK(contains(events().lost[0].reason, "superseded"));
 }
 
 CAF_TEST(a crashed connection actor is reported as a lost peer) {
-  auto conn = selected_peer(2, follower_id);
-  keep(follower_id);
-  data_from(conn, "x");
+  auto peer = peer_identity(false);
+  auto r = selected_peer(2, peer);
+  keep(peer.id());
+  data_from(*r, "x");
   CAF_REQUIRE(events().msg_sender);
   anon_send_exit(events().msg_sender, exit_reason::kill);
   run();
@@ -300,54 +337,82 @@ CAF_TEST(a crashed connection actor is reported as a lost peer) {
   CAF_CHECK(contains(events().lost[0].reason, "connection actor failed"));
 }
 
-CAF_TEST(an oversize frame raises misbehaving and others are still served) {
+CAF_TEST(an oversize record raises misbehaving and others are still served) {
   auto bad = accept(2);
-  peer_sends(bad, std::vector<char>{0x7f, -1, -1, -1});
+  send_raw(bad, std::vector<char>{0x7f, -1}); // 32767 > 1024
   CAF_REQUIRE_EQUAL(events().abuse.size(), 1u);
   CAF_CHECK(events().abuse[0].kind == crust::misbehaviour::oversize);
-  CAF_CHECK(wrote_close(bad, crust::wire::close_reason::violation));
-  selected_peer(3, follower_id);
+  CAF_CHECK(mpx.output_buffer(bad).empty()); // strangers hear nothing
+  selected_peer(3, peer_identity(false));
   CAF_CHECK_EQUAL(events().peers.size(), 1u);
 }
 
-CAF_TEST(data before select is a protocol violation) {
-  auto conn = accept(2);
-  hello_from(conn, leader_id, 1);
-  data_from(conn, "too soon");
+CAF_TEST(garbage instead of a handshake is handshake_invalid) {
+  auto bad = accept(2);
+  send_raw(bad, std::vector<char>{0x00, 0x03, 'a', 'b', 'c'});
   CAF_REQUIRE_EQUAL(events().abuse.size(), 1u);
-  CAF_CHECK(events().abuse[0].kind == crust::misbehaviour::protocol_violation);
-  CAF_CHECK(events().abuse[0].peer == leader_id);
+  CAF_CHECK(events().abuse[0].kind == crust::misbehaviour::handshake_invalid);
+  CAF_CHECK(mpx.output_buffer(bad).empty());
 }
 
-CAF_TEST(silence before hello is a handshake timeout) {
+CAF_TEST(a tampered record is a decrypt failure) {
+  auto peer = peer_identity(false);
+  auto r = selected_peer(2, peer);
+  keep(peer.id());
+  std::vector<char> rec_bytes;
+  uint8_t flags = crust::wire::flag_last;
+  const uint8_t text[] = {'h', 'i'};
+  CAF_REQUIRE(r->ch.seal(frame_type::data, &flags, 1, text, 2, rec_bytes));
+  rec_bytes.back() ^= 0x01;
+  send_raw(r->conn, rec_bytes);
+  CAF_REQUIRE_EQUAL(events().abuse.size(), 1u);
+  CAF_CHECK(events().abuse[0].kind == crust::misbehaviour::decrypt_failure);
+  CAF_CHECK(events().abuse[0].peer == peer.id());
+  CAF_CHECK(events().msgs.empty());
+  CAF_REQUIRE_EQUAL(events().lost.size(), 1u);
+}
+
+CAF_TEST(data before select is a protocol violation) {
+  auto peer = peer_identity(true);
+  auto r = dial_in(2, peer);
+  data_from(*r, "too soon");
+  CAF_REQUIRE_EQUAL(events().abuse.size(), 1u);
+  CAF_CHECK(events().abuse[0].kind == crust::misbehaviour::protocol_violation);
+  CAF_CHECK(events().abuse[0].peer == peer.id());
+}
+
+CAF_TEST(silence before the handshake is a handshake timeout) {
   auto conn = accept(2);
   advance_time(3s);
   run();
   CAF_REQUIRE_EQUAL(events().abuse.size(), 1u);
   CAF_CHECK(events().abuse[0].kind == crust::misbehaviour::handshake_timeout);
-  CAF_CHECK(wrote_close(conn, crust::wire::close_reason::timeout));
+  CAF_CHECK(mpx.output_buffer(conn).empty());
 }
 
 CAF_TEST(a silent peer is lost after the heartbeat timeout) {
-  auto conn = selected_peer(2, follower_id);
-  keep(follower_id);
+  auto peer = peer_identity(false);
+  auto r = selected_peer(2, peer);
+  keep(peer.id());
   size_t pings = 0;
   for (int i = 0; i < 5 && events().lost.empty(); ++i) {
     advance_time(5s);
     run();
-    for (auto& f : written(conn))
-      pings += f.type == frame_type::ping;
+    read_node(*r);
   }
+  for (auto t : r->got.types)
+    pings += t == frame_type::ping;
   CAF_CHECK_GREATER_OR_EQUAL(pings, 2u);
   CAF_REQUIRE_EQUAL(events().lost.size(), 1u);
   CAF_CHECK(contains(events().lost[0].reason, "heartbeat"));
 }
 
 CAF_TEST(a peer that keeps talking is not lost) {
-  auto conn = selected_peer(2, follower_id);
-  keep(follower_id);
+  auto peer = peer_identity(false);
+  auto r = selected_peer(2, peer);
+  keep(peer.id());
   for (int i = 0; i < 6; ++i) {
-    peer_sends(conn, frame_type::ping);
+    peer_sends(*r, frame_type::ping);
     advance_time(5s);
     run();
   }
@@ -355,9 +420,8 @@ CAF_TEST(a peer that keeps talking is not lost) {
 }
 
 CAF_TEST(a peer dialling itself is refused) {
-  auto conn = accept(2);
-  hello_from(conn, local, 99);
-  CAF_CHECK(wrote_close(conn, crust::wire::close_reason::self));
+  auto r = dial_in(2, *node_identity, 99);
+  CAF_CHECK(wrote_close(*r, crust::wire::close_reason::self));
   CAF_CHECK(events().peers.empty());
 }
 

@@ -1,0 +1,209 @@
+#include "transports/secure_channel.hpp"
+
+#include <cstring>
+
+#include "transports/identity.hpp"
+
+namespace crust {
+
+namespace {
+
+void append_record(std::vector<char>& out, const uint8_t* data, size_t len) {
+  out.push_back(static_cast<char>(len >> 8));
+  out.push_back(static_cast<char>(len));
+  out.insert(out.end(), data, data + len);
+}
+
+bool known_type(uint8_t t) {
+  return t >= static_cast<uint8_t>(wire::frame_type::select)
+         && t <= static_cast<uint8_t>(wire::frame_type::close);
+}
+
+std::vector<uint8_t> encode_hello(const hello& h) {
+  std::vector<uint8_t> out(wire::hello_size);
+  std::memcpy(out.data(), h.id.bytes.data(), peer_id::size);
+  for (int i = 0; i < 8; ++i)
+    out[peer_id::size + i] = static_cast<uint8_t>(h.session >> (56 - 8 * i));
+  return out;
+}
+
+} // namespace
+
+std::vector<uint8_t> prologue(const std::string& network_name) {
+  std::vector<uint8_t> out{'c', 'r', 'u', 's', 't', wire::protocol_version};
+  out.insert(out.end(), network_name.begin(), network_name.end());
+  return out;
+}
+
+secure_channel::secure_channel(settings s) : cfg_(std::move(s)) {
+  noise::handshake_config hc;
+  hc.pat = noise::find_pattern("XX");
+  hc.initiator = cfg_.initiator;
+  hc.prologue = prologue(cfg_.network_name);
+  hc.s = cfg_.static_key;
+  hs_.emplace(std::move(hc));
+}
+
+void secure_channel::start(std::vector<char>& out) {
+  if (cfg_.initiator && hs_ && hs_->my_turn())
+    write_handshake(out);
+}
+
+bool secure_channel::write_handshake(std::vector<char>& out) {
+  // Message 1 is sent in the clear: its payload stays empty. Messages 2
+  // and 3 carry (encrypted) who we are.
+  std::vector<uint8_t> payload;
+  bool first = cfg_.initiator && !hs_->remote_static();
+  if (!first)
+    payload = encode_hello(cfg_.local);
+  std::vector<uint8_t> msg;
+  if (!hs_->write_message(payload.data(), payload.size(), msg))
+    return false;
+  append_record(out, msg.data(), msg.size());
+  return true;
+}
+
+void secure_channel::feed(const void* data, size_t size) {
+  if (broken_)
+    return;
+  if (pos_ > 0) {
+    buf_.erase(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(pos_));
+    pos_ = 0;
+  }
+  auto bytes = static_cast<const uint8_t*>(data);
+  buf_.insert(buf_.end(), bytes, bytes + size);
+}
+
+secure_channel::event secure_channel::next(std::vector<char>& out,
+                                           frame_view& f) {
+  for (;;) {
+    if (broken_)
+      return event::failed;
+    if (established_ && !reported_) {
+      reported_ = true;
+      return event::established;
+    }
+    auto avail = buf_.size() - pos_;
+    if (avail < wire::record_length_size)
+      return event::need_more;
+    auto p = buf_.data() + pos_;
+    size_t len = (size_t{p[0]} << 8) | p[1];
+    // Judge the length before buffering the record.
+    if (len > cfg_.max_record)
+      return fail(misbehaviour::oversize,
+                  "record of " + std::to_string(len) + " bytes, maximum is "
+                    + std::to_string(cfg_.max_record));
+    if (avail < wire::record_length_size + len)
+      return event::need_more;
+    auto rec = p + wire::record_length_size;
+    pos_ += wire::record_length_size + len;
+    if (established_)
+      return on_transport_record(rec, len, f);
+    if (!on_handshake_record(rec, len, out))
+      return event::failed;
+  }
+}
+
+bool secure_channel::on_handshake_record(const uint8_t* rec, size_t len,
+                                         std::vector<char>& out) {
+  std::vector<uint8_t> payload;
+  if (!hs_->read_message(rec, len, payload))
+    return failed(misbehaviour::handshake_invalid,
+                "handshake message " + std::string{cfg_.initiator ? "2" : "1/3"}
+                  + " did not verify (another network or protocol version, "
+                    "or tampering)");
+  bool carries_hello = hs_->remote_static().has_value();
+  if (carries_hello) {
+    if (payload.size() != wire::hello_size)
+      return failed(misbehaviour::handshake_invalid,
+                  "handshake payload of " + std::to_string(payload.size())
+                    + " bytes");
+    std::memcpy(remote_.id.bytes.data(), payload.data(), peer_id::size);
+    remote_.session = 0;
+    for (int i = 0; i < 8; ++i)
+      remote_.session = (remote_.session << 8) | payload[peer_id::size + i];
+    if (!identity::binds(remote_.id, *hs_->remote_static()))
+      return failed(misbehaviour::handshake_invalid,
+                  "the peer's static key does not belong to the peer id it "
+                  "claims");
+    if (cfg_.expected && *cfg_.expected != remote_.id)
+      return failed(misbehaviour::handshake_invalid,
+                  "expected peer " + cfg_.expected->short_hex() + " but "
+                    + remote_.id.short_hex() + " answered");
+  } else if (!payload.empty()) {
+    return failed(misbehaviour::handshake_invalid,
+                "unexpected payload in the first handshake message");
+  }
+  if (hs_->my_turn() && !write_handshake(out))
+    return failed(misbehaviour::handshake_invalid,
+                "cannot answer the handshake (a low-order key?)");
+  if (hs_->finished()) {
+    auto [c1, c2] = hs_->split();
+    tx_ = cfg_.initiator ? c1 : c2;
+    rx_ = cfg_.initiator ? c2 : c1;
+    hs_.reset();
+    established_ = true; // next() reports it
+  }
+  return true;
+}
+
+secure_channel::event secure_channel::on_transport_record(const uint8_t* rec,
+                                                          size_t len,
+                                                          frame_view& f) {
+  plain_.clear();
+  if (!rx_.decrypt_with_ad(nullptr, 0, rec, len, plain_))
+    return fail(misbehaviour::decrypt_failure,
+                "record " + std::to_string(rx_count_)
+                  + " failed authentication (tampered, replayed or "
+                    "reordered)");
+  if (++rx_count_ % cfg_.rekey_interval == 0)
+    rx_.rekey();
+  if (plain_.empty() || !known_type(plain_[0]))
+    return fail(misbehaviour::protocol_violation,
+                plain_.empty() ? "empty frame"
+                               : "unknown frame type "
+                                   + std::to_string(plain_[0]));
+  f.type = static_cast<wire::frame_type>(plain_[0]);
+  f.body = plain_.data() + 1;
+  f.size = plain_.size() - 1;
+  return event::frame;
+}
+
+bool secure_channel::seal(wire::frame_type type, const uint8_t* head,
+                          size_t head_len, const uint8_t* body,
+                          size_t body_len, std::vector<char>& out) {
+  if (!established_ || broken_
+      || 1 + head_len + body_len > max_body(wire::max_record_size) + 1)
+    return false;
+  std::vector<uint8_t> plain;
+  plain.reserve(1 + head_len + body_len);
+  plain.push_back(static_cast<uint8_t>(type));
+  plain.insert(plain.end(), head, head + head_len);
+  plain.insert(plain.end(), body, body + body_len);
+  std::vector<uint8_t> cipher;
+  if (!tx_.encrypt_with_ad(nullptr, 0, plain.data(), plain.size(), cipher))
+    return false;
+  if (++tx_count_ % cfg_.rekey_interval == 0)
+    tx_.rekey();
+  append_record(out, cipher.data(), cipher.size());
+  return true;
+}
+
+bool secure_channel::failed(misbehaviour kind, std::string detail) {
+  fail(kind, std::move(detail));
+  return false;
+}
+
+secure_channel::event secure_channel::fail(misbehaviour kind,
+                                           std::string detail) {
+  broken_ = true;
+  kind_ = kind;
+  detail_ = std::move(detail);
+  buf_.clear();
+  buf_.shrink_to_fit();
+  pos_ = 0;
+  hs_.reset();
+  return event::failed;
+}
+
+} // namespace crust

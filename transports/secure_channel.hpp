@@ -1,0 +1,128 @@
+// The secure channel of one connection: a Noise XX handshake that proves
+// both peer ids, then AEAD-sealed records. Sans-I/O: bytes from the peer go
+// in, frames and bytes to send come out. docs/PROTOCOL.md has the bytes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/optional.hpp>
+
+#include "crust/messages.hpp"
+#include "crust/peer_id.hpp"
+#include "transports/noise_handshake.hpp"
+#include "transports/wire.hpp"
+
+namespace crust {
+
+/// What each side proves and tells in the handshake.
+struct hello {
+  peer_id id;
+  /// Random per service start: tells a restarted peer from a duplicate.
+  uint64_t session = 0;
+};
+
+struct frame_view {
+  wire::frame_type type;
+  const uint8_t* body;
+  size_t size;
+};
+
+class secure_channel {
+public:
+  struct settings {
+    bool initiator = false;
+    noise::keypair static_key; // derived from the node's identity
+    hello local;
+    std::string network_name;
+    /// The peer id that must answer (a pinned endpoint), if any.
+    caf::optional<peer_id> expected;
+    /// Largest record (length prefix excluded) a peer may send.
+    uint32_t max_record = wire::max_record_size;
+    /// Records per direction between two rekeys.
+    uint64_t rekey_interval = wire::rekey_interval;
+  };
+
+  enum class event {
+    need_more,   // feed more bytes
+    established, // the handshake is done: remote() is the proven peer
+    frame,       // a decrypted frame is in the view
+    failed,      // kind() and detail() say why; close the connection
+  };
+
+  explicit secure_channel(settings s);
+
+  /// Initiator: appends the first handshake record to `out`.
+  void start(std::vector<char>& out);
+
+  /// Appends bytes read from the peer.
+  void feed(const void* data, size_t size);
+
+  /// Processes buffered bytes up to the next event. Handshake replies are
+  /// appended to `out`. A frame view is valid until the next call.
+  event next(std::vector<char>& out, frame_view& f);
+
+  /// Seals one frame (type, then `head` and `body` concatenated) into a
+  /// record appended to `out`. Only once established.
+  bool seal(wire::frame_type type, const uint8_t* head, size_t head_len,
+            const uint8_t* body, size_t body_len, std::vector<char>& out);
+
+  bool established() const {
+    return established_;
+  }
+
+  const hello& remote() const {
+    return remote_;
+  }
+
+  misbehaviour kind() const {
+    return kind_;
+  }
+
+  const std::string& detail() const {
+    return detail_;
+  }
+
+  /// Bytes buffered and not yet processed.
+  size_t buffered() const {
+    return buf_.size() - pos_;
+  }
+
+  /// Largest frame body `seal` takes (one record, minus type and tag).
+  static constexpr size_t max_body(uint32_t max_record) {
+    return max_record - noise::tag_len - 1;
+  }
+
+private:
+  event fail(misbehaviour kind, std::string detail);
+  bool failed(misbehaviour kind, std::string detail); // fail, then false
+  bool write_handshake(std::vector<char>& out);
+  // False when the handshake failed.
+  bool on_handshake_record(const uint8_t* rec, size_t len,
+                           std::vector<char>& out);
+  event on_transport_record(const uint8_t* rec, size_t len, frame_view& f);
+
+  settings cfg_;
+  std::optional<noise::handshake_state> hs_;
+  noise::cipher_state tx_;
+  noise::cipher_state rx_;
+  uint64_t tx_count_ = 0;
+  uint64_t rx_count_ = 0;
+  bool established_ = false;
+  bool reported_ = false;
+  bool broken_ = false;
+  hello remote_;
+  std::vector<uint8_t> buf_;
+  size_t pos_ = 0;
+  std::vector<uint8_t> plain_;
+  misbehaviour kind_ = misbehaviour::protocol_violation;
+  std::string detail_;
+};
+
+/// The prologue both sides must agree on: "crust", the protocol version
+/// and the network name.
+std::vector<uint8_t> prologue(const std::string& network_name);
+
+} // namespace crust
