@@ -18,5 +18,6 @@ using hs_timeout_atom = caf::atom_constant<caf::atom("hs_timeout")>;
 using decide_atom = caf::atom_constant<caf::atom("decide_to")>;
 using bound_atom = caf::atom_constant<caf::atom("bound")>;
 using dial_atom = caf::atom_constant<caf::atom("dial")>;
+using admit_atom = caf::atom_constant<caf::atom("admit")>;
 
 } // namespace crust

@@ -63,13 +63,20 @@ public:
 
   behavior start() {
     self_->set_error_handler([](error&) {}); // strays must not kill us
-    self_->configure_read(hdl_, receive_policy::at_most(read_size));
     self_->ack_writes(hdl_, true);
+    // Not a byte is read (nor a handshake computed) before the service
+    // admits this connection: a scribe reads nothing until configure_read.
     self_->send(setup_.service, conn_up_atom::value, setup_.info);
-    write_raw([&](std::vector<char>& buf) { channel_.start(buf); });
     set_timer(self_, setup_.opts.handshake_timeout, hs_timeout_atom::value);
     set_timer(self_, setup_.opts.heartbeat_interval, tick_atom::value);
     return {
+      [=](admit_atom) {
+        if (phase_ != phase::handshaking || admitted_)
+          return;
+        admitted_ = true;
+        self_->configure_read(hdl_, receive_policy::at_most(read_size));
+        write_raw([&](std::vector<char>& buf) { channel_.start(buf); });
+      },
       [=](const new_data_msg& msg) { on_bytes(msg.buf); },
       [=](const data_transferred_msg& msg) {
         in_flight_ -= std::min<size_t>(in_flight_, msg.written);
@@ -218,7 +225,7 @@ private:
   void on_tick() {
     if (phase_ == phase::closing)
       return;
-    if (heard_ || halted_) {
+    if (heard_ || halted_ || !admitted_) {
       silent_ = timespan{0};
     } else {
       silent_ += setup_.opts.heartbeat_interval;
@@ -330,6 +337,7 @@ private:
   timespan silent_{0};
   std::string closed_by_peer_;
   bool duplicate_ = false;
+  bool admitted_ = false;
 };
 
 } // namespace

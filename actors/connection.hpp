@@ -3,7 +3,8 @@
 // priorities and back-pressure, and the graceful CLOSE. It reports to the
 // service and delivers kept peers' messages straight to the handler.
 //
-// Messages from the service:  select_atom (we lead: this connection lives),
+// Messages from the service:  admit_atom (start reading and handshaking),
+//   select_atom (we lead: this connection lives),
 //   kept_atom (deliver messages), (close_atom, uint8_t reason) and
 //   crust::send (replies ok_atom or an error).
 // Messages to the service:    (conn_up_atom, connection_info) first, then

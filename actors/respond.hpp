@@ -21,4 +21,13 @@ inline void respond(caf::local_actor* self, caf::error err) {
     rp.deliver(caf::ok_atom::value);
 }
 
+/// Answers a request with `value` (nothing for a plain send).
+template <class T>
+void respond_with(caf::local_actor* self, T value) {
+  auto elem = self->current_mailbox_element();
+  if (elem == nullptr || !elem->mid.is_request())
+    return;
+  self->make_response_promise().deliver(std::move(value));
+}
+
 } // namespace crust

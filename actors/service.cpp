@@ -45,6 +45,12 @@ void connect_to(self_ptr self, const endpoint& target) {
                                  "this build dials tcp:// endpoints only"});
     return;
   }
+  if (st.adm->blocked(target.host)
+      || (target.pinned && st.adm->blocked(*target.pinned))) {
+    self->send(st.handler,
+               connection_failed{to_string(target), "blacklisted"});
+    return;
+  }
   auto d = self->home_system().spawn<caf::detached>(dialer, target,
                                                     st.opts.connect_timeout);
   auto margin = std::chrono::seconds(5);
@@ -87,6 +93,9 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   st.static_key = me.noise_static();
   randombytes_buf(&st.session, sizeof(st.session));
   st.table.emplace(st.id);
+  st.adm.emplace(admission::limits{st.opts.max_connections_per_ip,
+                                   st.opts.max_half_open_per_ip,
+                                   st.opts.max_half_open});
   spawn_listener(self);
   // Children never outlive their service. Links would do it, but a child
   // killed with exit_reason::kill would take the service down too; the
@@ -125,9 +134,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   return {
     [=](conn_up_atom, const connection_info& info) {
       auto hdl = caf::actor_cast<caf::actor>(self->current_sender());
-      auto c = register_conn(self, hdl);
-      if (!self->state.conns[c].target)
-        self->state.conns[c].info = info;
+      on_conn_up(self, register_conn(self, hdl), info);
     },
     [=](hello_atom, const peer_id& peer, uint64_t session) {
       if (auto c = sender_conn(self))
@@ -196,6 +203,30 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
         return respond(self, make_error(errc::not_kept));
       // The connection answers the original sender (or no one).
       self->delegate(st.conns[*c].hdl, std::move(cmd));
+    },
+    [=](const blacklist& cmd) {
+      auto& st = self->state;
+      auto added = st.adm->blacklist(cmd.entries);
+      if (!added)
+        return respond(self, added.error());
+      // Everything that matches goes at once.
+      uint64_t closed = 0;
+      for (auto& [c, rec] : st.conns) {
+        auto e = st.table->find(c);
+        bool known = e && e->ph != peer_table::phase::identifying;
+        if (st.adm->blocked(rec.info.remote.host)
+            || (known && st.adm->blocked(e->peer))) {
+          ++closed;
+          close_conn(self, c, wire::close_reason::refused, "blacklisted");
+        }
+      }
+      respond_with(self, closed);
+    },
+    [=](const unblacklist& cmd) {
+      auto removed = self->state.adm->unblacklist(cmd.entries);
+      if (!removed)
+        return respond(self, removed.error());
+      respond_with(self, static_cast<uint64_t>(*removed));
     },
     [=](list_peers) {
       auto& st = self->state;

@@ -54,6 +54,11 @@ const std::map<std::string, key_spec>& known_keys() {
      {kind::text, "nodes of different networks never connect"}},
     {"identity-file",
      {kind::text, "the node's key (created 0600); empty: ephemeral"}},
+    {"max-connections-per-ip",
+     {kind::integer, "connections from one IP address"}},
+    {"max-half-open-per-ip",
+     {kind::integer, "handshakes in flight from one IP address"}},
+    {"max-half-open", {kind::integer, "handshakes in flight in total"}},
   };
   return keys;
 }
@@ -91,6 +96,9 @@ caf::error check_integer(const std::string& key, int64_t v,
   if (key == "max-message-size" || key == "send-queue-size"
       || key == "undecided-buffer-size")
     return check_range(key, v, 1, int64_t{1} << 30, file);
+  if (key == "max-connections-per-ip" || key == "max-half-open-per-ip"
+      || key == "max-half-open")
+    return check_range(key, v, 1, 1 << 20, file);
   return caf::none;
 }
 
@@ -239,6 +247,9 @@ caf::error validate(const service_options& o) {
     {"max-message-size", o.max_message_size},
     {"send-queue-size", o.send_queue_size},
     {"undecided-buffer-size", o.undecided_buffer_size},
+    {"max-connections-per-ip", o.max_connections_per_ip},
+    {"max-half-open-per-ip", o.max_half_open_per_ip},
+    {"max-half-open", o.max_half_open},
   };
   for (auto& [key, v] : sizes)
     if (auto err = check_integer(key, v, {}))
@@ -292,6 +303,9 @@ caf::expected<service_options> read_options(const caf::actor_system_config& cfg)
   text("prefer-transport", o.prefer_transport);
   text("network-name", o.network_name);
   text("identity-file", o.identity_file);
+  integer("max-connections-per-ip", o.max_connections_per_ip);
+  integer("max-half-open-per-ip", o.max_half_open_per_ip);
+  integer("max-half-open", o.max_half_open);
   if (err)
     return err;
   if (auto verr = validate(o))

@@ -79,6 +79,8 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
     return;
   auto rec = std::move(i->second);
   st.conns.erase(i);
+  if (rec.counted)
+    st.adm->closed(rec.info.remote.host, rec.established);
   st.ids.erase(rec.hdl.address());
   st.children->erase(rec.hdl);
   auto entry = st.table->find(c);
@@ -94,8 +96,45 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
     self->quit();
 }
 
+void on_conn_up(self_ptr self, conn_id c, const connection_info& info) {
+  auto& st = self->state;
+  auto& rec = st.conns[c];
+  if (!rec.target)
+    rec.info = info;
+  if (!rec.info.inbound) { // dialled by us: checked before dialling
+    self->send(rec.hdl, admit_atom::value);
+    return;
+  }
+  auto& ip = rec.info.remote.host;
+  auto v = st.adm->admit(ip);
+  if (v == admission::verdict::admit) {
+    rec.counted = true;
+    self->send(rec.hdl, admit_atom::value);
+    return;
+  }
+  rec.reported = true;
+  if (v != admission::verdict::blacklisted)
+    self->send(st.handler,
+               misbehaving{ip + ":" + std::to_string(rec.info.remote.port), {},
+                           misbehaviour::flood, to_string(v)});
+  close_conn(self, c, wire::close_reason::refused, to_string(v));
+}
+
 void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session) {
   auto& st = self->state;
+  auto& rec = st.conns[c];
+  if (rec.counted && !rec.established) {
+    st.adm->established(rec.info.remote.host);
+    rec.established = true;
+  }
+  if (st.adm->blocked(peer)) {
+    if (rec.target && !rec.reported)
+      self->send(st.handler, connection_failed{to_string(*rec.target),
+                                               "the peer is blacklisted"});
+    rec.reported = true;
+    close_conn(self, c, wire::close_reason::refused, "blacklisted");
+    return;
+  }
   auto out = st.table->on_hello(c, peer, session);
   switch (out.act) {
     case peer_table::action::wait:

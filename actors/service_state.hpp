@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "actors/admission.hpp"
 #include "actors/connection.hpp"
 #include "actors/peer_table.hpp"
 #include "crust/config.hpp"
@@ -28,6 +29,10 @@ struct conn_record {
   bool reported = false;
   /// Why the service closed it, when it did.
   std::string reason;
+  /// Counted by admission (an admitted incoming connection), and whether
+  /// its handshake finished.
+  bool counted = false;
+  bool established = false;
 };
 
 struct service_state {
@@ -41,6 +46,7 @@ struct service_state {
   uint16_t bound_port = 0;
   int listener_restarts = 0;
   std::optional<peer_table> table;
+  std::optional<admission> adm;
   conn_id next_id = 1;
   std::unordered_map<caf::actor_addr, conn_id> ids;
   std::unordered_map<conn_id, conn_record> conns;
@@ -72,6 +78,9 @@ std::optional<conn_id> sender_conn(self_ptr self);
 /// will read.
 void close_conn(self_ptr self, conn_id c, wire::close_reason r,
                 std::string reason);
+
+/// A new connection announced itself: admit it, or refuse it unread.
+void on_conn_up(self_ptr self, conn_id c, const connection_info& info);
 
 /// A connection identified itself.
 void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session);

@@ -66,6 +66,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<peer_info>("crust::peer_info");
   cfg.add_message_type<std::vector<peer_info>>("std::vector<crust::peer_info>");
   cfg.add_message_type<shutdown>("crust::shutdown");
+  cfg.add_message_type<blacklist>("crust::blacklist");
+  cfg.add_message_type<unblacklist>("crust::unblacklist");
   cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value,
                                             const caf::message& ctx) {
     auto result = "crust::" + to_string(static_cast<errc>(code));

@@ -18,6 +18,8 @@ const char* to_string(close_reason x) {
       return "connected to itself";
     case close_reason::superseded:
       return "superseded by a newer connection";
+    case close_reason::refused:
+      return "refused";
   }
   return "unknown reason";
 }

@@ -55,6 +55,7 @@ enum class close_reason : uint8_t {
   violation = 4,  // the peer broke the protocol
   self = 5,       // the node dialled itself
   superseded = 6, // the peer restarted; a newer connection replaces this one
+  refused = 7,    // blacklisted
 };
 
 const char* to_string(close_reason x);

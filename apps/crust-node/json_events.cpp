@@ -115,6 +115,11 @@ std::string error_json(const std::string& what, const std::string& command) {
   return line(j);
 }
 
+std::string count_json(const std::string& name, const std::string& counter,
+                       uint64_t n) {
+  return line({{"event", name}, {counter, n}});
+}
+
 std::string ack_json(const std::string& name, const peer_id& peer,
                      size_t bytes) {
   json j{{"event", name}, {"peer_id", peer.to_hex()}};

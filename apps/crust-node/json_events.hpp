@@ -21,6 +21,10 @@ std::string error_json(const std::string& what, const std::string& command = {})
 std::string ack_json(const std::string& name, const peer_id& peer,
                      size_t bytes = 0);
 
+/// {"event": name, counter: n}, e.g. {"event":"blacklisted","closed":2}.
+std::string count_json(const std::string& name, const std::string& counter,
+                       uint64_t n);
+
 /// True when `bytes` are valid UTF-8 (and so printable as "text").
 bool is_utf8(const std::vector<uint8_t>& bytes);
 

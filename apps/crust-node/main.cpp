@@ -5,7 +5,9 @@
 //   crust-node [--config-file=F] [--crust.KEY=VALUE ...] [--node.auto-keep=false]
 //
 // Commands: connect ENDPOINT | send PEER TEXT | keep PEER | drop PEER |
-//           peers | quit        (PEER: the hex id or a unique prefix of it)
+//           peers | blacklist ENTRY... | unblacklist ENTRY... | quit
+// (PEER: the hex id or a unique prefix of it; ENTRY: a peer id, an IP
+// address or a CIDR range)
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
@@ -150,6 +152,23 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
                 reply_error("peers"));
         return;
       }
+      if (cmd == "blacklist" || cmd == "unblacklist") {
+        std::vector<std::string> entries;
+        for (std::string e; in >> e;)
+          entries.push_back(e);
+        auto ack = [=](uint64_t n) {
+          out(node::count_json(cmd == "blacklist" ? "blacklisted"
+                                                  : "unblacklisted",
+                               cmd == "blacklist" ? "closed" : "removed", n));
+        };
+        if (cmd == "blacklist")
+          self->request(st.service, caf::infinite, blacklist{entries})
+            .then(ack, reply_error(cmd));
+        else
+          self->request(st.service, caf::infinite, unblacklist{entries})
+            .then(ack, reply_error(cmd));
+        return;
+      }
       in >> arg;
       if (cmd == "connect") {
         auto ep = endpoint::parse(arg);
@@ -162,7 +181,8 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
       }
       if (cmd != "send" && cmd != "keep" && cmd != "drop") {
         out(node::error_json("unknown command \"" + cmd
-                               + "\" (connect, send, keep, drop, peers, quit)",
+                               + "\" (connect, send, keep, drop, peers, "
+                                 "blacklist, unblacklist, quit)",
                              cmd));
         return;
       }

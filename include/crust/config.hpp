@@ -34,6 +34,11 @@ struct service_options {
   std::string network_name = "crust";
   /// Where the node's Ed25519 key lives; empty: a new key every start.
   std::string identity_file;
+  /// Connections (handshaking or established) from one IP address.
+  uint32_t max_connections_per_ip = 32;
+  /// Handshakes in flight from one IP address, and from everyone.
+  uint32_t max_half_open_per_ip = 8;
+  uint32_t max_half_open = 256;
 };
 
 /// An actor_system_config that knows the `[crust]` options, loads CAF's

@@ -148,6 +148,20 @@ struct peer_info {
 /// Close every connection gracefully and stop the service.
 struct shutdown {};
 
+/// Refuse these for the rest of the session and close every matching
+/// connection at once. Entries: peer ids (64 hex digits), IP addresses,
+/// CIDR ranges ("10.0.0.0/8"). IPs are refused before any handshake work,
+/// peer ids right after the handshake. Replies the number of connections
+/// it closed (uint64_t), or errc::invalid_config naming a bad entry.
+struct blacklist {
+  std::vector<std::string> entries;
+};
+
+/// Takes entries off the blacklist. Replies how many it removed.
+struct unblacklist {
+  std::vector<std::string> entries;
+};
+
 // -- inspection ---------------------------------------------------------------
 
 #define CRUST_INSPECT(type, ...)                                               \
@@ -168,6 +182,8 @@ CRUST_INSPECT(keep, x.peer)
 CRUST_INSPECT(drop, x.peer)
 CRUST_INSPECT(send, x.peer, x.bytes, x.prio)
 CRUST_INSPECT(peer_info, x.peer, x.info, x.kept)
+CRUST_INSPECT(blacklist, x.entries)
+CRUST_INSPECT(unblacklist, x.entries)
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, list_peers&) {

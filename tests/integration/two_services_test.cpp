@@ -272,6 +272,32 @@ CAF_TEST(shutdown tells the peer) {
   CAF_CHECK(b.lost[0].reason.find("shutdown") != std::string::npos);
 }
 
+CAF_TEST(blacklisting an address closes its peers and refuses them until unblacklisted) {
+  node a{sys}, b{sys};
+  link(a, b);
+  uint64_t closed = 0;
+  b.handler->request(b.svc, 10s, crust::blacklist{{"127.0.0.0/8"}})
+    .receive([&](uint64_t n) { closed = n; },
+             [](caf::error& err) { CAF_FAIL(to_string(err)); });
+  CAF_CHECK_EQUAL(closed, 1u);
+  CAF_REQUIRE(b.wait_until([&] { return !b.lost.empty(); }));
+  CAF_CHECK(b.lost[0].reason.find("blacklisted") != std::string::npos);
+  CAF_REQUIRE(a.wait_until([&] { return !a.lost.empty(); }));
+  // Refused before any handshake work: a's dial fails, b hears nothing.
+  a.handler->send(a.svc, crust::connect{b.endpoint()});
+  CAF_REQUIRE(a.wait_until([&] { return !a.failed.empty(); }));
+  CAF_CHECK_EQUAL(b.peers.size(), 1u);
+  // And b may not dial out to it either.
+  b.handler->send(b.svc, crust::connect{a.endpoint()});
+  CAF_REQUIRE(b.wait_until([&] { return !b.failed.empty(); }));
+  CAF_CHECK(b.failed[0].reason.find("blacklisted") != std::string::npos);
+  b.handler->request(b.svc, 10s, crust::unblacklist{{"127.0.0.0/8"}})
+    .receive([](uint64_t) {}, [](caf::error&) {});
+  a.handler->send(a.svc, crust::connect{b.endpoint()});
+  CAF_REQUIRE(a.wait_until([&] { return a.peers.size() == 2; }));
+  CAF_REQUIRE(b.wait_until([&] { return b.peers.size() == 2; }));
+}
+
 // The README's handler: answers new_peer with keep and sends commands
 // without waiting for replies. It must see no stray replies or errors.
 using got_atom = caf::atom_constant<caf::atom("got")>;

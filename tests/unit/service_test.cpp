@@ -77,6 +77,7 @@ struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
     opts.max_frame_size = 1024;
     opts.network_name = "test";
     opts.identity_file = dir + "/node.id";
+    opts.max_half_open_per_ip = 3;
     node_identity = unbox(identity::load_or_create(opts.identity_file));
     mpx.provide_acceptor(7000, acc);
     rec = sys.spawn(recorder, std::string{"handler"});
@@ -423,6 +424,53 @@ CAF_TEST(a peer dialling itself is refused) {
   auto r = dial_in(2, *node_identity, 99);
   CAF_CHECK(wrote_close(*r, crust::wire::close_reason::self));
   CAF_CHECK(events().peers.empty());
+}
+
+CAF_TEST(handshakes in flight from one address are capped) {
+  std::vector<connection_handle> pending;
+  for (int i = 0; i < 3; ++i)
+    pending.push_back(accept(10 + i)); // admitted, silent
+  CAF_CHECK(events().abuse.empty());
+  auto fourth = accept(20);
+  CAF_REQUIRE_EQUAL(events().abuse.size(), 1u);
+  CAF_CHECK(events().abuse[0].kind == crust::misbehaviour::flood);
+  CAF_CHECK(contains(events().abuse[0].detail, "handshakes in flight"));
+  // Refused unread: a handshake sent to it gets no answer.
+  std::vector<char> first;
+  crust::secure_channel ch{
+    crust::test::channel_settings(identity::ephemeral(), true)};
+  ch.start(first);
+  send_raw(fourth, first);
+  CAF_CHECK(mpx.output_buffer(fourth).empty());
+  // A finished handshake makes room again.
+  selected_peer(30, peer_identity(false));
+  CAF_CHECK_EQUAL(events().peers.size(), 0u); // still 3 half open: refused
+}
+
+CAF_TEST(a blacklisted peer id is closed at once and refused after its handshake) {
+  auto peer = peer_identity(false);
+  auto r = selected_peer(2, peer);
+  keep(peer.id());
+  auto reply = self->request(svc, infinite,
+                             crust::blacklist{{peer.id().to_hex()}});
+  run();
+  uint64_t closed = 0;
+  reply.receive([&](uint64_t n) { closed = n; }, [](error&) {});
+  CAF_CHECK_EQUAL(closed, 1u);
+  CAF_CHECK(wrote_close(*r, crust::wire::close_reason::refused));
+  CAF_REQUIRE_EQUAL(events().lost.size(), 1u);
+  CAF_CHECK(contains(events().lost[0].reason, "blacklisted"));
+  auto again = dial_in(3, peer, 2);
+  CAF_CHECK(wrote_close(*again, crust::wire::close_reason::refused));
+  CAF_CHECK_EQUAL(events().peers.size(), 1u); // only the first time
+}
+
+CAF_TEST(a bad blacklist entry is an error reply) {
+  auto reply = self->request(svc, infinite, crust::blacklist{{"nonsense"}});
+  run();
+  error err;
+  reply.receive([](uint64_t) {}, [&](error& e) { err = std::move(e); });
+  CAF_CHECK(err);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,174 @@
+#include "actors/admission.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "crust/errors.hpp"
+
+namespace crust {
+
+namespace {
+
+// Parses an address into 16 bytes (IPv4 in the first 4).
+bool parse_ip(const std::string& text, bool& v6, std::array<uint8_t, 16>& out) {
+  out.fill(0);
+  if (text.find('\0') != std::string::npos)
+    return false;
+  v6 = text.find(':') != std::string::npos;
+  return inet_pton(v6 ? AF_INET6 : AF_INET, text.c_str(), out.data()) == 1;
+}
+
+using entry = std::pair<std::optional<peer_id>, std::optional<ip_range>>;
+
+caf::expected<std::vector<entry>>
+parse_entries(const std::vector<std::string>& entries) {
+  std::vector<entry> result;
+  for (auto& text : entries) {
+    if (auto id = peer_id::from_hex(text)) {
+      result.emplace_back(*id, std::nullopt);
+      continue;
+    }
+    if (auto range = ip_range::parse(text)) {
+      result.emplace_back(std::nullopt, *range);
+      continue;
+    }
+    return make_error(errc::invalid_config,
+                      "\"" + text
+                        + "\" is neither a peer id (64 hex digits) nor an IP "
+                          "address or CIDR range");
+  }
+  return result;
+}
+
+} // namespace
+
+std::optional<ip_range> ip_range::parse(const std::string& text) {
+  ip_range r;
+  auto slash = text.find('/');
+  auto addr = text.substr(0, slash);
+  if (!parse_ip(addr, r.v6, r.bytes))
+    return std::nullopt;
+  int max_bits = r.v6 ? 128 : 32;
+  r.prefix = static_cast<uint8_t>(max_bits);
+  if (slash != std::string::npos) {
+    auto bits = text.substr(slash + 1);
+    if (bits.empty() || bits.size() > 3
+        || bits.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    auto n = std::stoi(bits);
+    if (n > max_bits)
+      return std::nullopt;
+    r.prefix = static_cast<uint8_t>(n);
+  }
+  // Clear the host bits so that equal ranges compare equal.
+  for (int i = r.prefix; i < max_bits; ++i)
+    r.bytes[i / 8] &= static_cast<uint8_t>(~(0x80 >> (i % 8)));
+  return r;
+}
+
+bool ip_range::contains(const std::string& ip) const {
+  bool is_v6;
+  std::array<uint8_t, 16> addr;
+  if (!parse_ip(ip, is_v6, addr) || is_v6 != v6)
+    return false;
+  for (int i = 0; i < prefix; ++i) {
+    uint8_t mask = static_cast<uint8_t>(0x80 >> (i % 8));
+    if ((addr[i / 8] & mask) != (bytes[i / 8] & mask))
+      return false;
+  }
+  return true;
+}
+
+admission::verdict admission::admit(const std::string& ip) {
+  if (blocked(ip))
+    return verdict::blacklisted;
+  auto& st = ips_[ip];
+  if (st.half_open + st.established >= limits_.connections_per_ip)
+    return verdict::too_many_connections;
+  if (st.half_open >= limits_.half_open_per_ip)
+    return verdict::too_many_half_open_ip;
+  if (half_open_total_ >= limits_.half_open_total)
+    return verdict::too_many_half_open_total;
+  ++st.half_open;
+  ++half_open_total_;
+  return verdict::admit;
+}
+
+void admission::established(const std::string& ip) {
+  auto i = ips_.find(ip);
+  if (i == ips_.end() || i->second.half_open == 0)
+    return;
+  --i->second.half_open;
+  --half_open_total_;
+  ++i->second.established;
+}
+
+void admission::closed(const std::string& ip, bool was_established) {
+  auto i = ips_.find(ip);
+  if (i == ips_.end())
+    return;
+  auto& st = i->second;
+  if (was_established && st.established > 0) {
+    --st.established;
+  } else if (!was_established && st.half_open > 0) {
+    --st.half_open;
+    --half_open_total_;
+  }
+  if (st.half_open == 0 && st.established == 0)
+    ips_.erase(i);
+}
+
+caf::expected<size_t>
+admission::blacklist(const std::vector<std::string>& entries) {
+  auto parsed = parse_entries(entries);
+  if (!parsed)
+    return parsed.error();
+  for (auto& [id, range] : *parsed) {
+    if (id)
+      peers_.insert(*id);
+    else
+      ranges_.insert(*range);
+  }
+  return parsed->size();
+}
+
+caf::expected<size_t>
+admission::unblacklist(const std::vector<std::string>& entries) {
+  auto parsed = parse_entries(entries);
+  if (!parsed)
+    return parsed.error();
+  size_t removed = 0;
+  for (auto& [id, range] : *parsed)
+    removed += id ? peers_.erase(*id) : ranges_.erase(*range);
+  return removed;
+}
+
+bool admission::blocked(const std::string& ip) const {
+  for (auto& r : ranges_)
+    if (r.contains(ip))
+      return true;
+  return false;
+}
+
+bool admission::blocked(const peer_id& peer) const {
+  return peers_.count(peer) > 0;
+}
+
+std::string to_string(admission::verdict x) {
+  switch (x) {
+    case admission::verdict::admit:
+      return "admitted";
+    case admission::verdict::blacklisted:
+      return "blacklisted";
+    case admission::verdict::too_many_connections:
+      return "too many connections from this address";
+    case admission::verdict::too_many_half_open_ip:
+      return "too many handshakes in flight from this address";
+    case admission::verdict::too_many_half_open_total:
+      return "too many handshakes in flight";
+  }
+  return "unknown";
+}
+
+} // namespace crust

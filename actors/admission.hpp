@@ -1,0 +1,91 @@
+// Who may connect: the blacklist (peer ids, IP addresses, CIDR ranges) and
+// the caps on connections per IP and on half-open handshakes per IP and in
+// total. Sans-I/O: the service asks before a connection reads a byte, and
+// tells it when handshakes finish and connections close.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "crust/peer_id.hpp"
+
+namespace crust {
+
+/// An IP address or a CIDR range, v4 or v6.
+struct ip_range {
+  bool v6 = false;
+  std::array<uint8_t, 16> bytes{};
+  uint8_t prefix = 0; // bits that must match
+
+  /// "1.2.3.4", "10.0.0.0/8", "::1", "fe80::/10".
+  static std::optional<ip_range> parse(const std::string& text);
+
+  bool contains(const std::string& ip) const;
+
+  friend bool operator<(const ip_range& a, const ip_range& b) {
+    return std::tie(a.v6, a.bytes, a.prefix) < std::tie(b.v6, b.bytes, b.prefix);
+  }
+};
+
+class admission {
+public:
+  struct limits {
+    uint32_t connections_per_ip = 32;
+    uint32_t half_open_per_ip = 8;
+    uint32_t half_open_total = 256;
+  };
+
+  enum class verdict {
+    admit,
+    blacklisted,
+    too_many_connections,     // from this IP
+    too_many_half_open_ip,    // handshakes in flight from this IP
+    too_many_half_open_total, // handshakes in flight from anyone
+  };
+
+  explicit admission(limits l) : limits_(l) {
+    // nop
+  }
+
+  /// Before an incoming connection reads a byte. An admitted connection
+  /// counts as half-open until established() or closed().
+  verdict admit(const std::string& ip);
+
+  void established(const std::string& ip);
+  void closed(const std::string& ip, bool was_established);
+
+  /// Adds entries (hex peer ids, IPs, CIDR ranges); an error names the
+  /// first entry that is none of these, and then nothing is added.
+  caf::expected<size_t> blacklist(const std::vector<std::string>& entries);
+  caf::expected<size_t> unblacklist(const std::vector<std::string>& entries);
+
+  bool blocked(const std::string& ip) const;
+  bool blocked(const peer_id& peer) const;
+
+  size_t half_open() const {
+    return half_open_total_;
+  }
+
+private:
+  struct per_ip {
+    uint32_t half_open = 0;
+    uint32_t established = 0;
+  };
+
+  limits limits_;
+  std::map<std::string, per_ip> ips_;
+  uint32_t half_open_total_ = 0;
+  std::set<peer_id> peers_;
+  std::set<ip_range> ranges_;
+};
+
+std::string to_string(admission::verdict x);
+
+} // namespace crust

@@ -1,0 +1,79 @@
+#define CAF_SUITE admission
+#include <caf/test/unit_test.hpp>
+
+#include "actors/admission.hpp"
+
+using namespace crust;
+using verdict = admission::verdict;
+
+CAF_TEST(ranges match their addresses and nothing else) {
+  auto r = ip_range::parse("10.1.0.0/16");
+  CAF_REQUIRE(r);
+  CAF_CHECK(r->contains("10.1.2.3"));
+  CAF_CHECK(!r->contains("10.2.0.1"));
+  CAF_CHECK(!r->contains("::ffff:10.1.2.3")); // another family
+  auto one = ip_range::parse("127.0.0.1");
+  CAF_REQUIRE(one);
+  CAF_CHECK(one->contains("127.0.0.1"));
+  CAF_CHECK(!one->contains("127.0.0.2"));
+  auto v6 = ip_range::parse("fe80::/10");
+  CAF_REQUIRE(v6);
+  CAF_CHECK(v6->contains("fe80::1"));
+  CAF_CHECK(!v6->contains("2001:db8::1"));
+  for (auto bad : {"10.0.0.0/33", "10.0.0.0/", "10.0.0", "::1/129", "x",
+                   "10.0.0.0/-1"})
+    CAF_CHECK(!ip_range::parse(bad));
+}
+
+CAF_TEST(half open handshakes are capped per address and in total) {
+  admission a{{100, 2, 3}};
+  CAF_CHECK(a.admit("1.1.1.1") == verdict::admit);
+  CAF_CHECK(a.admit("1.1.1.1") == verdict::admit);
+  CAF_CHECK(a.admit("1.1.1.1") == verdict::too_many_half_open_ip);
+  CAF_CHECK(a.admit("2.2.2.2") == verdict::admit);
+  CAF_CHECK(a.admit("3.3.3.3") == verdict::too_many_half_open_total);
+  a.established("1.1.1.1"); // one handshake finished: room again
+  CAF_CHECK(a.admit("3.3.3.3") == verdict::admit);
+  CAF_CHECK_EQUAL(a.half_open(), 3u);
+}
+
+CAF_TEST(connections are capped per address and closing frees them) {
+  admission a{{2, 10, 10}};
+  CAF_CHECK(a.admit("1.1.1.1") == verdict::admit);
+  a.established("1.1.1.1");
+  CAF_CHECK(a.admit("1.1.1.1") == verdict::admit);
+  CAF_CHECK(a.admit("1.1.1.1") == verdict::too_many_connections);
+  a.closed("1.1.1.1", true); // the established one goes
+  CAF_CHECK(a.admit("1.1.1.1") == verdict::admit);
+  CAF_CHECK(a.admit("1.1.1.1") == verdict::too_many_connections);
+  a.closed("1.1.1.1", false); // a half-open one goes
+  CAF_CHECK(a.admit("1.1.1.1") == verdict::admit);
+}
+
+CAF_TEST(the blacklist takes peers addresses and ranges and refuses them) {
+  admission a{{}};
+  auto peer = peer_id::random();
+  auto added = a.blacklist({peer.to_hex(), "192.0.2.7", "10.0.0.0/8"});
+  CAF_REQUIRE(added);
+  CAF_CHECK_EQUAL(*added, 3u);
+  CAF_CHECK(a.blocked(peer));
+  CAF_CHECK(!a.blocked(peer_id::random()));
+  CAF_CHECK(a.admit("192.0.2.7") == verdict::blacklisted);
+  CAF_CHECK(a.admit("10.200.1.1") == verdict::blacklisted);
+  CAF_CHECK(a.admit("192.0.2.8") == verdict::admit);
+  auto removed = a.unblacklist({"10.0.0.0/8", peer.to_hex()});
+  CAF_REQUIRE(removed);
+  CAF_CHECK_EQUAL(*removed, 2u);
+  CAF_CHECK(a.admit("10.200.1.1") == verdict::admit);
+  CAF_CHECK(!a.blocked(peer));
+}
+
+CAF_TEST(a bad entry is refused by name and nothing is added) {
+  admission a{{}};
+  auto added = a.blacklist({"10.0.0.1", "not-an-address"});
+  CAF_REQUIRE(!added);
+  CAF_CHECK(added.error().context().get_as<std::string>(0).find(
+              "not-an-address")
+            != std::string::npos);
+  CAF_CHECK(!a.blocked("10.0.0.1"));
+}
