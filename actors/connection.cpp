@@ -290,9 +290,10 @@ private:
     if (phase_ != phase::handshaking)
       ev.peer = peer_;
     self_->send(setup_.handler, std::move(ev));
-    close_with(wire::close_reason::violation, wire::to_string(
-                                                wire::close_reason::violation),
-               to_string(kind) + ": " + detail);
+    auto r = kind == misbehaviour::handshake_timeout
+               ? wire::close_reason::timeout
+               : wire::close_reason::violation;
+    close_with(r, wire::to_string(r), to_string(kind) + ": " + detail);
   }
 
   // Tells an authenticated peer why, closes, and reports `reason` locally.

@@ -43,7 +43,7 @@ const std::map<std::string, key_spec>& known_keys() {
     {"handshake-timeout",
      {kind::duration, "close a connection not identified after this"}},
     {"max-frame-size",
-     {kind::integer, "largest record accepted, in bytes (1024..65535)"}},
+     {kind::integer, "largest record accepted, in bytes (17408..65535)"}},
     {"max-message-size", {kind::integer, "largest message, in bytes"}},
     {"send-queue-size",
      {kind::integer, "bytes queued per peer before send() fails"}},

@@ -59,14 +59,17 @@ void announce(self_ptr self, conn_id c) {
   set_timer(self, st.opts.decision_timeout, decide_atom::value, c);
 }
 
-// A live connection was replaced by a newer one from a restarted peer.
-void supersede(self_ptr self, conn_id old) {
+// A live connection was replaced by a newer one (`by`).
+void supersede(self_ptr self, conn_id old, conn_id by) {
   auto& st = self->state;
   auto& rec = st.conns[old];
   rec.reported = true;
-  self->send(st.handler,
-             peer_lost{st.table->find(old)->peer,
-                       "superseded by a newer connection (the peer restarted)"});
+  auto was = st.table->find(old);
+  auto now = st.table->find(by);
+  std::string why = "superseded by a newer connection";
+  if (was && now && was->session != now->session)
+    why += " (the peer restarted)";
+  self->send(st.handler, peer_lost{was->peer, why});
   close_conn(self, old, wire::close_reason::superseded, "superseded");
 }
 
@@ -155,7 +158,7 @@ void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session) {
       return;
     case peer_table::action::select:
       if (out.superseded)
-        supersede(self, *out.superseded);
+        supersede(self, *out.superseded, c);
       self->send(st.conns[c].hdl, select_atom::value);
       announce(self, c);
       return;
@@ -164,7 +167,7 @@ void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session) {
 
 void on_selected(self_ptr self, conn_id c) {
   if (auto old = self->state.table->on_selected(c))
-    supersede(self, *old);
+    supersede(self, *old, c);
   announce(self, c);
 }
 

@@ -15,7 +15,9 @@ constexpr uint8_t protocol_version = 2;
 /// AEAD-sealed frame.
 constexpr size_t record_length_size = 2;
 constexpr uint32_t max_record_size = 65535;
-constexpr uint32_t min_record_size = 1024;
+/// The smallest limit a node may set: one full DATA chunk must always fit,
+/// since senders do not know their peer's limit.
+constexpr uint32_t min_record_size = 17 * 1024;
 
 /// Records per direction between two Noise REKEYs (both sides count).
 constexpr uint64_t rekey_interval = uint64_t{1} << 20;
@@ -43,6 +45,9 @@ constexpr uint8_t known_flags = flag_last | flag_normal;
 /// Largest message chunk per DATA frame; small enough that a high-priority
 /// message waits behind at most one chunk per write window.
 constexpr uint32_t chunk_size = 16 * 1024;
+
+static_assert(chunk_size + 2 + 16 <= min_record_size,
+              "a DATA chunk (type, flags, tag) must fit every legal record");
 
 /// Longest CLOSE text we send or accept.
 constexpr size_t max_close_text = 200;

@@ -111,7 +111,12 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
           + (ev.info.inbound ? " (it dialled us)" : " (we dialled it)"));
       if (st.auto_keep)
         self->request(st.service, caf::infinite, keep{ev.peer})
-          .then([](caf::ok_atom) {}, reply_error("keep"));
+          .then([](caf::ok_atom) {},
+                [=](caf::error& err) {
+                  // The peer left before we kept it: peer_lost says so.
+                  if (err != make_error(errc::unknown_peer))
+                    out(node::error_json(self->system().render(err), "keep"));
+                });
     },
     [=](const message& ev) { out(node::to_json(ev)); },
     [=](const peer_lost& ev) {

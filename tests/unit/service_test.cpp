@@ -74,7 +74,7 @@ struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
     opts.handshake_timeout = 3s;
     opts.heartbeat_interval = 5s;
     opts.heartbeat_timeout = 15s;
-    opts.max_frame_size = 1024;
+    opts.max_frame_size = crust::wire::min_record_size;
     opts.network_name = "test";
     opts.identity_file = dir + "/node.id";
     opts.max_half_open_per_ip = 3;
@@ -340,7 +340,7 @@ CAF_TEST(a crashed connection actor is reported as a lost peer) {
 
 CAF_TEST(an oversize record raises misbehaving and others are still served) {
   auto bad = accept(2);
-  send_raw(bad, std::vector<char>{0x7f, -1}); // 32767 > 1024
+  send_raw(bad, std::vector<char>{0x7f, -1}); // 32767 > 17408
   CAF_REQUIRE_EQUAL(events().abuse.size(), 1u);
   CAF_CHECK(events().abuse[0].kind == crust::misbehaviour::oversize);
   CAF_CHECK(mpx.output_buffer(bad).empty()); // strangers hear nothing
