@@ -18,6 +18,9 @@ using hs_timeout_atom = caf::atom_constant<caf::atom("hs_timeout")>;
 using decide_atom = caf::atom_constant<caf::atom("decide_to")>;
 using bound_atom = caf::atom_constant<caf::atom("bound")>;
 using dial_atom = caf::atom_constant<caf::atom("dial")>;
+using finish_atom = caf::atom_constant<caf::atom("finish")>;
+using rearm_atom = caf::atom_constant<caf::atom("rearm")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using admit_atom = caf::atom_constant<caf::atom("admit")>;
 
 } // namespace crust

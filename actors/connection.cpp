@@ -5,6 +5,10 @@
 
 #include <memory>
 
+#include <caf/io/network/default_multiplexer.hpp>
+
+#include <sys/socket.h>
+
 #include "actors/atoms.hpp"
 #include "actors/respond.hpp"
 #include "crust/errors.hpp"
@@ -26,6 +30,19 @@ using namespace caf::io;
 constexpr size_t write_window = 256 * 1024;
 
 constexpr size_t read_size = 64 * 1024;
+
+// How long a closing connection waits for its last bytes to be written.
+constexpr auto close_linger = std::chrono::seconds(1);
+
+// CAF 0.17's multiplexer squashes the socket registrations queued during
+// one loop iteration: a read registration added and removed in the same
+// iteration vanishes without removed_from_loop(), which leaves the stream
+// holding itself (its descriptor is never closed), and a removal followed
+// by an add leaves the socket unregistered (reading never resumes). So a
+// connection re-arms reading outside a read, and lets its socket go, only
+// from a timer this long after the change it follows: by then that
+// iteration has ended.
+constexpr auto settle = std::chrono::milliseconds(10);
 
 // Timers go out without a sender: a message an actor sends itself holds a
 // strong reference to it, and one still queued when it stops keeps it alive.
@@ -56,7 +73,13 @@ public:
       setup_(std::move(s)),
       channel_(channel_settings(setup_)),
       in_(setup_.opts.max_message_size),
-      out_(setup_.opts.send_queue_size, setup_.opts.max_message_size) {
+      out_(setup_.opts.send_queue_size, setup_.opts.max_message_size),
+      gate_(flow_rates{double(setup_.opts.max_bytes_per_sec),
+                       double(setup_.opts.max_records_per_sec)},
+            setup_.ips ? setup_.ips->acquire(self_->remote_addr(hdl_),
+                                             self_->clock().now())
+                       : nullptr,
+            setup_.opts.flood_timeout, self_->clock().now()) {
     address_ = self_->remote_addr(hdl_) + ":"
                + std::to_string(self_->remote_port(hdl_));
   }
@@ -75,12 +98,19 @@ public:
           return;
         admitted_ = true;
         self_->configure_read(hdl_, receive_policy::at_most(read_size));
+        update_reading();
         write_raw([&](std::vector<char>& buf) { channel_.start(buf); });
       },
       [=](const new_data_msg& msg) { on_bytes(msg.buf); },
+      [=](const connection_passivated_msg&) {
+        // Out of read tokens: reading waits for update_reading().
+      },
       [=](const data_transferred_msg& msg) {
         in_flight_ -= std::min<size_t>(in_flight_, msg.written);
-        pump();
+        if (phase_ == phase::closing && in_flight_ == 0)
+          release();
+        else
+          pump();
       },
       [=](const connection_closed_msg&) {
         finish(closed_by_peer_.empty() ? "connection closed by the peer"
@@ -100,10 +130,15 @@ public:
           self_->send(setup_.handler, message{peer_, std::move(bytes)});
         held_.clear();
         held_bytes_ = 0;
-        if (halted_) {
-          halted_ = false;
-          self_->trigger(hdl_);
-        }
+        halted_ = false;
+        set_timer(self_, settle, rearm_atom::value);
+      },
+      [=](rearm_atom) { update_reading(); },
+      [=](resume_atom) {
+        if (!throttled_ || phase_ == phase::closing)
+          return;
+        throttle(gate_.on_resume(self_->clock().now()));
+        update_reading();
       },
       [=](close_atom, uint8_t reason) {
         auto r = static_cast<wire::close_reason>(reason);
@@ -125,15 +160,60 @@ public:
                   + to_text(setup_.opts.handshake_timeout));
       },
       [=](tick_atom) { on_tick(); },
+      [=](finish_atom) { release(); },
     };
   }
 
 private:
   void on_bytes(const std::vector<char>& buf) {
+    armed_ = false; // this read used the token
     if (phase_ == phase::closing)
       return;
-    heard_ = true;
+    auto records = channel_.records_read();
     channel_.feed(buf.data(), buf.size());
+    decode();
+    auto complete = channel_.records_read() - records;
+    // Only whole records prove life: a peer dribbling the bytes of a record
+    // it never finishes (slowloris) is lost at the heartbeat timeout.
+    if (complete > 0)
+      heard_ = true;
+    if (phase_ != phase::closing)
+      throttle(gate_.on_read(buf.size(), complete, self_->clock().now()));
+    update_reading();
+  }
+
+  // Defence before decryption: a peer over its rate waits (TCP pushes
+  // back); one that stays over it is a flood.
+  void throttle(flood_gate::verdict v) {
+    switch (v) {
+      case flood_gate::verdict::open:
+        throttled_ = false;
+        return;
+      case flood_gate::verdict::paused:
+        throttled_ = true;
+        set_timer(self_, std::max<timespan>(gate_.pause_for(), settle),
+                  resume_atom::value);
+        return;
+      case flood_gate::verdict::flood:
+        abuse(misbehaviour::flood, gate_.detail());
+        return;
+    }
+  }
+
+  // The scribe reads one chunk per token, and a token is given only while
+  // neither the undecided allowance nor the rate stops us. (CAF's halt()
+  // would not end the read loop it is called from: up to 50 more reads.)
+  // Called from reads, on admission, and from timers (see `settle`).
+  void update_reading() {
+    if (phase_ != phase::closing && admitted_ && !halted_ && !throttled_
+        && !armed_) {
+      armed_ = true;
+      self_->trigger(hdl_, 1);
+    }
+  }
+
+  // Runs the channel over what was fed, up to the next need for bytes.
+  void decode() {
     for (;;) {
       frame_view f;
       std::vector<char> reply;
@@ -215,17 +295,15 @@ private:
     // allowance is used up (TCP then pushes back on the peer).
     held_bytes_ += msg.size();
     held_.emplace_back(std::move(msg));
-    if (held_bytes_ >= setup_.opts.undecided_buffer_size && !halted_) {
+    if (held_bytes_ >= setup_.opts.undecided_buffer_size)
       halted_ = true;
-      self_->halt(hdl_);
-    }
     return true;
   }
 
   void on_tick() {
     if (phase_ == phase::closing)
       return;
-    if (heard_ || halted_ || !admitted_) {
+    if (heard_ || halted_ || throttled_ || !admitted_) {
       silent_ = timespan{0};
     } else {
       silent_ += setup_.opts.heartbeat_interval;
@@ -314,9 +392,37 @@ private:
     if (phase_ == phase::closing)
       return;
     phase_ = phase::closing;
-    self_->close(hdl_);
     self_->send(setup_.service, closed_atom::value, std::move(reason),
                 duplicate_);
+    // Never from inside a read: a scribe reading with tokens touches itself
+    // after the handler returns, and close() would have freed it. Our last
+    // words (CLOSE) get a moment to reach the socket (see data_transferred).
+    if (!real_sockets())
+      self_->send(self_, finish_atom::value); // nothing to settle
+    else
+      set_timer(self_, in_flight_ == 0 ? settle : close_linger,
+                finish_atom::value);
+  }
+
+  // False on CAF's test multiplexer, whose handles are not descriptors and
+  // whose registrations are not squashed.
+  bool real_sockets() {
+    return dynamic_cast<network::default_multiplexer*>(&self_->backend())
+           != nullptr;
+  }
+
+  // The socket goes now. Unread bytes in it (a flooder's, or a handshake
+  // evicted before we read it) would otherwise keep CAF from ever closing
+  // its descriptor once this broker is gone.
+  void release() {
+    if (released_)
+      return;
+    released_ = true;
+    // Only while the scribe is ours: once CAF has closed the descriptor its
+    // number may already belong to another connection.
+    if (real_sockets() && self_->valid(hdl_))
+      ::shutdown(static_cast<int>(hdl_.id()), SHUT_RDWR); // handle id == fd
+    self_->close(hdl_);
     self_->quit();
   }
 
@@ -327,11 +433,14 @@ private:
   secure_channel channel_;
   inbox in_;
   outbox out_;
+  flood_gate gate_;
   phase phase_ = phase::handshaking;
   peer_id peer_;
   std::vector<std::vector<uint8_t>> held_;
   size_t held_bytes_ = 0;
   bool halted_ = false;
+  bool armed_ = false; // the scribe holds a read token
+  bool throttled_ = false;
   size_t in_flight_ = 0;
   bool heard_ = false;
   bool sent_since_tick_ = false;
@@ -339,6 +448,7 @@ private:
   std::string closed_by_peer_;
   bool duplicate_ = false;
   bool admitted_ = false;
+  bool released_ = false;
 };
 
 } // namespace

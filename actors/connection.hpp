@@ -21,6 +21,7 @@
 
 #include "crust/config.hpp"
 #include "crust/messages.hpp"
+#include "transports/flood_gate.hpp"
 #include "transports/noise_primitives.hpp"
 
 namespace crust {
@@ -33,6 +34,8 @@ struct connection_setup {
   uint64_t session = 0;
   caf::actor service;
   caf::actor handler;
+  /// The per-IP meters every connection of this service shares.
+  std::shared_ptr<ip_meters> ips;
   connection_info info;
   /// For outgoing connections: what the application asked to dial.
   caf::optional<endpoint> target;

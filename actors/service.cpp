@@ -96,6 +96,9 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   st.adm.emplace(admission::limits{st.opts.max_connections_per_ip,
                                    st.opts.max_half_open_per_ip,
                                    st.opts.max_half_open});
+  st.ips = std::make_shared<ip_meters>(
+    flow_rates{double(st.opts.max_bytes_per_sec_per_ip),
+               double(st.opts.max_records_per_sec_per_ip)});
   spawn_listener(self);
   // Children never outlive their service. Links would do it, but a child
   // killed with exit_reason::kill would take the service down too; the

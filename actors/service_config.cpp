@@ -59,6 +59,16 @@ const std::map<std::string, key_spec>& known_keys() {
     {"max-half-open-per-ip",
      {kind::integer, "handshakes in flight from one IP address"}},
     {"max-half-open", {kind::integer, "handshakes in flight in total"}},
+    {"max-bytes-per-sec",
+     {kind::integer, "bytes a peer may send per second per connection"}},
+    {"max-records-per-sec",
+     {kind::integer, "records a peer may send per second per connection"}},
+    {"max-bytes-per-sec-per-ip",
+     {kind::integer, "bytes per second from one IP address, all connections"}},
+    {"max-records-per-sec-per-ip",
+     {kind::integer, "records per second from one IP address"}},
+    {"flood-timeout",
+     {kind::duration, "a peer held back by those limits this long is closed"}},
   };
   return keys;
 }
@@ -99,6 +109,11 @@ caf::error check_integer(const std::string& key, int64_t v,
   if (key == "max-connections-per-ip" || key == "max-half-open-per-ip"
       || key == "max-half-open")
     return check_range(key, v, 1, 1 << 20, file);
+  if (key == "max-bytes-per-sec" || key == "max-bytes-per-sec-per-ip")
+    return check_range(key, v, 64 * 1024, std::numeric_limits<uint32_t>::max(),
+                       file);
+  if (key == "max-records-per-sec" || key == "max-records-per-sec-per-ip")
+    return check_range(key, v, 16, std::numeric_limits<uint32_t>::max(), file);
   return caf::none;
 }
 
@@ -235,6 +250,7 @@ caf::error validate(const service_options& o) {
     {"heartbeat-timeout", o.heartbeat_timeout},
     {"connect-timeout", o.connect_timeout},
     {"handshake-timeout", o.handshake_timeout},
+    {"flood-timeout", o.flood_timeout},
   };
   for (auto& [key, v] : durations)
     if (auto err = check_duration(key, v, {}))
@@ -250,6 +266,10 @@ caf::error validate(const service_options& o) {
     {"max-connections-per-ip", o.max_connections_per_ip},
     {"max-half-open-per-ip", o.max_half_open_per_ip},
     {"max-half-open", o.max_half_open},
+    {"max-bytes-per-sec", o.max_bytes_per_sec},
+    {"max-records-per-sec", o.max_records_per_sec},
+    {"max-bytes-per-sec-per-ip", o.max_bytes_per_sec_per_ip},
+    {"max-records-per-sec-per-ip", o.max_records_per_sec_per_ip},
   };
   for (auto& [key, v] : sizes)
     if (auto err = check_integer(key, v, {}))
@@ -306,6 +326,11 @@ caf::expected<service_options> read_options(const caf::actor_system_config& cfg)
   integer("max-connections-per-ip", o.max_connections_per_ip);
   integer("max-half-open-per-ip", o.max_half_open_per_ip);
   integer("max-half-open", o.max_half_open);
+  integer("max-bytes-per-sec", o.max_bytes_per_sec);
+  integer("max-records-per-sec", o.max_records_per_sec);
+  integer("max-bytes-per-sec-per-ip", o.max_bytes_per_sec_per_ip);
+  integer("max-records-per-sec-per-ip", o.max_records_per_sec_per_ip);
+  duration("flood-timeout", o.flood_timeout);
   if (err)
     return err;
   if (auto verr = validate(o))

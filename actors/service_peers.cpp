@@ -16,6 +16,7 @@ connection_setup make_setup(self_ptr self) {
   s.session = st.session;
   s.service = caf::actor_cast<caf::actor>(self);
   s.handler = st.handler;
+  s.ips = st.ips;
   return s;
 }
 
@@ -99,6 +100,37 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
     self->quit();
 }
 
+namespace {
+
+// With every handshake slot taken, the oldest half-open connection makes
+// room for the newest: a flood from many addresses then has to outpace
+// honest handshakes (which finish within a round trip) instead of merely
+// filling the slots once and holding them until the handshake timeout.
+bool evict_oldest_half_open(self_ptr self) {
+  auto& st = self->state;
+  std::optional<conn_id> oldest;
+  for (auto& [c, rec] : st.conns)
+    if (rec.counted && !rec.established && (!oldest || c < *oldest))
+      oldest = c;
+  if (!oldest)
+    return false;
+  auto& rec = st.conns[*oldest];
+  // Its slot is free now, not when its actor reports back.
+  st.adm->closed(rec.info.remote.host, false);
+  rec.counted = false;
+  rec.reported = true;
+  auto why = to_string(admission::verdict::too_many_half_open_total);
+  self->send(st.handler,
+             misbehaving{rec.info.remote.host + ":"
+                           + std::to_string(rec.info.remote.port),
+                         {}, misbehaviour::flood,
+                         "evicted unfinished: " + why});
+  close_conn(self, *oldest, wire::close_reason::refused, why);
+  return true;
+}
+
+} // namespace
+
 void on_conn_up(self_ptr self, conn_id c, const connection_info& info) {
   auto& st = self->state;
   auto& rec = st.conns[c];
@@ -110,6 +142,9 @@ void on_conn_up(self_ptr self, conn_id c, const connection_info& info) {
   }
   auto& ip = rec.info.remote.host;
   auto v = st.adm->admit(ip);
+  if (v == admission::verdict::too_many_half_open_total
+      && evict_oldest_half_open(self))
+    v = st.adm->admit(ip);
   if (v == admission::verdict::admit) {
     rec.counted = true;
     self->send(rec.hdl, admit_atom::value);
@@ -129,6 +164,8 @@ void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session) {
   if (rec.counted && !rec.established) {
     st.adm->established(rec.info.remote.host);
     rec.established = true;
+  } else if (!rec.counted && rec.info.inbound) {
+    return; // evicted while its hello was on the way: it is closing
   }
   if (st.adm->blocked(peer)) {
     if (rec.target && !rec.reported)

@@ -47,6 +47,7 @@ struct service_state {
   int listener_restarts = 0;
   std::optional<peer_table> table;
   std::optional<admission> adm;
+  std::shared_ptr<ip_meters> ips;
   conn_id next_id = 1;
   std::unordered_map<caf::actor_addr, conn_id> ids;
   std::unordered_map<conn_id, conn_record> conns;

@@ -97,6 +97,7 @@ secure_channel::event secure_channel::next(std::vector<char>& out,
       return event::need_more;
     auto rec = p + wire::record_length_size;
     pos_ += wire::record_length_size + len;
+    ++records_read_;
     if (established_)
       return on_transport_record(rec, len, f);
     if (!on_handshake_record(rec, len, out))

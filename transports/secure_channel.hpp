@@ -85,6 +85,11 @@ public:
     return detail_;
   }
 
+  /// Records taken off the buffer so far, handshake ones included.
+  uint64_t records_read() const {
+    return records_read_;
+  }
+
   /// Bytes buffered and not yet processed.
   size_t buffered() const {
     return buf_.size() - pos_;
@@ -110,6 +115,7 @@ private:
   noise::cipher_state rx_;
   uint64_t tx_count_ = 0;
   uint64_t rx_count_ = 0;
+  uint64_t records_read_ = 0;
   bool established_ = false;
   bool reported_ = false;
   bool broken_ = false;

@@ -39,6 +39,16 @@ struct service_options {
   /// Handshakes in flight from one IP address, and from everyone.
   uint32_t max_half_open_per_ip = 8;
   uint32_t max_half_open = 256;
+  /// What a peer may send before reading pauses (defence before
+  /// decryption): per connection, and per source IP over all of its
+  /// connections. Bursts of a quarter second's worth pass.
+  uint32_t max_bytes_per_sec = 128 * 1024 * 1024;
+  uint32_t max_records_per_sec = 32768;
+  uint32_t max_bytes_per_sec_per_ip = 256 * 1024 * 1024;
+  uint32_t max_records_per_sec_per_ip = 65536;
+  /// A peer held back by those limits for this long is a flood: closed,
+  /// and misbehaving(flood) raised.
+  caf::timespan flood_timeout = std::chrono::seconds(30);
 };
 
 /// An actor_system_config that knows the `[crust]` options, loads CAF's

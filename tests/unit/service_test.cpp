@@ -6,6 +6,7 @@
 #include <caf/test/io_dsl.hpp>
 
 #include <cstdlib>
+#include <functional>
 #include <memory>
 
 #include "crust/crust.hpp"
@@ -64,7 +65,7 @@ struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
   actor svc;
   peer_id local;
 
-  fixture() {
+  explicit fixture(std::function<void(crust::service_options&)> tweak = {}) {
     char tmpl[] = "/tmp/crust-service-test-XXXXXX";
     dir = mkdtemp(tmpl);
     crust::service_options opts;
@@ -78,6 +79,8 @@ struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
     opts.network_name = "test";
     opts.identity_file = dir + "/node.id";
     opts.max_half_open_per_ip = 3;
+    if (tweak)
+      tweak(opts);
     node_identity = unbox(identity::load_or_create(opts.identity_file));
     mpx.provide_acceptor(7000, acc);
     rec = sys.spawn(recorder, std::string{"handler"});
@@ -447,6 +450,26 @@ CAF_TEST(handshakes in flight from one address are capped) {
   CAF_CHECK_EQUAL(events().peers.size(), 0u); // still 3 half open: refused
 }
 
+CAF_TEST(a peer dribbling a record it never finishes is lost) {
+  auto peer = peer_identity(false);
+  auto r = selected_peer(2, peer);
+  keep(peer.id());
+  std::vector<char> rec_bytes;
+  std::vector<uint8_t> body{crust::wire::flag_last | crust::wire::flag_normal};
+  body.resize(1000, 'x');
+  CAF_REQUIRE(r->ch.seal(frame_type::data, body.data(), body.size(), nullptr, 0,
+                         rec_bytes));
+  // One byte every heartbeat interval: bytes, but never a whole record.
+  for (size_t i = 0; i < 6 && events().lost.empty(); ++i) {
+    send_raw(r->conn, {rec_bytes[i]});
+    advance_time(5s);
+    run();
+  }
+  CAF_REQUIRE_EQUAL(events().lost.size(), 1u);
+  CAF_CHECK(contains(events().lost[0].reason, "heartbeat"));
+  CAF_CHECK(events().msgs.empty());
+}
+
 CAF_TEST(a blacklisted peer id is closed at once and refused after its handshake) {
   auto peer = peer_identity(false);
   auto r = selected_peer(2, peer);
@@ -471,6 +494,46 @@ CAF_TEST(a bad blacklist entry is an error reply) {
   error err;
   reply.receive([](uint64_t) {}, [&](error& e) { err = std::move(e); });
   CAF_CHECK(err);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+namespace {
+
+struct two_slot_fixture : fixture {
+  two_slot_fixture()
+    : fixture([](crust::service_options& o) {
+        o.max_half_open = 2;
+        o.max_half_open_per_ip = 8;
+      }) {
+    // nop
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(handshake_slot_tests, two_slot_fixture)
+
+CAF_TEST(with every handshake slot taken the oldest half open makes room) {
+  accept(10); // silent: holds a slot
+  accept(11); // likewise: now every slot is taken
+  CAF_CHECK(events().abuse.empty());
+  auto peer = peer_identity(false);
+  auto r = selected_peer(12, peer);
+  CAF_REQUIRE_EQUAL(events().peers.size(), 1u);
+  CAF_CHECK(events().peers[0].peer == peer.id());
+  CAF_REQUIRE_EQUAL(events().abuse.size(), 1u);
+  CAF_CHECK(events().abuse[0].kind == crust::misbehaviour::flood);
+  CAF_CHECK(contains(events().abuse[0].detail, "evicted"));
+  // Finished handshakes free their slots: one left for a newcomer...
+  selected_peer(13, peer_identity(false));
+  CAF_CHECK_EQUAL(events().peers.size(), 2u);
+  CAF_CHECK_EQUAL(events().abuse.size(), 1u);
+  // ...and when a silent one takes it, the next newcomer evicts the oldest.
+  accept(14);
+  selected_peer(15, peer_identity(false));
+  CAF_CHECK_EQUAL(events().peers.size(), 3u);
+  CAF_CHECK_EQUAL(events().abuse.size(), 2u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
