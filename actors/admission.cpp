@@ -83,6 +83,8 @@ bool ip_range::contains(const std::string& ip) const {
 admission::verdict admission::admit(const std::string& ip) {
   if (blocked(ip))
     return verdict::blacklisted;
+  if (!may_be_allowed(ip))
+    return verdict::not_allowed;
   auto& st = ips_[ip];
   if (st.half_open + st.established >= limits_.connections_per_ip)
     return verdict::too_many_connections;
@@ -155,6 +157,40 @@ bool admission::blocked(const peer_id& peer) const {
   return peers_.count(peer) > 0;
 }
 
+caf::error admission::allow_only(const std::vector<std::string>& entries) {
+  auto parsed = parse_entries(entries);
+  if (!parsed)
+    return parsed.error();
+  allowed_peers_.clear();
+  allowed_ranges_.clear();
+  for (auto& [id, range] : *parsed) {
+    if (id)
+      allowed_peers_.insert(*id);
+    else
+      allowed_ranges_.insert(*range);
+  }
+  return caf::none;
+}
+
+bool admission::may_be_allowed(const std::string& ip) const {
+  // Any address may carry an allowed peer id; only the handshake tells.
+  if (!allow_mode() || !allowed_peers_.empty())
+    return true;
+  for (auto& r : allowed_ranges_)
+    if (r.contains(ip))
+      return true;
+  return false;
+}
+
+bool admission::allowed(const std::string& ip, const peer_id& peer) const {
+  if (!allow_mode() || allowed_peers_.count(peer) > 0)
+    return true;
+  for (auto& r : allowed_ranges_)
+    if (r.contains(ip))
+      return true;
+  return false;
+}
+
 std::string to_string(admission::verdict x) {
   switch (x) {
     case admission::verdict::admit:
@@ -167,6 +203,8 @@ std::string to_string(admission::verdict x) {
       return "too many handshakes in flight from this address";
     case admission::verdict::too_many_half_open_total:
       return "too many handshakes in flight";
+    case admission::verdict::not_allowed:
+      return "not on the allow list";
   }
   return "unknown";
 }

@@ -48,6 +48,7 @@ public:
     too_many_connections,     // from this IP
     too_many_half_open_ip,    // handshakes in flight from this IP
     too_many_half_open_total, // handshakes in flight from anyone
+    not_allowed,              // allow-list mode, and no allowed peer there
   };
 
   explicit admission(limits l) : limits_(l) {
@@ -69,6 +70,21 @@ public:
   bool blocked(const std::string& ip) const;
   bool blocked(const peer_id& peer) const;
 
+  /// Allow-list mode: with entries, only peers they match may connect; an
+  /// empty list ends the mode. Replaces the previous list; an error names
+  /// the first bad entry, and then nothing changes.
+  caf::error allow_only(const std::vector<std::string>& entries);
+
+  bool allow_mode() const {
+    return !allowed_peers_.empty() || !allowed_ranges_.empty();
+  }
+
+  /// Before the handshake: whether someone from `ip` could be allowed.
+  bool may_be_allowed(const std::string& ip) const;
+
+  /// After the handshake: whether `peer` at `ip` is allowed.
+  bool allowed(const std::string& ip, const peer_id& peer) const;
+
   size_t half_open() const {
     return half_open_total_;
   }
@@ -84,6 +100,8 @@ private:
   uint32_t half_open_total_ = 0;
   std::set<peer_id> peers_;
   std::set<ip_range> ranges_;
+  std::set<peer_id> allowed_peers_;
+  std::set<ip_range> allowed_ranges_;
 };
 
 std::string to_string(admission::verdict x);

@@ -51,6 +51,12 @@ void connect_to(self_ptr self, const endpoint& target) {
                connection_failed{to_string(target), "blacklisted"});
     return;
   }
+  if (target.pinned ? !st.adm->allowed(target.host, *target.pinned)
+                    : !st.adm->may_be_allowed(target.host)) {
+    self->send(st.handler,
+               connection_failed{to_string(target), "not on the allow list"});
+    return;
+  }
   auto d = self->home_system().spawn<caf::detached>(dialer, target,
                                                     st.opts.connect_timeout);
   auto margin = std::chrono::seconds(5);
@@ -82,6 +88,27 @@ void connect_to(self_ptr self, const endpoint& target) {
       });
 }
 
+// Closes, at once, every connection admission now refuses; returns how many.
+uint64_t close_refused(self_ptr self) {
+  auto& st = self->state;
+  uint64_t closed = 0;
+  for (auto& [c, rec] : st.conns) {
+    auto& ip = rec.info.remote.host;
+    auto e = st.table->find(c);
+    bool known = e && e->ph != peer_table::phase::identifying;
+    const char* why = nullptr;
+    if (st.adm->blocked(ip) || (known && st.adm->blocked(e->peer)))
+      why = "blacklisted";
+    else if (known ? !st.adm->allowed(ip, e->peer) : !st.adm->may_be_allowed(ip))
+      why = "not on the allow list";
+    if (why && rec.reason.empty()) {
+      ++closed;
+      close_conn(self, c, wire::close_reason::refused, why);
+    }
+  }
+  return closed;
+}
+
 } // namespace
 
 caf::behavior service(caf::stateful_actor<service_state>* self,
@@ -96,6 +123,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   st.adm.emplace(admission::limits{st.opts.max_connections_per_ip,
                                    st.opts.max_half_open_per_ip,
                                    st.opts.max_half_open});
+  st.adm->allow_only(st.opts.allow_only); // checked by validate()
   st.ips = std::make_shared<ip_meters>(
     flow_rates{double(st.opts.max_bytes_per_sec_per_ip),
                double(st.opts.max_records_per_sec_per_ip)});
@@ -208,22 +236,15 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       self->delegate(st.conns[*c].hdl, std::move(cmd));
     },
     [=](const blacklist& cmd) {
-      auto& st = self->state;
-      auto added = st.adm->blacklist(cmd.entries);
+      auto added = self->state.adm->blacklist(cmd.entries);
       if (!added)
         return respond(self, added.error());
-      // Everything that matches goes at once.
-      uint64_t closed = 0;
-      for (auto& [c, rec] : st.conns) {
-        auto e = st.table->find(c);
-        bool known = e && e->ph != peer_table::phase::identifying;
-        if (st.adm->blocked(rec.info.remote.host)
-            || (known && st.adm->blocked(e->peer))) {
-          ++closed;
-          close_conn(self, c, wire::close_reason::refused, "blacklisted");
-        }
-      }
-      respond_with(self, closed);
+      respond_with(self, close_refused(self));
+    },
+    [=](const allow_only& cmd) {
+      if (auto err = self->state.adm->allow_only(cmd.entries))
+        return respond(self, err);
+      respond_with(self, close_refused(self));
     },
     [=](const unblacklist& cmd) {
       auto removed = self->state.adm->unblacklist(cmd.entries);

@@ -14,6 +14,7 @@
 #include <limits>
 #include <map>
 
+#include "actors/admission.hpp"
 #include "crust/errors.hpp"
 #include "crust/messages.hpp"
 #include "transports/wire.hpp"
@@ -22,7 +23,7 @@ namespace crust {
 
 namespace {
 
-enum class kind { text, integer, duration };
+enum class kind { text, integer, duration, text_list };
 
 struct key_spec {
   kind k;
@@ -69,6 +70,9 @@ const std::map<std::string, key_spec>& known_keys() {
      {kind::integer, "records per second from one IP address"}},
     {"flood-timeout",
      {kind::duration, "a peer held back by those limits this long is closed"}},
+    {"allow-only",
+     {kind::text_list,
+      "only these peer ids, addresses or CIDR ranges may connect"}},
   };
   return keys;
 }
@@ -115,6 +119,17 @@ caf::error check_integer(const std::string& key, int64_t v,
   if (key == "max-records-per-sec" || key == "max-records-per-sec-per-ip")
     return check_range(key, v, 16, std::numeric_limits<uint32_t>::max(), file);
   return caf::none;
+}
+
+// An admission entry: a peer id, an IP address or a CIDR range.
+caf::error check_entry(const std::string& key, const std::string& v,
+                       const std::string& file) {
+  if (peer_id::from_hex(v) || ip_range::parse(v))
+    return caf::none;
+  return bad(key, "\"" + v + "\"",
+             "is neither a peer id (64 hex digits) nor an IP address or "
+             "CIDR range",
+             file);
 }
 
 caf::error check_duration(const std::string& key, caf::timespan v,
@@ -175,6 +190,21 @@ caf::error check_crust_section(const caf::settings& parsed,
           return err;
         break;
       }
+      case kind::text_list: {
+        auto v = caf::get_if<caf::config_value::list>(&value);
+        if (!v)
+          return bad(key, show(value),
+                     "is not a list of quoted strings (write [\"a\", \"b\"])",
+                     path);
+        for (auto& x : *v) {
+          auto text = caf::get_if<std::string>(&x);
+          if (!text)
+            return bad(key, show(x), "is not a quoted string", path);
+          if (auto err = check_entry(key, *text, path))
+            return err;
+        }
+        break;
+      }
     }
   }
   return caf::none;
@@ -195,6 +225,13 @@ caf::error check_raw_file(const std::string& path) {
 }
 
 } // namespace
+
+std::vector<std::string> setting_names() {
+  std::vector<std::string> result;
+  for (auto& kv : known_keys())
+    result.push_back(kv.first);
+  return result;
+}
 
 std::string to_text(caf::timespan x) {
   auto ns = x.count();
@@ -235,6 +272,9 @@ config::config() {
       case kind::duration:
         adder.add<caf::timespan>(view(key), view(spec.help));
         break;
+      case kind::text_list:
+        adder.add<std::vector<std::string>>(view(key), view(spec.help));
+        break;
     }
   }
 }
@@ -273,6 +313,9 @@ caf::error validate(const service_options& o) {
   };
   for (auto& [key, v] : sizes)
     if (auto err = check_integer(key, v, {}))
+      return err;
+  for (auto& entry : o.allow_only)
+    if (auto err = check_entry("allow-only", entry, {}))
       return err;
   if (o.send_queue_size < o.max_message_size)
     return bad("send-queue-size", std::to_string(o.send_queue_size),
@@ -331,6 +374,8 @@ caf::expected<service_options> read_options(const caf::actor_system_config& cfg)
   integer("max-bytes-per-sec-per-ip", o.max_bytes_per_sec_per_ip);
   integer("max-records-per-sec-per-ip", o.max_records_per_sec_per_ip);
   duration("flood-timeout", o.flood_timeout);
+  if (auto v = caf::get_if<std::vector<std::string>>(&cfg, "crust.allow-only"))
+    o.allow_only = *v;
   if (err)
     return err;
   if (auto verr = validate(o))

@@ -151,7 +151,8 @@ void on_conn_up(self_ptr self, conn_id c, const connection_info& info) {
     return;
   }
   rec.reported = true;
-  if (v != admission::verdict::blacklisted)
+  if (v != admission::verdict::blacklisted
+      && v != admission::verdict::not_allowed)
     self->send(st.handler,
                misbehaving{ip + ":" + std::to_string(rec.info.remote.port), {},
                            misbehaviour::flood, to_string(v)});
@@ -167,12 +168,17 @@ void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session) {
   } else if (!rec.counted && rec.info.inbound) {
     return; // evicted while its hello was on the way: it is closing
   }
-  if (st.adm->blocked(peer)) {
+  auto refusal = st.adm->blocked(peer) ? "blacklisted"
+                 : !st.adm->allowed(rec.info.remote.host, peer)
+                   ? "not on the allow list"
+                   : nullptr;
+  if (refusal) {
     if (rec.target && !rec.reported)
-      self->send(st.handler, connection_failed{to_string(*rec.target),
-                                               "the peer is blacklisted"});
+      self->send(st.handler,
+                 connection_failed{to_string(*rec.target),
+                                   std::string{"the peer is "} + refusal});
     rec.reported = true;
-    close_conn(self, c, wire::close_reason::refused, "blacklisted");
+    close_conn(self, c, wire::close_reason::refused, refusal);
     return;
   }
   auto out = st.table->on_hello(c, peer, session);

@@ -68,6 +68,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<shutdown>("crust::shutdown");
   cfg.add_message_type<blacklist>("crust::blacklist");
   cfg.add_message_type<unblacklist>("crust::unblacklist");
+  cfg.add_message_type<allow_only>("crust::allow_only");
   cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value,
                                             const caf::message& ctx) {
     auto result = "crust::" + to_string(static_cast<errc>(code));

@@ -5,7 +5,8 @@
 //   crust-node [--config-file=F] [--crust.KEY=VALUE ...] [--node.auto-keep=false]
 //
 // Commands: connect ENDPOINT | send PEER TEXT | keep PEER | drop PEER |
-//           peers | blacklist ENTRY... | unblacklist ENTRY... | quit
+//           peers | blacklist ENTRY... | unblacklist ENTRY... |
+//           allow-only [ENTRY...] | quit
 // (PEER: the hex id or a unique prefix of it; ENTRY: a peer id, an IP
 // address or a CIDR range)
 #include <caf/all.hpp>
@@ -157,6 +158,17 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
                 reply_error("peers"));
         return;
       }
+      if (cmd == "allow-only") {
+        std::vector<std::string> entries;
+        for (std::string e; in >> e;)
+          entries.push_back(e);
+        self->request(st.service, caf::infinite, allow_only{entries})
+          .then([](uint64_t n) {
+                  out(node::count_json("allowing", "closed", n));
+                },
+                reply_error(cmd));
+        return;
+      }
       if (cmd == "blacklist" || cmd == "unblacklist") {
         std::vector<std::string> entries;
         for (std::string e; in >> e;)
@@ -187,7 +199,7 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
       if (cmd != "send" && cmd != "keep" && cmd != "drop") {
         out(node::error_json("unknown command \"" + cmd
                                + "\" (connect, send, keep, drop, peers, "
-                                 "blacklist, unblacklist, quit)",
+                                 "blacklist, unblacklist, allow-only, quit)",
                              cmd));
         return;
       }

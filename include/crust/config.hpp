@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
@@ -49,6 +50,9 @@ struct service_options {
   /// A peer held back by those limits for this long is a flood: closed,
   /// and misbehaving(flood) raised.
   caf::timespan flood_timeout = std::chrono::seconds(30);
+  /// Allow-list mode from the start: only peers these entries match (peer
+  /// ids, IP addresses, CIDR ranges) may connect. Empty: everyone may.
+  std::vector<std::string> allow_only;
 };
 
 /// An actor_system_config that knows the `[crust]` options, loads CAF's
@@ -61,6 +65,9 @@ public:
 /// Reads and checks the `[crust]` settings of a parsed config. Every error
 /// names the key, the offending value and, for INI values, the file.
 caf::expected<service_options> read_options(const caf::actor_system_config& cfg);
+
+/// Every key of the `[crust]` section, without the "crust." prefix.
+std::vector<std::string> setting_names();
 
 /// A duration as the INI file writes it: "10s", "250ms".
 std::string to_text(caf::timespan x);

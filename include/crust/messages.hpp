@@ -162,6 +162,15 @@ struct unblacklist {
   std::vector<std::string> entries;
 };
 
+/// Allow-list mode: from now on only peers these entries match may connect
+/// (same forms as blacklist; an address range admits every peer there).
+/// Replaces the previous list; an empty list ends the mode. Every
+/// connection no longer allowed is closed at once. Replies the number
+/// closed (uint64_t), or errc::invalid_config naming a bad entry.
+struct allow_only {
+  std::vector<std::string> entries;
+};
+
 // -- inspection ---------------------------------------------------------------
 
 #define CRUST_INSPECT(type, ...)                                               \
@@ -184,6 +193,7 @@ CRUST_INSPECT(send, x.peer, x.bytes, x.prio)
 CRUST_INSPECT(peer_info, x.peer, x.info, x.kept)
 CRUST_INSPECT(blacklist, x.entries)
 CRUST_INSPECT(unblacklist, x.entries)
+CRUST_INSPECT(allow_only, x.entries)
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, list_peers&) {

@@ -77,3 +77,33 @@ CAF_TEST(a bad entry is refused by name and nothing is added) {
             != std::string::npos);
   CAF_CHECK(!a.blocked("10.0.0.1"));
 }
+
+CAF_TEST(allow list of ranges refuses other addresses before the handshake) {
+  admission a{{}};
+  CAF_CHECK(!a.allow_mode());
+  CAF_REQUIRE(!a.allow_only({"192.0.2.0/24"}));
+  CAF_CHECK(a.allow_mode());
+  CAF_CHECK(a.admit("192.0.2.9") == verdict::admit);
+  CAF_CHECK(a.admit("198.51.100.1") == verdict::not_allowed);
+  CAF_CHECK(a.allowed("192.0.2.9", peer_id::random()));
+  CAF_CHECK(!a.allowed("198.51.100.1", peer_id::random()));
+}
+
+CAF_TEST(allow list of peer ids admits any address and judges the id) {
+  admission a{{}};
+  auto friend_id = peer_id::random();
+  CAF_REQUIRE(!a.allow_only({friend_id.to_hex()}));
+  CAF_CHECK(a.admit("198.51.100.1") == verdict::admit); // could be the friend
+  CAF_CHECK(a.allowed("198.51.100.1", friend_id));
+  CAF_CHECK(!a.allowed("198.51.100.1", peer_id::random()));
+}
+
+CAF_TEST(an empty allow list ends the mode and a bad one changes nothing) {
+  admission a{{}};
+  CAF_REQUIRE(!a.allow_only({"192.0.2.0/24"}));
+  CAF_CHECK(a.allow_only({"192.0.2.0/24", "bogus"}));
+  CAF_CHECK(a.admit("198.51.100.1") == verdict::not_allowed); // unchanged
+  CAF_REQUIRE(!a.allow_only({}));
+  CAF_CHECK(!a.allow_mode());
+  CAF_CHECK(a.admit("198.51.100.1") == verdict::admit);
+}

@@ -128,3 +128,47 @@ CAF_TEST(options built in code are checked too) {
   o.max_frame_size = 10;
   CAF_CHECK(mentions(validate(o), "crust.max-frame-size"));
 }
+
+CAF_TEST(the allow list comes from the ini file and bad entries are named) {
+  auto r = read({}, "[crust]\nallow-only=[\"10.0.0.0/8\", \"192.0.2.1\"]\n");
+  CAF_REQUIRE(r.opts);
+  CAF_CHECK_EQUAL(r.opts->allow_only.size(), 2u);
+  r = read({}, "[crust]\nallow-only=[\"10.0.0.0/8\", \"nonsense\"]\n");
+  CAF_REQUIRE(!r.opts);
+  CAF_CHECK(mentions(r.opts.error(), "crust.allow-only"));
+  CAF_CHECK(mentions(r.opts.error(), "nonsense"));
+  r = read({}, "[crust]\nallow-only=\"10.0.0.1\"\n");
+  CAF_REQUIRE(!r.opts);
+  CAF_CHECK(mentions(r.opts.error(), "not a list"));
+}
+
+CAF_TEST(rate limits below a useful floor are refused) {
+  auto r = read({"--crust.max-bytes-per-sec=1000"});
+  CAF_REQUIRE(!r.parse_error);
+  CAF_REQUIRE(!r.opts);
+  CAF_CHECK(mentions(r.opts.error(), "crust.max-bytes-per-sec"));
+}
+
+CAF_TEST(the shipped example names every key and holds the defaults) {
+  auto path = std::string{CRUST_SOURCE_DIR} + "/configs/caf-application.ini";
+  crust::config cfg;
+  CAF_REQUIRE(!cfg.parse({"--config-file=" + path}));
+  auto opts = read_options(cfg);
+  CAF_REQUIRE(opts);
+  service_options defaults;
+  CAF_CHECK_EQUAL(opts->max_bytes_per_sec, defaults.max_bytes_per_sec);
+  CAF_CHECK_EQUAL(opts->max_half_open, defaults.max_half_open);
+  CAF_CHECK_EQUAL(opts->flood_timeout, defaults.flood_timeout);
+  CAF_CHECK_EQUAL(opts->max_frame_size, defaults.max_frame_size);
+  CAF_CHECK_EQUAL(opts->send_queue_size, defaults.send_queue_size);
+  auto ini = caf::actor_system_config::parse_config_file(path.c_str());
+  CAF_REQUIRE(ini);
+  auto crust_section = ini->find("crust");
+  CAF_REQUIRE(crust_section != ini->end());
+  auto section
+    = caf::get_if<caf::config_value::dictionary>(&crust_section->second);
+  CAF_REQUIRE(section);
+  for (auto& key : crust::setting_names())
+    if (section->count(key) != 1)
+      CAF_FAIL("the example lacks crust." << key);
+}
