@@ -5,12 +5,11 @@
 
 #include <memory>
 
-#include <caf/io/network/default_multiplexer.hpp>
-
-#include <sys/socket.h>
 
 #include "actors/atoms.hpp"
 #include "actors/respond.hpp"
+#include "actors/scribe_control.hpp"
+#include "actors/timer.hpp"
 #include "crust/errors.hpp"
 #include "transports/inbox.hpp"
 #include "transports/outbox.hpp"
@@ -31,26 +30,6 @@ constexpr size_t write_window = 256 * 1024;
 
 constexpr size_t read_size = 64 * 1024;
 
-// How long a closing connection waits for its last bytes to be written.
-constexpr auto close_linger = std::chrono::seconds(1);
-
-// CAF 0.17's multiplexer squashes the socket registrations queued during
-// one loop iteration: a read registration added and removed in the same
-// iteration vanishes without removed_from_loop(), which leaves the stream
-// holding itself (its descriptor is never closed), and a removal followed
-// by an add leaves the socket unregistered (reading never resumes). So a
-// connection re-arms reading outside a read, and lets its socket go, only
-// from a timer this long after the change it follows: by then that
-// iteration has ended.
-constexpr auto settle = std::chrono::milliseconds(10);
-
-// Timers go out without a sender: a message an actor sends itself holds a
-// strong reference to it, and one still queued when it stops keeps it alive.
-template <class... Ts>
-void set_timer(broker* self, timespan after, Ts... xs) {
-  delayed_anon_send(actor_cast<actor>(self), after, xs...);
-}
-
 secure_channel::settings channel_settings(const connection_setup& s) {
   secure_channel::settings cs;
   cs.initiator = !s.info.inbound;
@@ -70,6 +49,7 @@ public:
   connection_core(broker* self, connection_handle hdl, connection_setup s)
     : self_(self),
       hdl_(hdl),
+      sock_(self, hdl),
       setup_(std::move(s)),
       channel_(channel_settings(setup_)),
       in_(setup_.opts.max_message_size),
@@ -97,7 +77,7 @@ public:
         if (phase_ != phase::handshaking || admitted_)
           return;
         admitted_ = true;
-        self_->configure_read(hdl_, receive_policy::at_most(read_size));
+        sock_.configure(read_size);
         update_reading();
         write_raw([&](std::vector<char>& buf) { channel_.start(buf); });
       },
@@ -108,7 +88,7 @@ public:
       [=](const data_transferred_msg& msg) {
         in_flight_ -= std::min<size_t>(in_flight_, msg.written);
         if (phase_ == phase::closing && in_flight_ == 0)
-          release();
+          sock_.release();
         else
           pump();
       },
@@ -131,7 +111,7 @@ public:
         held_.clear();
         held_bytes_ = 0;
         halted_ = false;
-        set_timer(self_, settle, rearm_atom::value);
+        set_timer(self_, scribe_control::settle, rearm_atom::value);
       },
       [=](rearm_atom) { update_reading(); },
       [=](resume_atom) {
@@ -160,13 +140,13 @@ public:
                   + to_text(setup_.opts.handshake_timeout));
       },
       [=](tick_atom) { on_tick(); },
-      [=](finish_atom) { release(); },
+      [=](finish_atom) { sock_.release(); },
     };
   }
 
 private:
   void on_bytes(const std::vector<char>& buf) {
-    armed_ = false; // this read used the token
+    sock_.consumed();
     if (phase_ == phase::closing)
       return;
     auto records = channel_.records_read();
@@ -191,7 +171,8 @@ private:
         return;
       case flood_gate::verdict::paused:
         throttled_ = true;
-        set_timer(self_, std::max<timespan>(gate_.pause_for(), settle),
+        set_timer(self_,
+                  std::max<timespan>(gate_.pause_for(), scribe_control::settle),
                   resume_atom::value);
         return;
       case flood_gate::verdict::flood:
@@ -200,16 +181,11 @@ private:
     }
   }
 
-  // The scribe reads one chunk per token, and a token is given only while
-  // neither the undecided allowance nor the rate stops us. (CAF's halt()
-  // would not end the read loop it is called from: up to 50 more reads.)
-  // Called from reads, on admission, and from timers (see `settle`).
+  // One more read, unless the undecided allowance or the rate stops us.
+  // Called from reads, on admission, and from timers (see scribe_control).
   void update_reading() {
-    if (phase_ != phase::closing && admitted_ && !halted_ && !throttled_
-        && !armed_) {
-      armed_ = true;
-      self_->trigger(hdl_, 1);
-    }
+    if (phase_ != phase::closing && admitted_ && !halted_ && !throttled_)
+      sock_.arm();
   }
 
   // Runs the channel over what was fed, up to the next need for bytes.
@@ -394,40 +370,13 @@ private:
     phase_ = phase::closing;
     self_->send(setup_.service, closed_atom::value, std::move(reason),
                 duplicate_);
-    // Never from inside a read: a scribe reading with tokens touches itself
-    // after the handler returns, and close() would have freed it. Our last
-    // words (CLOSE) get a moment to reach the socket (see data_transferred).
-    if (!real_sockets())
-      self_->send(self_, finish_atom::value); // nothing to settle
-    else
-      set_timer(self_, in_flight_ == 0 ? settle : close_linger,
-                finish_atom::value);
-  }
-
-  // False on CAF's test multiplexer, whose handles are not descriptors and
-  // whose registrations are not squashed.
-  bool real_sockets() {
-    return dynamic_cast<network::default_multiplexer*>(&self_->backend())
-           != nullptr;
-  }
-
-  // The socket goes now. Unread bytes in it (a flooder's, or a handshake
-  // evicted before we read it) would otherwise keep CAF from ever closing
-  // its descriptor once this broker is gone.
-  void release() {
-    if (released_)
-      return;
-    released_ = true;
-    // Only while the scribe is ours: once CAF has closed the descriptor its
-    // number may already belong to another connection.
-    if (real_sockets() && self_->valid(hdl_))
-      ::shutdown(static_cast<int>(hdl_.id()), SHUT_RDWR); // handle id == fd
-    self_->close(hdl_);
-    self_->quit();
+    // Our last words (CLOSE) get a moment to reach the socket.
+    sock_.close_later(in_flight_ > 0, finish_atom::value);
   }
 
   broker* self_;
   connection_handle hdl_;
+  scribe_control sock_;
   connection_setup setup_;
   std::string address_;
   secure_channel channel_;
@@ -439,7 +388,6 @@ private:
   std::vector<std::vector<uint8_t>> held_;
   size_t held_bytes_ = 0;
   bool halted_ = false;
-  bool armed_ = false; // the scribe holds a read token
   bool throttled_ = false;
   size_t in_flight_ = 0;
   bool heard_ = false;
@@ -448,7 +396,6 @@ private:
   std::string closed_by_peer_;
   bool duplicate_ = false;
   bool admitted_ = false;
-  bool released_ = false;
 };
 
 } // namespace

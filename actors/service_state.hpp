@@ -15,6 +15,7 @@
 #include "actors/admission.hpp"
 #include "actors/connection.hpp"
 #include "actors/peer_table.hpp"
+#include "actors/timer.hpp"
 #include "crust/config.hpp"
 #include "transports/wire.hpp"
 
@@ -59,12 +60,6 @@ struct service_state {
 };
 
 using self_ptr = caf::stateful_actor<service_state>*;
-
-// Timers go out without a sender (see connection.cpp).
-template <class... Ts>
-void set_timer(self_ptr self, caf::timespan after, Ts... xs) {
-  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), after, xs...);
-}
 
 /// The template for every connection this service runs.
 connection_setup make_setup(self_ptr self);

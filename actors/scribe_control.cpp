@@ -1,0 +1,38 @@
+#include "actors/scribe_control.hpp"
+
+#include <caf/io/network/default_multiplexer.hpp>
+
+#include <sys/socket.h>
+
+namespace crust {
+
+void scribe_control::configure(size_t read_size) {
+  self_->configure_read(hdl_, caf::io::receive_policy::at_most(read_size));
+}
+
+void scribe_control::arm() {
+  if (armed_ || released_)
+    return;
+  armed_ = true;
+  self_->trigger(hdl_, 1);
+}
+
+void scribe_control::release() {
+  if (released_)
+    return;
+  released_ = true;
+  // Only while the scribe is ours: once CAF has closed the descriptor its
+  // number may already belong to another connection.
+  if (real_sockets() && self_->valid(hdl_))
+    ::shutdown(static_cast<int>(hdl_.id()), SHUT_RDWR); // handle id == fd
+  self_->close(hdl_);
+  self_->quit();
+}
+
+bool scribe_control::real_sockets() const {
+  return dynamic_cast<caf::io::network::default_multiplexer*>(
+           &self_->backend())
+         != nullptr;
+}
+
+} // namespace crust
