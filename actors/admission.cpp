@@ -85,14 +85,19 @@ admission::verdict admission::admit(const std::string& ip) {
     return verdict::blacklisted;
   if (!may_be_allowed(ip))
     return verdict::not_allowed;
-  auto& st = ips_[ip];
+  // Only admitted addresses get an entry: refusals must not grow the map.
+  per_ip none;
+  auto i = ips_.find(ip);
+  auto& st = i != ips_.end() ? i->second : none;
   if (st.half_open + st.established >= limits_.connections_per_ip)
     return verdict::too_many_connections;
   if (st.half_open >= limits_.half_open_per_ip)
     return verdict::too_many_half_open_ip;
+  if (half_open_total_ + established_total_ >= limits_.connections_total)
+    return verdict::too_many_connections_total;
   if (half_open_total_ >= limits_.half_open_total)
     return verdict::too_many_half_open_total;
-  ++st.half_open;
+  ++ips_[ip].half_open;
   ++half_open_total_;
   return verdict::admit;
 }
@@ -104,6 +109,7 @@ void admission::established(const std::string& ip) {
   --i->second.half_open;
   --half_open_total_;
   ++i->second.established;
+  ++established_total_;
 }
 
 void admission::closed(const std::string& ip, bool was_established) {
@@ -113,6 +119,7 @@ void admission::closed(const std::string& ip, bool was_established) {
   auto& st = i->second;
   if (was_established && st.established > 0) {
     --st.established;
+    --established_total_;
   } else if (!was_established && st.half_open > 0) {
     --st.half_open;
     --half_open_total_;
@@ -201,6 +208,8 @@ std::string to_string(admission::verdict x) {
       return "too many connections from this address";
     case admission::verdict::too_many_half_open_ip:
       return "too many handshakes in flight from this address";
+    case admission::verdict::too_many_connections_total:
+      return "too many connections";
     case admission::verdict::too_many_half_open_total:
       return "too many handshakes in flight";
     case admission::verdict::not_allowed:

@@ -40,6 +40,7 @@ public:
     uint32_t connections_per_ip = 32;
     uint32_t half_open_per_ip = 8;
     uint32_t half_open_total = 256;
+    uint32_t connections_total = 1024;
   };
 
   enum class verdict {
@@ -47,6 +48,7 @@ public:
     blacklisted,
     too_many_connections,     // from this IP
     too_many_half_open_ip,    // handshakes in flight from this IP
+    too_many_connections_total, // incoming connections from anyone
     too_many_half_open_total, // handshakes in flight from anyone
     not_allowed,              // allow-list mode, and no allowed peer there
   };
@@ -89,6 +91,11 @@ public:
     return half_open_total_;
   }
 
+  /// Addresses with admitted connections (the table's size).
+  size_t addresses() const {
+    return ips_.size();
+  }
+
 private:
   struct per_ip {
     uint32_t half_open = 0;
@@ -98,6 +105,7 @@ private:
   limits limits_;
   std::map<std::string, per_ip> ips_;
   uint32_t half_open_total_ = 0;
+  uint32_t established_total_ = 0;
   std::set<peer_id> peers_;
   std::set<ip_range> ranges_;
   std::set<peer_id> allowed_peers_;

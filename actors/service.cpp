@@ -122,7 +122,8 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   st.table.emplace(st.id);
   st.adm.emplace(admission::limits{st.opts.max_connections_per_ip,
                                    st.opts.max_half_open_per_ip,
-                                   st.opts.max_half_open});
+                                   st.opts.max_half_open,
+                                   st.opts.max_connections});
   st.adm->allow_only(st.opts.allow_only); // checked by validate()
   st.ips = std::make_shared<ip_meters>(
     flow_rates{double(st.opts.max_bytes_per_sec_per_ip),

@@ -60,6 +60,8 @@ const std::map<std::string, key_spec>& known_keys() {
     {"max-half-open-per-ip",
      {kind::integer, "handshakes in flight from one IP address"}},
     {"max-half-open", {kind::integer, "handshakes in flight in total"}},
+    {"max-connections",
+     {kind::integer, "incoming connections in total, from everyone"}},
     {"max-bytes-per-sec",
      {kind::integer, "bytes a peer may send per second per connection"}},
     {"max-records-per-sec",
@@ -111,7 +113,7 @@ caf::error check_integer(const std::string& key, int64_t v,
       || key == "undecided-buffer-size")
     return check_range(key, v, 1, int64_t{1} << 30, file);
   if (key == "max-connections-per-ip" || key == "max-half-open-per-ip"
-      || key == "max-half-open")
+      || key == "max-half-open" || key == "max-connections")
     return check_range(key, v, 1, 1 << 20, file);
   if (key == "max-bytes-per-sec" || key == "max-bytes-per-sec-per-ip")
     return check_range(key, v, 64 * 1024, std::numeric_limits<uint32_t>::max(),
@@ -306,6 +308,7 @@ caf::error validate(const service_options& o) {
     {"max-connections-per-ip", o.max_connections_per_ip},
     {"max-half-open-per-ip", o.max_half_open_per_ip},
     {"max-half-open", o.max_half_open},
+    {"max-connections", o.max_connections},
     {"max-bytes-per-sec", o.max_bytes_per_sec},
     {"max-records-per-sec", o.max_records_per_sec},
     {"max-bytes-per-sec-per-ip", o.max_bytes_per_sec_per_ip},
@@ -369,6 +372,7 @@ caf::expected<service_options> read_options(const caf::actor_system_config& cfg)
   integer("max-connections-per-ip", o.max_connections_per_ip);
   integer("max-half-open-per-ip", o.max_half_open_per_ip);
   integer("max-half-open", o.max_half_open);
+  integer("max-connections", o.max_connections);
   integer("max-bytes-per-sec", o.max_bytes_per_sec);
   integer("max-records-per-sec", o.max_records_per_sec);
   integer("max-bytes-per-sec-per-ip", o.max_bytes_per_sec_per_ip);

@@ -40,6 +40,8 @@ struct service_options {
   /// Handshakes in flight from one IP address, and from everyone.
   uint32_t max_half_open_per_ip = 8;
   uint32_t max_half_open = 256;
+  /// Incoming connections (handshaking or established) from everyone.
+  uint32_t max_connections = 1024;
   /// What a peer may send before reading pauses (defence before
   /// decryption): per connection, and per source IP over all of its
   /// connections. Bursts of a quarter second's worth pass.

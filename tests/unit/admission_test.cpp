@@ -107,3 +107,27 @@ CAF_TEST(an empty allow list ends the mode and a bad one changes nothing) {
   CAF_CHECK(!a.allow_mode());
   CAF_CHECK(a.admit("198.51.100.1") == verdict::admit);
 }
+
+CAF_TEST(connections are capped in total across addresses) {
+  admission a{{100, 100, 100, 3}};
+  for (auto ip : {"1.1.1.1", "2.2.2.2", "3.3.3.3"}) {
+    CAF_REQUIRE(a.admit(ip) == verdict::admit);
+    a.established(ip);
+  }
+  CAF_CHECK(a.admit("4.4.4.4") == verdict::too_many_connections_total);
+  a.closed("2.2.2.2", true);
+  CAF_CHECK(a.admit("4.4.4.4") == verdict::admit);
+}
+
+CAF_TEST(refused addresses leave no trace) {
+  admission a{{100, 1, 1}};
+  CAF_REQUIRE(a.admit("1.1.1.1") == verdict::admit);
+  // Distinct refused addresses must not grow the table.
+  for (int i = 0; i < 1000; ++i)
+    CAF_CHECK(a.admit("10.0." + std::to_string(i / 250) + "."
+                      + std::to_string(i % 250))
+              == verdict::too_many_half_open_total);
+  CAF_CHECK_EQUAL(a.addresses(), 1u);
+  a.closed("1.1.1.1", false);
+  CAF_CHECK_EQUAL(a.addresses(), 0u);
+}
