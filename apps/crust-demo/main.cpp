@@ -82,9 +82,10 @@ caf::behavior person(caf::stateful_actor<person_state>* self, std::string name,
       auto other = who(st, ev.peer);
       say(st.name + ": connected to " + other + " over "
           + to_string(ev.info.proto) + " ("
-          + (ev.info.inbound ? other + " dialled in from "
-                             : "dialled out from ")
-          + to_string(ev.info.local.port == 0 ? ev.info.remote : ev.info.remote)
+          + (ev.info.inbound
+               ? other + " dialled in from " + to_string(ev.info.remote)
+               : "dialled " + to_string(ev.info.remote) + " from "
+                   + to_string(ev.info.local))
           + ")");
       bool friendly = st.friends.empty() || st.friends.count(other) > 0;
       if (!friendly) {
