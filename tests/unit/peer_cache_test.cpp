@@ -1,0 +1,122 @@
+#define CAF_SUITE peer_cache
+#include <caf/test/unit_test.hpp>
+
+#include "transports/peer_cache.hpp"
+
+using namespace crust;
+
+namespace {
+
+endpoint ep(uint16_t port) {
+  return endpoint{transport::tcp, "192.0.2.1", port, caf::none};
+}
+
+std::vector<peer_id> order(const peer_cache& c) {
+  std::vector<peer_id> result;
+  for (auto& e : c.ranked())
+    result.push_back(e.peer);
+  return result;
+}
+
+} // namespace
+
+CAF_TEST(the most recent success ranks first) {
+  peer_cache c{10};
+  auto a = peer_id::random(), b = peer_id::random(), d = peer_id::random();
+  c.succeeded(a, ep(1), 100);
+  c.succeeded(b, ep(2), 300);
+  c.succeeded(d, ep(3), 200);
+  CAF_CHECK(order(c) == (std::vector<peer_id>{b, d, a}));
+  c.succeeded(a, ep(1), 400);
+  CAF_CHECK(order(c).front() == a);
+}
+
+CAF_TEST(failures rank an entry down and eight forget it) {
+  peer_cache c{10};
+  auto a = peer_id::random(), b = peer_id::random();
+  c.succeeded(a, ep(1), 10 * 86400);
+  c.succeeded(b, ep(2), 9 * 86400);
+  c.failed(a);
+  c.failed(a); // two failures: as if two days older than it is
+  CAF_CHECK(order(c) == (std::vector<peer_id>{b, a}));
+  c.succeeded(a, ep(1), 10 * 86400); // a success clears the count
+  CAF_CHECK(order(c).front() == a);
+  for (int i = 0; i < 8; ++i)
+    c.failed(b);
+  CAF_CHECK_EQUAL(c.size(), 1u);
+}
+
+CAF_TEST(the cache is bounded and evicts the worst) {
+  peer_cache c{3};
+  std::vector<peer_id> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(peer_id::random());
+    c.succeeded(ids.back(), ep(static_cast<uint16_t>(i + 1)), 100 + i);
+  }
+  CAF_CHECK_EQUAL(c.size(), 3u);
+  CAF_CHECK(order(c) == (std::vector<peer_id>{ids[4], ids[3], ids[2]}));
+}
+
+CAF_TEST(endpoints are kept per peer most recent first without pins) {
+  peer_cache c{3};
+  auto a = peer_id::random();
+  auto pinned = ep(1);
+  pinned.pinned = a;
+  c.succeeded(a, pinned, 1);
+  c.succeeded(a, ep(2), 2);
+  c.succeeded(a, ep(1), 3);
+  auto e = c.ranked().front();
+  CAF_REQUIRE_EQUAL(e.endpoints.size(), 2u);
+  CAF_CHECK_EQUAL(e.endpoints[0].port, 1u);
+  CAF_CHECK(!e.endpoints[0].pinned);
+  for (uint16_t p = 10; p < 30; ++p)
+    c.succeeded(a, ep(p), 4);
+  CAF_CHECK_EQUAL(c.ranked().front().endpoints.size(), peer_cache::max_endpoints);
+}
+
+CAF_TEST(the json form reads back the same and is bound to its network) {
+  peer_cache c{10};
+  auto a = peer_id::random(), b = peer_id::random();
+  c.succeeded(a, ep(1), 100);
+  c.succeeded(b, ep(2), 200);
+  c.failed(a);
+  auto text = c.to_json("net-a");
+  auto back = peer_cache::from_json(text, "net-a", 10);
+  CAF_REQUIRE(back);
+  CAF_CHECK(order(*back) == order(c));
+  CAF_CHECK_EQUAL(back->ranked().back().failures, 1u);
+  CAF_CHECK(!peer_cache::from_json(text, "net-b", 10));
+  auto small = peer_cache::from_json(text, "net-a", 1);
+  CAF_REQUIRE(small);
+  CAF_CHECK(order(*small) == std::vector<peer_id>{b});
+}
+
+CAF_TEST(unusable text is refused with a reason) {
+  auto why = [](const std::string& text) {
+    auto r = peer_cache::from_json(text, "n", 10);
+    CAF_REQUIRE(!r);
+    return r.error().context().get_as<std::string>(0);
+  };
+  auto id = peer_id::random().to_hex();
+  auto doc = [&](const std::string& peers) {
+    return R"({"format":"crust-bootstrap-cache","version":1,"network":"n","peers":)"
+           + peers + "}";
+  };
+  CAF_CHECK_EQUAL(why("{"), "not JSON");
+  CAF_CHECK_EQUAL(why("[1,2]"), "not a crust bootstrap cache");
+  CAF_CHECK_EQUAL(why(R"({"format":7})"), "not a crust bootstrap cache");
+  CAF_CHECK(why(R"({"format":"crust-bootstrap-cache","version":"x"})")
+              .find("version") != std::string::npos);
+  CAF_CHECK(why(doc(R"([{"id":"zz"}])")).find("no peer id") != std::string::npos);
+  CAF_CHECK(why(doc(R"([{"id":")" + id + R"(","endpoints":["tcp://nope"],)"
+                    R"("last_success":1,"failures":0}])"))
+              .find("bad endpoint") != std::string::npos);
+  CAF_CHECK(why(doc(R"([{"id":")" + id + R"(","endpoints":[],)"
+                    R"("last_success":1,"failures":0}])"))
+              .find("mistyped") != std::string::npos);
+  auto entry = R"({"id":")" + id + R"(","endpoints":["tcp://192.0.2.1:1"],)"
+               R"("last_success":1,"failures":0})";
+  CAF_CHECK(why(doc("[" + entry + "," + entry + "]")).find("twice")
+            != std::string::npos);
+  CAF_CHECK(peer_cache::from_json(doc("[" + entry + "]"), "n", 10));
+}
