@@ -24,6 +24,7 @@ std::vector<uint8_t> encode_hello(const hello& h) {
   std::memcpy(out.data(), h.id.bytes.data(), peer_id::size);
   for (int i = 0; i < 8; ++i)
     out[peer_id::size + i] = static_cast<uint8_t>(h.session >> (56 - 8 * i));
+  out[peer_id::size + 8] = h.bootstrapping ? wire::hello_bootstrapping : 0;
   return out;
 }
 
@@ -123,6 +124,11 @@ bool secure_channel::on_handshake_record(const uint8_t* rec, size_t len,
     remote_.session = 0;
     for (int i = 0; i < 8; ++i)
       remote_.session = (remote_.session << 8) | payload[peer_id::size + i];
+    auto flags = payload[peer_id::size + 8];
+    if (flags & ~wire::known_hello_flags)
+      return failed(misbehaviour::handshake_invalid,
+                    "unknown HELLO flags " + std::to_string(flags));
+    remote_.bootstrapping = (flags & wire::hello_bootstrapping) != 0;
     if (!identity::binds(remote_.id, *hs_->remote_static()))
       return failed(misbehaviour::handshake_invalid,
                   "the peer's static key does not belong to the peer id it "

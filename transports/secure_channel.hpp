@@ -22,6 +22,9 @@ struct hello {
   peer_id id;
   /// Random per service start: tells a restarted peer from a duplicate.
   uint64_t session = 0;
+  /// The sender dials to find its network again (bootstrap): the
+  /// receiver reports the connection with origin bootstrap_in.
+  bool bootstrapping = false;
 };
 
 struct frame_view {

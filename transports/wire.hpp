@@ -9,7 +9,7 @@ namespace crust::wire {
 
 /// Bumped on any incompatible change. It is part of the Noise prologue, so
 /// different versions fail the handshake instead of misreading each other.
-constexpr uint8_t protocol_version = 2;
+constexpr uint8_t protocol_version = 3;
 
 /// A record: u16 big-endian length, then a Noise handshake message or an
 /// AEAD-sealed frame.
@@ -22,8 +22,13 @@ constexpr uint32_t min_record_size = 17 * 1024;
 /// Records per direction between two Noise REKEYs (both sides count).
 constexpr uint64_t rekey_interval = uint64_t{1} << 20;
 
-/// The handshake payload of messages 2 and 3: peer id [32] | session u64.
-constexpr size_t hello_size = 32 + 8;
+/// The handshake payload of messages 2 and 3:
+/// peer id [32] | session u64 | flags u8.
+constexpr size_t hello_size = 32 + 8 + 1;
+
+/// HELLO flags.
+constexpr uint8_t hello_bootstrapping = 0x01; // the sender is bootstrapping
+constexpr uint8_t known_hello_flags = hello_bootstrapping;
 
 /// A frame (the plaintext of one record): type u8, then the body.
 enum class frame_type : uint8_t {

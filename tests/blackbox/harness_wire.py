@@ -1,4 +1,4 @@
-"""Crust's wire protocol 2 spoken (or abused) by hand: Identity, RawPeer,
+"""Crust's wire protocol 3 spoken (or abused) by hand: Identity, RawPeer,
 RawListener.
 
 u16-length records, a Noise XX handshake (dissononce) whose messages 2 and 3
@@ -25,8 +25,8 @@ from dissononce.processing.impl.cipherstate import CipherState
 from dissononce.processing.impl.handshakestate import HandshakeState
 from dissononce.processing.impl.symmetricstate import SymmetricState
 
-# Wire protocol version 2 (see transports/wire.hpp, docs/PROTOCOL.md).
-PROTOCOL_VERSION = 2
+# Wire protocol version 3 (see transports/wire.hpp, docs/PROTOCOL.md).
+PROTOCOL_VERSION = 3
 DEFAULT_NETWORK = "crust"
 T_HELLO_V1 = 1  # version 1's HELLO frame; no longer a frame type
 T_SELECT, T_DATA, T_PING, T_CLOSE = 2, 3, 4, 5
@@ -44,8 +44,8 @@ def x25519_of(ed25519_public):
     return nacl.bindings.crypto_sign_ed25519_pk_to_curve25519(bytes(ed25519_public))
 
 
-def hello_payload(peer_id, session):
-    return bytes(peer_id) + struct.pack(">Q", session)
+def hello_payload(peer_id, session, flags=0):
+    return bytes(peer_id) + struct.pack(">QB", session, flags)
 
 
 def record(body):
@@ -87,7 +87,7 @@ def new_handshake(initiator, identity, network=DEFAULT_NETWORK):
 
 
 class RawPeer:
-    """A TCP connection that speaks (or abuses) crust's wire protocol 2:
+    """A TCP connection that speaks (or abuses) crust's wire protocol 3:
     u16-length records, a Noise XX handshake whose messages 2 and 3 carry
     HELLO (peer id + session), then ChaChaPoly-sealed frames (type + body).
 
@@ -199,8 +199,10 @@ class RawPeer:
     def check_hello(self, payload, node_id_hex):
         """Checks the node's HELLO: its size, the id it claims, and that its
         Noise static key is the one derived from that id."""
-        assert len(payload) == 40, "HELLO payload of %d bytes: %r" % (len(payload), payload)
-        peer_id, session = payload[:32], struct.unpack(">Q", payload[32:])[0]
+        assert len(payload) == 41, "HELLO payload of %d bytes: %r" % (len(payload), payload)
+        peer_id, (session, flags) = payload[:32], struct.unpack(">QB", payload[32:])
+        assert flags & ~0x01 == 0, "HELLO with unknown flags %#x" % flags
+        self.remote_flags = flags
         assert peer_id.hex() == node_id_hex, \
             "HELLO carries %s, the node listens as %s" % (peer_id.hex(), node_id_hex)
         assert self.hs.rs.data == x25519_of(peer_id), \

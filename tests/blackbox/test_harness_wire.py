@@ -57,12 +57,12 @@ class RawPeerSelfTest(unittest.TestCase):
                 hs = HandshakeState(SymmetricState(CipherState(ChaChaPolyCipher()),
                                                    Blake2bHash()), X25519DH())
                 hs.initialize(XXHandshakePattern(), False,
-                              b"crust\x02" + "crust".encode("utf-8"), s=node.noise)
+                              b"crust\x03" + "crust".encode("utf-8"), s=node.noise)
                 payload = bytearray()
                 hs.read_message(recv_record(conn), payload)
                 got["m1"] = bytes(payload)
                 m2 = bytearray()
-                hs.write_message(node.id + struct.pack(">Q", 77), m2)
+                hs.write_message(node.id + struct.pack(">QB", 77, 0), m2)
                 conn.sendall(struct.pack(">H", len(m2)) + m2)
                 payload = bytearray()
                 c1, c2 = hs.read_message(recv_record(conn), payload)
@@ -88,7 +88,7 @@ class RawPeerSelfTest(unittest.TestCase):
         if "conn" in got:
             self.addCleanup(got["conn"].close)
         self.assertEqual(got["m1"], b"")
-        self.assertEqual(got["m3"], raw.id + struct.pack(">Q", 5))
+        self.assertEqual(got["m3"], raw.id + struct.pack(">QB", 5, 0))
         self.assertEqual(got["rs"], x25519_of(raw.id))
         self.assertEqual(got["select"], bytes([T_SELECT]))
         self.assertEqual(got["data"], b"\x03\x03ping")

@@ -18,7 +18,7 @@ from harness_wire import (F_LAST, F_NORMAL, T_DATA, T_HELLO_V1, T_SELECT, TAG_LE
 
 
 class WireAttackTest(NodeTestCase):
-    """Raw peers that break protocol 2 on purpose."""
+    """Raw peers that break protocol 3 on purpose."""
 
     # 9
     def test_oversize_record_raises_misbehaving_and_node_keeps_serving(self):
@@ -71,7 +71,7 @@ class WireAttackTest(NodeTestCase):
         evil2 = self.raw(a.port)
         evil2.send(record(junk(32)))
         answer = evil2.read_record()
-        self.assertEqual(len(answer), 32 + 48 + 40 + TAG_LEN,
+        self.assertEqual(len(answer), 32 + 48 + 41 + TAG_LEN,
                          "message 2 is e, encrypted s, encrypted HELLO")
         evil2.send(record(junk(rnd.randrange(1, 200))))
         self.expect_misbehaving(a, evil2, "handshake_invalid", note="seed %d: " % seed)
@@ -221,14 +221,15 @@ class WireAttackTest(NodeTestCase):
                 r = self.raw(a.port)
                 r.noise_handshake(a.id, liar, 1, claim=claim)
                 self.expect_misbehaving(a, r, "handshake_invalid")
-        for what, size in (("short HELLO", 39), ("long HELLO", 41), ("empty HELLO", 0)):
+        for what, size, flags in (("short HELLO", 40, 0), ("long HELLO", 42, 0),
+                                  ("empty HELLO", 0, 0), ("unknown flag", 41, 0x02)):
             with self.subTest(what):
                 me = Identity()
                 r = self.raw(a.port)
                 r.start_noise(me)
                 r.write_handshake(b"")
                 r.check_hello(r.read_handshake(), a.id)
-                r.write_handshake((me.id + struct.pack(">Q", 1) + b"\0")[:size])
+                r.write_handshake((me.id + struct.pack(">QB", 1, flags) + b"\0")[:size])
                 self.expect_misbehaving(a, r, "handshake_invalid")
         self.assert_no_event(a, "new_peer")
         self.assert_no_peers(a)

@@ -41,9 +41,9 @@ class WirePrivacyAndDedupTest(NodeTestCase):
                 out.append(length)
                 pos += 2 + length
             return out
-        self.assertEqual(first_records(to_a, 2), [32, 48 + 40 + TAG_LEN],
+        self.assertEqual(first_records(to_a, 2), [32, 48 + 41 + TAG_LEN],
                          "dialler's records: message 1 (e), message 3 (s, HELLO)")
-        self.assertEqual(first_records(to_b, 1), [32 + 48 + 40 + TAG_LEN],
+        self.assertEqual(first_records(to_b, 1), [32 + 48 + 41 + TAG_LEN],
                          "listener's first record: message 2 (e, s, HELLO)")
         # ...but nothing that identifies the peers or what they said.
         secrets = {"the message text": canary.encode()}

@@ -35,6 +35,25 @@ struct pair_fixture {
 
 } // namespace
 
+namespace crust::test {
+
+// What each side heard of the other's bootstrapping flag, when only the
+// initiator sets it (or not).
+std::pair<bool, bool> handshake_flags(bool initiator_bootstraps) {
+  auto ia = identity::ephemeral();
+  auto ib = identity::ephemeral();
+  auto sa = channel_settings(ia, true);
+  sa.local.bootstrapping = initiator_bootstraps;
+  secure_channel a{sa};
+  secure_channel b{channel_settings(ib, false)};
+  received ga, gb;
+  handshake(a, b, ga, gb);
+  CAF_REQUIRE(ga.established && gb.established);
+  return {b.remote().bootstrapping, a.remote().bootstrapping};
+}
+
+} // namespace crust::test
+
 CAF_TEST_FIXTURE_SCOPE(secure_channel_tests, pair_fixture)
 
 CAF_TEST(the handshake proves both peer ids and sessions) {
@@ -43,6 +62,13 @@ CAF_TEST(the handshake proves both peer ids and sessions) {
   CAF_CHECK(b.remote().id == ia.id());
   CAF_CHECK_EQUAL(a.remote().session, 22u);
   CAF_CHECK_EQUAL(b.remote().session, 11u);
+}
+
+CAF_TEST(hello tells whether the sender is bootstrapping) {
+  CAF_CHECK(!test::handshake_flags(false).first);
+  auto flags = test::handshake_flags(true);
+  CAF_CHECK(flags.first);   // the responder heard the initiator bootstraps
+  CAF_CHECK(!flags.second); // the responder does not
 }
 
 CAF_TEST(frames travel both ways) {
