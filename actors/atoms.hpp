@@ -21,6 +21,14 @@ using dial_atom = caf::atom_constant<caf::atom("dial")>;
 using finish_atom = caf::atom_constant<caf::atom("finish")>;
 using rearm_atom = caf::atom_constant<caf::atom("rearm")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using cache_success_atom = caf::atom_constant<caf::atom("cache_ok")>;
+using cache_failure_atom = caf::atom_constant<caf::atom("cache_fail")>;
+using cache_list_atom = caf::atom_constant<caf::atom("cache_list")>;
+using bootstrap_dial_atom = caf::atom_constant<caf::atom("bs_dial")>;
+using bootstrap_result_atom = caf::atom_constant<caf::atom("bs_result")>;
+using kept_count_atom = caf::atom_constant<caf::atom("kept_count")>;
+using bootstrap_tick_atom = caf::atom_constant<caf::atom("bs_tick")>;
+using rebootstrap_atom = caf::atom_constant<caf::atom("reboot")>;
 using admit_atom = caf::atom_constant<caf::atom("admit")>;
 
 } // namespace crust

@@ -23,7 +23,7 @@ bootstrap_plan::bootstrap_plan(settings s, std::vector<endpoint> cache,
                                return same_place(t.ep, ep);
                              });
       if (!dup)
-        targets_.push_back(target{ep, 0, false, false, {}, {}});
+        targets_.push_back(target{ep, 0, false, false, false, {}, {}});
     }
 }
 
@@ -57,6 +57,15 @@ void bootstrap_plan::reached(const endpoint& ep) {
   if (auto t = find(ep)) {
     t->in_flight = false;
     t->done = true;
+    t->reached = true;
+  }
+}
+
+void bootstrap_plan::gave_up(const endpoint& ep, const std::string& reason) {
+  if (auto t = find(ep)) {
+    t->in_flight = false;
+    t->done = true;
+    t->last_error = reason;
   }
 }
 
@@ -108,7 +117,7 @@ std::optional<bootstrap_plan::time_point> bootstrap_plan::next_due() const {
 std::vector<std::string> bootstrap_plan::reasons() const {
   std::vector<std::string> result;
   for (auto& t : targets_)
-    if (t.done && !t.last_error.empty() && t.failures >= cfg_.attempts)
+    if (t.done && !t.reached)
       result.push_back(to_string(t.ep) + ": " + t.last_error);
   return result;
 }

@@ -41,11 +41,14 @@ public:
   /// Endpoints to dial now (each is then in flight until its outcome).
   std::vector<endpoint> due(time_point now);
 
-  /// The dial reached a peer (whatever the application decides about it).
+  /// The dial reached a peer the node keeps.
   void reached(const endpoint& ep);
 
   /// The dial failed: retried later, or given up with `reason` kept.
   void failed(const endpoint& ep, const std::string& reason, time_point now);
+
+  /// No point in retrying (e.g. the application dropped the peer).
+  void gave_up(const endpoint& ep, const std::string& reason);
 
   /// How many connections the node keeps now (any origin).
   void kept(size_t n) {
@@ -73,6 +76,7 @@ private:
     uint32_t failures = 0;
     bool in_flight = false;
     bool done = false; // reached, or given up
+    bool reached = false;
     time_point next;
     std::string last_error;
   };

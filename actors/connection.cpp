@@ -34,7 +34,8 @@ secure_channel::settings channel_settings(const connection_setup& s) {
   secure_channel::settings cs;
   cs.initiator = !s.info.inbound;
   cs.static_key = s.static_key;
-  cs.local = hello{s.local_id, s.session};
+  cs.local = hello{s.local_id, s.session,
+                   s.info.from == origin::bootstrap_out};
   cs.network_name = s.opts.network_name;
   if (s.target)
     cs.expected = s.target->pinned;
@@ -208,7 +209,8 @@ private:
           peer_ = channel_.remote().id;
           phase_ = phase::negotiating;
           self_->send(setup_.service, hello_atom::value, peer_,
-                      channel_.remote().session);
+                      channel_.remote().session,
+                      channel_.remote().bootstrapping);
           break;
         case secure_channel::event::frame:
           if (!on_frame(f))

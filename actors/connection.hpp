@@ -8,7 +8,8 @@
 //   kept_atom (deliver messages), (close_atom, uint8_t reason) and
 //   crust::send (replies ok_atom or an error).
 // Messages to the service:    (conn_up_atom, connection_info) first, then
-//   (hello_atom, peer_id, uint64_t session), selected_atom (we follow and
+//   (hello_atom, peer_id, uint64_t session, bool bootstrapping),
+//   selected_atom (we follow and
 //   the peer chose this connection), (closed_atom, std::string reason,
 //   bool duplicate) last; `duplicate` when the peer closed it because
 //   another connection between us lives.

@@ -7,7 +7,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/connection.hpp"
-#include "actors/dialer.hpp"
+#include "actors/bootstrap_cache.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/listener.hpp"
 #include "actors/peer_table.hpp"
@@ -15,6 +15,7 @@
 #include "actors/service_state.hpp"
 #include "crust/errors.hpp"
 #include "crust/service.hpp"
+#include "transports/cache_file.hpp"
 #include "transports/wire.hpp"
 
 namespace crust {
@@ -27,6 +28,11 @@ constexpr int max_listener_restarts = 3;
 // How long shutdown waits for connections to say goodbye.
 constexpr auto shutdown_grace = std::chrono::seconds(2);
 
+void cache_closed(self_ptr self) {
+  self->state.cache_closing = false;
+  quit_when_done(self);
+}
+
 void spawn_listener(self_ptr self) {
   auto& st = self->state;
   auto setup = make_setup(self);
@@ -35,57 +41,6 @@ void spawn_listener(self_ptr self) {
   st.listener = self->home_system().middleman().spawn_broker(listener, setup);
   self->monitor(st.listener);
   st.children->insert(st.listener);
-}
-
-void connect_to(self_ptr self, const endpoint& target) {
-  auto& st = self->state;
-  if (target.proto != transport::tcp) {
-    self->send(st.handler,
-               connection_failed{to_string(target),
-                                 "this build dials tcp:// endpoints only"});
-    return;
-  }
-  if (st.adm->blocked(target.host)
-      || (target.pinned && st.adm->blocked(*target.pinned))) {
-    self->send(st.handler,
-               connection_failed{to_string(target), "blacklisted"});
-    return;
-  }
-  if (target.pinned ? !st.adm->allowed(target.host, *target.pinned)
-                    : !st.adm->may_be_allowed(target.host)) {
-    self->send(st.handler,
-               connection_failed{to_string(target), "not on the allow list"});
-    return;
-  }
-  auto d = self->home_system().spawn<caf::detached>(dialer, target,
-                                                    st.opts.connect_timeout);
-  auto margin = std::chrono::seconds(5);
-  self->request(d, st.opts.connect_timeout + margin, dial_atom::value)
-    .then(
-      [=](caf::io::network::native_socket fd, const endpoint& local) {
-        auto& st = self->state;
-        if (st.stopping) {
-          caf::io::network::close_socket(fd);
-          return;
-        }
-        auto setup = make_setup(self);
-        setup.target = target;
-        setup.info.local = local;
-        setup.info.remote = target;
-        setup.info.remote.pinned = caf::none;
-        auto hdl = self->home_system().middleman().spawn_broker(
-          connection_from_socket, fd, setup);
-        auto c = register_conn(self, hdl);
-        st.conns[c].info = setup.info;
-        st.conns[c].target = target;
-      },
-      [=](caf::error& err) {
-        auto reason = err.category() == error_category && !err.context().empty()
-                        ? err.context().get_as<std::string>(0)
-                        : self->system().render(err);
-        self->send(self->state.handler,
-                   connection_failed{to_string(target), reason});
-      });
 }
 
 // Closes, at once, every connection admission now refuses; returns how many.
@@ -112,7 +67,8 @@ uint64_t close_refused(self_ptr self) {
 } // namespace
 
 caf::behavior service(caf::stateful_actor<service_state>* self,
-                      service_options opts, caf::actor handler, identity me) {
+                      service_options opts, caf::actor handler, identity me,
+                      cache_start cache) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.handler = std::move(handler);
@@ -129,6 +85,9 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
     flow_rates{double(st.opts.max_bytes_per_sec_per_ip),
                double(st.opts.max_records_per_sec_per_ip)});
   spawn_listener(self);
+  for (auto& text : cache.warnings)
+    self->send(st.handler, warning{text});
+  start_bootstrap(self, cache.persist, cache.cached);
   // Children never outlive their service. Links would do it, but a child
   // killed with exit_reason::kill would take the service down too; the
   // list is shared because the state is gone when attachables run.
@@ -158,6 +117,19 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       spawn_listener(self);
       return;
     }
+    if (st.bootstrapper && dm.source == st.bootstrapper.address()) {
+      bootstrap_ended(self);
+      return;
+    }
+    if (st.cache && dm.source == st.cache.address()) {
+      st.children->erase(st.cache);
+      st.cache = nullptr;
+      if (!st.stopping)
+        self->send(st.handler, warning{"the bootstrap cache stopped ("
+                                       + self->system().render(dm.reason)
+                                       + "); changes are no longer saved"});
+      return;
+    }
     auto i = st.ids.find(dm.source);
     if (i != st.ids.end())
       on_closed(self, i->second,
@@ -168,9 +140,9 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       auto hdl = caf::actor_cast<caf::actor>(self->current_sender());
       on_conn_up(self, register_conn(self, hdl), info);
     },
-    [=](hello_atom, const peer_id& peer, uint64_t session) {
+    [=](hello_atom, const peer_id& peer, uint64_t session, bool bootstrapping) {
       if (auto c = sender_conn(self))
-        on_hello(self, *c, peer, session);
+        on_hello(self, *c, peer, session, bootstrapping);
     },
     [=](selected_atom) {
       if (auto c = sender_conn(self))
@@ -209,13 +181,20 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       self->quit(make_error(errc::invalid_config, ev.reason));
     },
     [=](const connect& cmd) { connect_to(self, cmd.target); },
+    [=](bootstrap_dial_atom, const endpoint& target) {
+      connect_to(self, target, origin::bootstrap_out);
+    },
+    [=](rebootstrap_atom) { rebootstrap(self); },
     [=](const keep& cmd) {
       auto& st = self->state;
       auto c = st.table->live(cmd.peer);
       if (!c)
         return respond(self, make_error(errc::unknown_peer));
-      if (st.table->keep(cmd.peer))
+      if (st.table->keep(cmd.peer)) {
         self->send(st.conns[*c].hdl, kept_atom::value);
+        kept_changed(self); // first: the round counts kept peers on `reached`
+        bootstrap_outcome(self, st.conns[*c], true, false, {});
+      }
       respond(self, caf::none);
     },
     [=](const drop& cmd) {
@@ -273,16 +252,59 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       st.stopping = true;
       if (st.listener)
         self->send_exit(st.listener, caf::exit_reason::user_shutdown);
-      if (st.conns.empty()) {
-        self->quit();
-        return;
+      if (st.cache) {
+        // Not killed with the others: it saves what it was told first,
+        // and the service waits for that (within the grace period).
+        st.children->erase(st.cache);
+        self->demonitor(st.cache);
+        st.cache_closing = true;
+        self->request(st.cache, shutdown_grace, close_atom::value)
+          .then([=](caf::ok_atom) { cache_closed(self); },
+                [=](caf::error&) { cache_closed(self); });
+        st.cache = nullptr;
       }
       for (auto& [c, rec] : st.conns)
         close_conn(self, c, wire::close_reason::normal, "shutdown");
       set_timer(self, shutdown_grace, shutdown{});
+      quit_when_done(self);
     },
   };
 }
+
+namespace {
+
+// Checks the bootstrap cache before the service runs: an unwritable one
+// stops start-up when it is required, and only warns otherwise.
+caf::expected<cache_start> open_cache(const service_options& opts) {
+  cache_start result;
+  if (opts.bootstrap_cache_file.empty())
+    return result;
+  cache_file file{opts.bootstrap_cache_file, opts.network_name,
+                  opts.bootstrap_cache_size};
+  auto loaded = [&]() -> caf::expected<cache_file::loaded> {
+    if (auto err = file.check_writable())
+      return err;
+    return file.load();
+  }();
+  if (!loaded) {
+    if (opts.bootstrap_cache_required)
+      return make_error(errc::invalid_config,
+                        "crust.bootstrap-cache-file: "
+                          + loaded.error().context().get_as<std::string>(0)
+                          + " (set crust.bootstrap-cache-required=false to "
+                            "run without persistence)");
+    result.warnings.push_back(loaded.error().context().get_as<std::string>(0)
+                              + "; running without a bootstrap cache");
+    return result;
+  }
+  result.persist = true;
+  result.cached = dial_list(loaded->cache);
+  if (!loaded->warning.empty())
+    result.warnings.push_back(loaded->warning);
+  return result;
+}
+
+} // namespace
 
 caf::expected<caf::actor> spawn_service(caf::actor_system& sys,
                                         const service_options& opts,
@@ -291,12 +313,16 @@ caf::expected<caf::actor> spawn_service(caf::actor_system& sys,
     return err;
   if (sodium_init() < 0)
     return make_error(errc::invalid_config, "libsodium failed to initialise");
-  if (opts.identity_file.empty())
-    return sys.spawn(service, opts, std::move(handler), identity::ephemeral());
-  auto me = identity::load_or_create(opts.identity_file);
+  auto me = opts.identity_file.empty()
+              ? caf::expected<identity>{identity::ephemeral()}
+              : identity::load_or_create(opts.identity_file);
   if (!me)
     return me.error();
-  return sys.spawn(service, opts, std::move(handler), std::move(*me));
+  auto cache = open_cache(opts);
+  if (!cache)
+    return cache.error();
+  return sys.spawn(service, opts, std::move(handler), std::move(*me),
+                   std::move(*cache));
 }
 
 caf::expected<caf::actor> spawn_service(caf::actor_system& sys,

@@ -7,14 +7,27 @@
 #include <caf/behavior.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <string>
+#include <vector>
+
 #include "crust/config.hpp"
+#include "crust/endpoint.hpp"
 #include "transports/identity.hpp"
 
 namespace crust {
 
 struct service_state;
 
+/// What spawn_service found of the bootstrap cache before the service ran
+/// (so that an unwritable cache can stop start-up with an error).
+struct cache_start {
+  bool persist = false;         // the cache file is usable
+  std::vector<endpoint> cached; // what a first round dials, best first
+  std::vector<std::string> warnings;
+};
+
 caf::behavior service(caf::stateful_actor<service_state>* self,
-                      service_options opts, caf::actor handler, identity me);
+                      service_options opts, caf::actor handler, identity me,
+                      cache_start cache);
 
 } // namespace crust

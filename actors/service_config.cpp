@@ -15,6 +15,7 @@
 #include <map>
 
 #include "actors/admission.hpp"
+#include "transports/cache_file.hpp"
 #include "crust/errors.hpp"
 #include "crust/messages.hpp"
 #include "transports/wire.hpp"
@@ -23,7 +24,7 @@ namespace crust {
 
 namespace {
 
-enum class kind { text, integer, duration, text_list };
+enum class kind { text, integer, duration, text_list, boolean };
 
 struct key_spec {
   kind k;
@@ -75,6 +76,18 @@ const std::map<std::string, key_spec>& known_keys() {
     {"allow-only",
      {kind::text_list,
       "only these peer ids, addresses or CIDR ranges may connect"}},
+    {"bootstrap-cache-file",
+     {kind::text, "peers to find again after a restart (\"\": none)"}},
+    {"bootstrap-cache-size", {kind::integer, "peers the cache keeps"}},
+    {"bootstrap-cache-required",
+     {kind::boolean, "an unwritable cache stops start-up (else: a warning)"}},
+    {"contacts",
+     {kind::text_list, "endpoints to dial when the cache has no one"}},
+    {"bootstrap-target", {kind::integer, "bootstrap stops at this many kept"}},
+    {"min-connections",
+     {kind::integer, "bootstrap again below this many kept (0: never)"}},
+    {"bootstrap-concurrency",
+     {kind::integer, "dials a bootstrap round has in flight at once"}},
   };
   return keys;
 }
@@ -115,6 +128,12 @@ caf::error check_integer(const std::string& key, int64_t v,
   if (key == "max-connections-per-ip" || key == "max-half-open-per-ip"
       || key == "max-half-open" || key == "max-connections")
     return check_range(key, v, 1, 1 << 20, file);
+  if (key == "bootstrap-cache-size")
+    return check_range(key, v, 1, 100000, file);
+  if (key == "bootstrap-target" || key == "bootstrap-concurrency")
+    return check_range(key, v, 1, 1000, file);
+  if (key == "min-connections")
+    return check_range(key, v, 0, 1000, file);
   if (key == "max-bytes-per-sec" || key == "max-bytes-per-sec-per-ip")
     return check_range(key, v, 64 * 1024, std::numeric_limits<uint32_t>::max(),
                        file);
@@ -132,6 +151,18 @@ caf::error check_entry(const std::string& key, const std::string& v,
              "is neither a peer id (64 hex digits) nor an IP address or "
              "CIDR range",
              file);
+}
+
+// An item of a list setting: contacts are endpoints, the rest admission
+// entries.
+caf::error check_list_item(const std::string& key, const std::string& v,
+                           const std::string& file) {
+  if (key != "contacts")
+    return check_entry(key, v, file);
+  if (auto ep = endpoint::parse(v); !ep)
+    return bad(key, "\"" + v + "\"",
+               "is not an endpoint (" + caf::to_string(ep.error()) + ")", file);
+  return caf::none;
 }
 
 caf::error check_duration(const std::string& key, caf::timespan v,
@@ -192,6 +223,10 @@ caf::error check_crust_section(const caf::settings& parsed,
           return err;
         break;
       }
+      case kind::boolean:
+        if (!caf::get_if<bool>(&value))
+          return bad(key, show(value), "is not true or false", path);
+        break;
       case kind::text_list: {
         auto v = caf::get_if<caf::config_value::list>(&value);
         if (!v)
@@ -202,7 +237,7 @@ caf::error check_crust_section(const caf::settings& parsed,
           auto text = caf::get_if<std::string>(&x);
           if (!text)
             return bad(key, show(x), "is not a quoted string", path);
-          if (auto err = check_entry(key, *text, path))
+          if (auto err = check_list_item(key, *text, path))
             return err;
         }
         break;
@@ -277,6 +312,9 @@ config::config() {
       case kind::text_list:
         adder.add<std::vector<std::string>>(view(key), view(spec.help));
         break;
+      case kind::boolean:
+        adder.add<bool>(view(key), view(spec.help));
+        break;
     }
   }
 }
@@ -320,6 +358,22 @@ caf::error validate(const service_options& o) {
   for (auto& entry : o.allow_only)
     if (auto err = check_entry("allow-only", entry, {}))
       return err;
+  for (auto& contact : o.contacts)
+    if (auto err = check_list_item("contacts", contact, {}))
+      return err;
+  std::pair<const char*, int64_t> counts[] = {
+    {"bootstrap-cache-size", o.bootstrap_cache_size},
+    {"bootstrap-target", o.bootstrap_target},
+    {"min-connections", o.min_connections},
+    {"bootstrap-concurrency", o.bootstrap_concurrency},
+  };
+  for (auto& [key, v] : counts)
+    if (auto err = check_integer(key, v, {}))
+      return err;
+  if (o.min_connections > o.bootstrap_target)
+    return bad("min-connections", std::to_string(o.min_connections),
+               "must not exceed crust.bootstrap-target ("
+                 + std::to_string(o.bootstrap_target) + ")");
   if (o.send_queue_size < o.max_message_size)
     return bad("send-queue-size", std::to_string(o.send_queue_size),
                "must be at least crust.max-message-size ("
@@ -380,6 +434,17 @@ caf::expected<service_options> read_options(const caf::actor_system_config& cfg)
   duration("flood-timeout", o.flood_timeout);
   if (auto v = caf::get_if<std::vector<std::string>>(&cfg, "crust.allow-only"))
     o.allow_only = *v;
+  if (auto v = caf::get_if<std::vector<std::string>>(&cfg, "crust.contacts"))
+    o.contacts = *v;
+  // Absent: the default place; present but empty: no persistence.
+  o.bootstrap_cache_file = default_cache_path(o.network_name);
+  text("bootstrap-cache-file", o.bootstrap_cache_file);
+  integer("bootstrap-cache-size", o.bootstrap_cache_size);
+  if (auto v = caf::get_if<bool>(&cfg, "crust.bootstrap-cache-required"))
+    o.bootstrap_cache_required = *v;
+  integer("bootstrap-target", o.bootstrap_target);
+  integer("min-connections", o.min_connections);
+  integer("bootstrap-concurrency", o.bootstrap_concurrency);
   if (err)
     return err;
   if (auto verr = validate(o))

@@ -55,9 +55,13 @@ namespace {
 void announce(self_ptr self, conn_id c) {
   auto& st = self->state;
   auto e = st.table->find(c);
-  st.conns[c].reported = false;
-  self->send(st.handler, new_peer{e->peer, st.conns[c].info});
+  auto& rec = st.conns[c];
+  rec.reported = false;
+  rec.announced = true;
+  self->send(st.handler, new_peer{e->peer, rec.info});
   set_timer(self, st.opts.decision_timeout, decide_atom::value, c);
+  if (!rec.info.inbound && rec.target)
+    direct_success(self, e->peer, *rec.target);
 }
 
 // A live connection was replaced by a newer one (`by`).
@@ -92,11 +96,29 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
   auto lost = st.table->remove(c);
   if (!rec.reason.empty())
     reason = rec.reason;
-  if (lost && !rec.reported)
+  auto connected = peer && st.table->live(*peer); // e.g. by a duplicate
+  if (lost && !rec.reported) {
     self->send(st.handler, peer_lost{*lost, reason});
-  else if (rec.target && !rec.reported && !(peer && st.table->live(*peer)))
-    self->send(st.handler, connection_failed{to_string(*rec.target), reason});
-  if (st.stopping && st.conns.empty())
+  } else if (rec.target && !rec.announced && !connected) {
+    dial_failure(self, *rec.target);
+    if (rec.bootstrap)
+      bootstrap_outcome(self, rec, false, true, reason);
+    else if (!rec.reported)
+      self->send(st.handler,
+                 connection_failed{to_string(*rec.target), reason});
+  }
+  if (rec.announced) // the application did not keep it
+    bootstrap_outcome(self, rec, false, false, "not kept: " + reason);
+  else // we are connected to that peer through another connection
+    bootstrap_outcome(self, rec, connected, !connected, reason);
+  if (lost)
+    kept_changed(self);
+  quit_when_done(self);
+}
+
+void quit_when_done(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopping && st.conns.empty() && !st.cache_closing)
     self->quit();
 }
 
@@ -159,9 +181,12 @@ void on_conn_up(self_ptr self, conn_id c, const connection_info& info) {
   close_conn(self, c, wire::close_reason::refused, to_string(v));
 }
 
-void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session) {
+void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session,
+              bool bootstrapping) {
   auto& st = self->state;
   auto& rec = st.conns[c];
+  if (rec.info.inbound && bootstrapping)
+    rec.info.from = origin::bootstrap_in;
   if (rec.counted && !rec.established) {
     st.adm->established(rec.info.remote.host);
     rec.established = true;
@@ -173,7 +198,7 @@ void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session) {
                    ? "not on the allow list"
                    : nullptr;
   if (refusal) {
-    if (rec.target && !rec.reported)
+    if (rec.target && !rec.reported && !rec.bootstrap)
       self->send(st.handler,
                  connection_failed{to_string(*rec.target),
                                    std::string{"the peer is "} + refusal});
@@ -187,7 +212,7 @@ void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session) {
       return;
     case peer_table::action::close_self: {
       auto& rec = st.conns[c];
-      if (rec.target)
+      if (rec.target && !rec.bootstrap)
         self->send(st.handler,
                    connection_failed{to_string(*rec.target),
                                      "that endpoint is this node itself"});

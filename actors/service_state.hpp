@@ -34,6 +34,10 @@ struct conn_record {
   /// its handshake finished.
   bool counted = false;
   bool established = false;
+  /// Dialled by a bootstrap round, which hears how it ended.
+  bool bootstrap = false;
+  /// The application heard new_peer for it.
+  bool announced = false;
 };
 
 struct service_state {
@@ -49,6 +53,16 @@ struct service_state {
   std::optional<peer_table> table;
   std::optional<admission> adm;
   std::shared_ptr<ip_meters> ips;
+  /// The bootstrap cache's keeper (null: no persistence), the round in
+  /// progress (null: none), the contacts, and bootstrap rounds that ended
+  /// without reaching crust.min-connections in a row.
+  caf::actor cache;
+  caf::actor bootstrapper;
+  std::vector<endpoint> contacts;
+  uint32_t short_rounds = 0;
+  bool rebootstrap_pending = false;
+  /// Shutting down, and the cache is still saving.
+  bool cache_closing = false;
   conn_id next_id = 1;
   std::unordered_map<caf::actor_addr, conn_id> ids;
   std::unordered_map<conn_id, conn_record> conns;
@@ -79,12 +93,53 @@ void close_conn(self_ptr self, conn_id c, wire::close_reason r,
 void on_conn_up(self_ptr self, conn_id c, const connection_info& info);
 
 /// A connection identified itself.
-void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session);
+void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session,
+              bool bootstrapping);
 
 /// Follower: the leader selected `c`.
 void on_selected(self_ptr self, conn_id c);
 
 /// A connection is gone; tells the application what it needs to know.
 void on_closed(self_ptr self, conn_id c, std::string reason);
+
+/// Quits once shutting down and nothing is left to wait for.
+void quit_when_done(self_ptr self);
+
+/// Dials `target` for the application or, with origin bootstrap_out, for
+/// a bootstrap round.
+void connect_to(self_ptr self, const endpoint& target,
+                origin from = origin::direct);
+
+// -- bootstrap (service_bootstrap.cpp) -----------------------------------------
+
+/// Starts the cache keeper and the first round (from `cached` and the
+/// contacts), when there is anything to dial.
+void start_bootstrap(self_ptr self, bool persist,
+                     const std::vector<endpoint>& cached);
+
+/// How a dial made for a bootstrap round ended: the peer is kept
+/// (reached), or not, and whether another try may do better. Said once
+/// per connection.
+void bootstrap_outcome(self_ptr self, conn_record& rec, bool reached,
+                       bool retry, const std::string& reason);
+
+/// The same for a dial that never made a connection.
+void bootstrap_not_dialled(self_ptr self, const endpoint& target,
+                           const std::string& reason);
+
+/// We connected to `peer` by dialling `target`: the cache remembers it.
+void direct_success(self_ptr self, const peer_id& peer, const endpoint& target);
+
+/// Dialling `target` failed: a pinned peer in the cache is marked down.
+void dial_failure(self_ptr self, const endpoint& target);
+
+/// The number of kept peers may have changed.
+void kept_changed(self_ptr self);
+
+/// A bootstrap round ended (its actor is down).
+void bootstrap_ended(self_ptr self);
+
+/// Starts a new round when still below crust.min-connections.
+void rebootstrap(self_ptr self);
 
 } // namespace crust

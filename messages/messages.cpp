@@ -58,6 +58,9 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<connection_failed>("crust::connection_failed");
   cfg.add_message_type<misbehaving>("crust::misbehaving");
   cfg.add_message_type<service_failed>("crust::service_failed");
+  cfg.add_message_type<bootstrap_finished>("crust::bootstrap_finished");
+  cfg.add_message_type<bootstrap_failed>("crust::bootstrap_failed");
+  cfg.add_message_type<warning>("crust::warning");
   cfg.add_message_type<connect>("crust::connect");
   cfg.add_message_type<keep>("crust::keep");
   cfg.add_message_type<drop>("crust::drop");

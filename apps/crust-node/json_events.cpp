@@ -87,6 +87,18 @@ std::string to_json(const connection_failed& x) {
                {"reason", x.reason}});
 }
 
+std::string to_json(const bootstrap_finished& x) {
+  return line({{"event", "bootstrap_finished"}, {"connections", x.connections}});
+}
+
+std::string to_json(const bootstrap_failed& x) {
+  return line({{"event", "bootstrap_failed"}, {"reasons", x.reasons}});
+}
+
+std::string to_json(const warning& x) {
+  return line({{"event", "warning"}, {"message", x.text}});
+}
+
 std::string to_json(const misbehaving& x) {
   json j{{"event", "misbehaving"},
          {"address", x.address},

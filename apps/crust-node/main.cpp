@@ -10,6 +10,8 @@
 // (PEER: the hex id or a unique prefix of it; ENTRY: a peer id, an IP
 // address or a CIDR range)
 #include <caf/all.hpp>
+
+#include <map>
 #include <caf/io/all.hpp>
 
 #include <cstdio>
@@ -132,6 +134,21 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
       out(node::to_json(ev));
       say(ev.address + " misbehaved (" + to_string(ev.kind) + "): " + ev.detail);
     },
+    [=](const bootstrap_finished& ev) {
+      out(node::to_json(ev));
+      say("bootstrap finished with " + std::to_string(ev.connections)
+          + " peer(s) kept");
+    },
+    [=](const bootstrap_failed& ev) {
+      out(node::to_json(ev));
+      say("bootstrap reached no one");
+      for (auto& why : ev.reasons)
+        say("  " + why);
+    },
+    [=](const warning& ev) {
+      out(node::to_json(ev));
+      say("warning: " + ev.text);
+    },
     [=](const service_failed& ev) {
       out(node::error_json(ev.reason));
       say(ev.reason);
@@ -242,32 +259,37 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
 } // namespace
 
 // CAF 0.17 takes a boolean option on the command line only as a bare flag,
-// so --node.auto-keep=false would be refused: read that one form here.
-std::vector<std::string> take_auto_keep(int argc, char** argv,
-                                        std::optional<bool>& auto_keep) {
-  const std::string key = "--node.auto-keep=";
+// so --node.auto-keep=false would be refused: read KEY=true|false of the
+// boolean options here, and apply them after CAF parsed the rest.
+const char* const boolean_keys[] = {"node.auto-keep",
+                                    "crust.bootstrap-cache-required"};
+
+std::vector<std::string> take_booleans(int argc, char** argv,
+                                       std::map<std::string, bool>& found) {
   std::vector<std::string> rest;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg.compare(0, key.size(), key) != 0) {
-      rest.push_back(arg);
-      continue;
+    bool taken = false;
+    for (auto key : boolean_keys) {
+      auto prefix = std::string{"--"} + key + "=";
+      if (arg.compare(0, prefix.size(), prefix) != 0)
+        continue;
+      auto v = arg.substr(prefix.size());
+      if (v == "true" || v == "1" || v == "false" || v == "0") {
+        found[key] = v == "true" || v == "1";
+        taken = true;
+      }
     }
-    auto v = arg.substr(key.size());
-    if (v == "true" || v == "1")
-      auto_keep = true;
-    else if (v == "false" || v == "0")
-      auto_keep = false;
-    else
-      rest.push_back(arg); // let CAF name the bad value
+    if (!taken)
+      rest.push_back(arg); // CAF parses it, or names the bad value
   }
   return rest;
 }
 
 int main(int argc, char** argv) {
   node_config cfg;
-  std::optional<bool> auto_keep;
-  auto args = take_auto_keep(argc, argv, auto_keep);
+  std::map<std::string, bool> booleans;
+  auto args = take_booleans(argc, argv, booleans);
   if (auto err = cfg.parse(std::move(args))) {
     std::string what = "bad command line or config file";
     if (!cfg.config_file_path.empty())
@@ -277,8 +299,11 @@ int main(int argc, char** argv) {
     say(what);
     return 1;
   }
-  if (auto_keep)
-    cfg.auto_keep = *auto_keep;
+  for (auto& [key, value] : booleans)
+    if (key == "node.auto-keep")
+      cfg.auto_keep = value;
+    else
+      caf::put(cfg.content, key, value);
   if (cfg.cli_helptext_printed)
     return 0;
   auto opts = read_options(cfg);

@@ -55,6 +55,22 @@ struct service_options {
   /// Allow-list mode from the start: only peers these entries match (peer
   /// ids, IP addresses, CIDR ranges) may connect. Empty: everyone may.
   std::vector<std::string> allow_only;
+  /// The bootstrap cache file; empty: no persistence. (Read from the INI
+  /// file, an absent key means default_cache_path(network_name).)
+  std::string bootstrap_cache_file;
+  uint32_t bootstrap_cache_size = 200;
+  /// Whether a cache file that cannot be written stops start-up (else: a
+  /// warning, and a node without persistence).
+  bool bootstrap_cache_required = true;
+  /// Dialled when the cache has nothing that answers:
+  /// "tcp://IP:PORT" or "tcp://IP:PORT#PEERID".
+  std::vector<std::string> contacts;
+  /// A bootstrap round stops when this many peers are kept...
+  uint32_t bootstrap_target = 4;
+  /// ...and a new round starts when fewer than this many are (0: never).
+  uint32_t min_connections = 1;
+  /// Dials a bootstrap round has in flight at once.
+  uint32_t bootstrap_concurrency = 4;
 };
 
 /// An actor_system_config that knows the `[crust]` options, loads CAF's

@@ -104,6 +104,23 @@ struct misbehaving {
   std::string detail;
 };
 
+/// A bootstrap round is over: `connections` peers are kept (it reached
+/// crust.bootstrap-target, or everyone it could).
+struct bootstrap_finished {
+  uint32_t connections = 0;
+};
+
+/// A bootstrap round reached no one: each target with its last failure.
+struct bootstrap_failed {
+  std::vector<std::string> reasons;
+};
+
+/// Something the node survives but a person should know (an unusable
+/// bootstrap cache set aside, a cache it cannot write).
+struct warning {
+  std::string text;
+};
+
 /// The service cannot go on (e.g. it cannot bind its listening port); it
 /// stops after sending this.
 struct service_failed {
@@ -186,6 +203,9 @@ CRUST_INSPECT(peer_lost, x.peer, x.reason)
 CRUST_INSPECT(connection_failed, x.target, x.reason)
 CRUST_INSPECT(misbehaving, x.address, x.peer, x.kind, x.detail)
 CRUST_INSPECT(service_failed, x.reason)
+CRUST_INSPECT(bootstrap_finished, x.connections)
+CRUST_INSPECT(bootstrap_failed, x.reasons)
+CRUST_INSPECT(warning, x.text)
 CRUST_INSPECT(connect, x.target)
 CRUST_INSPECT(keep, x.peer)
 CRUST_INSPECT(drop, x.peer)

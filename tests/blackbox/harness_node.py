@@ -1,13 +1,19 @@
 """Node: one crust-node process, driven through stdin and stdout.
 
-Every node listens on 127.0.0.1 only, on a random port. Synchronisation is
-by waiting for events on the node's stdout; every wait is bounded.
+Every node listens on 127.0.0.1 only, on a random port, and keeps its
+bootstrap cache in a directory of its own (unless the test names a cache
+file), so that nodes never find each other through a shared cache by
+accident. Synchronisation is by waiting for events on the node's stdout;
+every wait is bounded.
 """
 
 import json
+import os
 import queue
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -31,7 +37,12 @@ class Node:
 
     def __init__(self, *args, name="node"):
         self.name = name
-        cmd = [harness.BINARY, LOCAL] + list(args)
+        self.state_dir = tempfile.mkdtemp(prefix="crust-node-")
+        self.cache_file = os.path.join(self.state_dir, "cache.json")
+        own_cache = [] if any(a.startswith("--crust.bootstrap-cache-file=")
+                              for a in args) \
+            else ["--crust.bootstrap-cache-file=" + self.cache_file]
+        cmd = [harness.BINARY, LOCAL] + own_cache + list(args)
         self.cmd_line = cmd
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -220,3 +231,4 @@ class Node:
                 f.close()
             except Exception:
                 pass
+        shutil.rmtree(self.state_dir, ignore_errors=True)

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -163,12 +164,12 @@ CAF_TEST(the shipped example names every key and holds the defaults) {
   CAF_CHECK_EQUAL(opts->send_queue_size, defaults.send_queue_size);
   auto ini = caf::actor_system_config::parse_config_file(path.c_str());
   CAF_REQUIRE(ini);
-  auto crust_section = ini->find("crust");
-  CAF_REQUIRE(crust_section != ini->end());
-  auto section
-    = caf::get_if<caf::config_value::dictionary>(&crust_section->second);
-  CAF_REQUIRE(section);
+  // Every key is there, set or (when its default depends on the machine)
+  // shown commented out.
+  std::ifstream in{path};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
   for (auto& key : crust::setting_names())
-    if (section->count(key) != 1)
+    if (text.find("\n" + key + "=") == std::string::npos
+        && text.find("\n; " + key + "=") == std::string::npos)
       CAF_FAIL("the example lacks crust." << key);
 }

@@ -1,0 +1,76 @@
+// Dialling, for the application (connect) and for bootstrap rounds: the
+// checks before any packet leaves, a detached dialer for the connect
+// itself, and a connection broker for the socket it returns.
+#include "actors/service_state.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/dialer.hpp"
+#include "crust/errors.hpp"
+#include "crust/messages.hpp"
+
+namespace crust {
+
+namespace {
+
+// A dial that never made a connection: the application hears about its
+// own dials, a bootstrap round about its.
+void not_dialled(self_ptr self, const endpoint& target, origin from,
+                 const std::string& reason) {
+  dial_failure(self, target);
+  if (from == origin::bootstrap_out)
+    bootstrap_not_dialled(self, target, reason);
+  else
+    self->send(self->state.handler,
+               connection_failed{to_string(target), reason});
+}
+
+} // namespace
+
+void connect_to(self_ptr self, const endpoint& target, origin from) {
+  auto& st = self->state;
+  if (target.proto != transport::tcp)
+    return not_dialled(self, target, from,
+                       "this build dials tcp:// endpoints only");
+  if (st.adm->blocked(target.host)
+      || (target.pinned && st.adm->blocked(*target.pinned)))
+    return not_dialled(self, target, from, "blacklisted");
+  if (target.pinned ? !st.adm->allowed(target.host, *target.pinned)
+                    : !st.adm->may_be_allowed(target.host))
+    return not_dialled(self, target, from, "not on the allow list");
+  auto d = self->home_system().spawn<caf::detached>(dialer, target,
+                                                    st.opts.connect_timeout);
+  auto margin = std::chrono::seconds(5);
+  self->request(d, st.opts.connect_timeout + margin, dial_atom::value)
+    .then(
+      [=](caf::io::network::native_socket fd, const endpoint& local) {
+        auto& st = self->state;
+        if (st.stopping) {
+          caf::io::network::close_socket(fd);
+          return;
+        }
+        auto setup = make_setup(self);
+        setup.target = target;
+        setup.info.from = from;
+        setup.info.local = local;
+        setup.info.remote = target;
+        setup.info.remote.pinned = caf::none;
+        auto hdl = self->home_system().middleman().spawn_broker(
+          connection_from_socket, fd, setup);
+        auto c = register_conn(self, hdl);
+        auto& rec = st.conns[c];
+        rec.info = setup.info;
+        rec.target = target;
+        rec.bootstrap = from == origin::bootstrap_out;
+      },
+      [=](caf::error& err) {
+        auto reason = err.category() == error_category && !err.context().empty()
+                        ? err.context().get_as<std::string>(0)
+                        : self->system().render(err);
+        not_dialled(self, target, from, reason);
+      });
+}
+
+} // namespace crust
