@@ -3,11 +3,14 @@
 //
 // alice listens; bob and carol dial her. alice keeps only peers on her list
 // of friends (bob), so carol is dropped; alice and bob then greet each
-// other. Every line below the header is an event crust actually raised.
+// other. Then bob restarts with no address to dial: his bootstrap cache
+// remembers alice, and they greet each other again. Every line below the
+// header is an event crust actually raised.
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -86,6 +89,7 @@ caf::behavior person(caf::stateful_actor<person_state>* self, std::string name,
                ? other + " dialled in from " + to_string(ev.info.remote)
                : "dialled " + to_string(ev.info.remote) + " from "
                    + to_string(ev.info.local))
+          + (ev.info.from == origin::direct ? "" : ", " + to_string(ev.info.from))
           + ")");
       bool friendly = st.friends.empty() || st.friends.count(other) > 0;
       if (!friendly) {
@@ -128,6 +132,17 @@ caf::behavior person(caf::stateful_actor<person_state>* self, std::string name,
       say(self->state.name + " saw misbehaviour from " + ev.address + ": "
           + to_string(ev.kind) + ", " + ev.detail);
     },
+    [=](const bootstrap_finished& ev) {
+      say(self->state.name + " finished bootstrapping: "
+          + std::to_string(ev.connections) + " peer(s) kept");
+    },
+    [=](const bootstrap_failed& ev) {
+      say(self->state.name + " could not bootstrap ("
+          + std::to_string(ev.reasons.size()) + " address(es) failed)");
+    },
+    [=](const warning& ev) {
+      say(self->state.name + " warns: " + ev.text);
+    },
   };
 }
 
@@ -142,25 +157,43 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   caf::scoped_actor director{sys};
   std::cout << "crust demo: three nodes on 127.0.0.1. alice listens, bob and "
-               "carol dial her;\nalice keeps only her friend bob.\n"
+               "carol dial her;\nalice keeps only her friend bob. Then bob "
+               "restarts and finds alice again\nfrom his bootstrap cache.\n"
             << std::endl;
-  service_options opts;
-  opts.listen_address = "127.0.0.1";
+  // bob keeps his identity and his bootstrap cache across the restart.
+  char tmpl[] = "/tmp/crust-demo-XXXXXX";
+  std::string state_dir = mkdtemp(tmpl);
+  auto options_of = [&](const std::string& name) {
+    service_options opts;
+    opts.listen_address = "127.0.0.1";
+    if (name == "bob") {
+      opts.identity_file = state_dir + "/bob.key";
+      opts.bootstrap_cache_file = state_dir + "/bob-cache.json";
+    }
+    return opts;
+  };
   std::map<std::string, std::set<std::string>> cast{
     {"alice", {"bob"}}, {"bob", {}}, {"carol", {}}};
   std::map<std::string, caf::actor> people, services;
-  for (auto& [name, friends] : cast) {
-    auto p = sys.spawn(person, name, caf::actor{director}, friends);
-    auto s = spawn_service(sys, opts, p);
+  auto start = [&](const std::string& name,
+                   const std::map<peer_id, std::string>& names) {
+    auto p = sys.spawn(person, name, caf::actor{director}, cast[name]);
+    if (!names.empty())
+      caf::anon_send(p, names_atom::value, names); // before any event
+    auto s = spawn_service(sys, options_of(name), p);
     if (!s) {
       std::cerr << "crust-demo: " << sys.render(s.error()) << std::endl;
-      return 1;
+      return false;
     }
     caf::anon_send(p, *s);
     people[name] = p;
     services[name] = *s;
     director->monitor(*s);
-  }
+    return true;
+  };
+  for (auto& kv : cast)
+    if (!start(kv.first, {}))
+      return 1;
   std::map<std::string, endpoint> where;
   std::map<peer_id, std::string> names;
   int got = 0, lost = 0;
@@ -190,22 +223,41 @@ int main(int argc, char** argv) {
   }
   // alice and bob greet each other; carol learns she was dropped.
   wait([&] { return got >= 2 && lost >= 1; });
-  if (timed_out) {
-    std::cout << "\ncrust demo: FAILED: not everything happened within 10 s ("
-              << got << " of 2 greetings, " << lost << " of 1 drop)"
-              << std::endl;
+  auto fail = [&](const std::string& what) {
+    std::cout << "\ncrust demo: FAILED: " << what << std::endl;
     for (auto& [name, s] : services)
       caf::anon_send_exit(s, caf::exit_reason::kill);
     return 1;
-  }
+  };
+  if (timed_out)
+    return fail("not everything happened within 10 s (" + std::to_string(got)
+                + " of 2 greetings, " + std::to_string(lost) + " of 1 drop)");
+  // bob stops and starts again, with nobody to dial but his cache.
+  say("bob restarts, with no address to dial: only his bootstrap cache");
+  caf::anon_send(services["bob"], shutdown{});
+  bool bob_down = false;
+  while (!bob_down && !timed_out)
+    director->receive(
+      [&](const caf::down_msg& dm) {
+        bob_down = dm.source == services["bob"].address();
+      },
+      [&](got_atom, const std::string&) {},
+      [&](lost_atom, const std::string&) { ++lost; },
+      caf::after(5s) >> [&] { timed_out = true; });
+  caf::anon_send_exit(people["bob"], caf::exit_reason::user_shutdown);
+  if (timed_out || !start("bob", names))
+    return fail("bob did not restart");
+  wait([&] { return got >= 4 && lost >= 3; });
+  if (timed_out)
+    return fail("bob and alice did not meet again within 10 s");
   say("everyone says goodbye: shutting the three nodes down");
   for (auto& [name, s] : services)
     caf::anon_send(s, shutdown{});
   // Done when every service stopped and every loss was told: alice and
   // carol of each other when alice dropped carol, alice and bob of each
-  // other at shutdown.
+  // other at bob's restart and again at shutdown.
   size_t down = 0;
-  while ((down < services.size() || lost < 4) && !timed_out)
+  while ((down < services.size() || lost < 6) && !timed_out)
     director->receive(
       [&](const caf::down_msg&) { ++down; },
       [&](got_atom, const std::string&) {},
@@ -213,9 +265,12 @@ int main(int argc, char** argv) {
       caf::after(5s) >> [&] { timed_out = true; });
   for (auto& [name, p] : people)
     caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+  std::string rm = "rm -rf '" + state_dir + "'";
+  (void) std::system(rm.c_str());
   std::cout << "\ncrust demo: " << (timed_out ? "FAILED to stop" : "done")
-            << ": 2 connections made, 1 kept, 1 dropped, 2 messages "
-               "exchanged, 3 nodes stopped cleanly."
+            << ": 3 connections made, 2 kept, 1 dropped, bob found alice "
+               "again from his cache, 4 messages exchanged, 3 nodes stopped "
+               "cleanly."
             << std::endl;
   return timed_out ? 1 : 0;
 }
