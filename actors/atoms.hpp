@@ -29,6 +29,10 @@ using bootstrap_result_atom = caf::atom_constant<caf::atom("bs_result")>;
 using kept_count_atom = caf::atom_constant<caf::atom("kept_count")>;
 using bootstrap_tick_atom = caf::atom_constant<caf::atom("bs_tick")>;
 using rebootstrap_atom = caf::atom_constant<caf::atom("reboot")>;
+using exchange_atom = caf::atom_constant<caf::atom("exchange")>;
+using peers_request_atom = caf::atom_constant<caf::atom("peers_req")>;
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
+using cache_learned_atom = caf::atom_constant<caf::atom("cache_lrnd")>;
 using admit_atom = caf::atom_constant<caf::atom("admit")>;
 
 } // namespace crust

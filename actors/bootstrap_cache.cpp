@@ -40,6 +40,9 @@ caf::behavior bootstrap_cache(caf::event_based_actor* self, cache_setup setup) {
       auto now = static_cast<int64_t>(std::time(nullptr));
       change([&](peer_cache& c) { c.succeeded(peer, at, now); });
     },
+    [=](cache_learned_atom, const peer_id& peer, const endpoint& at) {
+      change([&](peer_cache& c) { c.learned(peer, at); });
+    },
     [=](cache_failure_atom, const peer_id& peer) {
       change([&](peer_cache& c) { c.failed(peer); });
     },

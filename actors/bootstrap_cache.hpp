@@ -5,6 +5,7 @@
 //
 // Messages:  (cache_success_atom, peer_id, endpoint) we dialled it there;
 //            (cache_failure_atom, peer_id) dialling it failed;
+//            (cache_learned_atom, peer_id, endpoint) a peer told us of it;
 //            (cache_list_atom) -> std::vector<endpoint>, best first, each
 //            pinned to its peer id;
 //            (close_atom) quits once every change before it is saved.

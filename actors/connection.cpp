@@ -97,6 +97,17 @@ public:
         finish(closed_by_peer_.empty() ? "connection closed by the peer"
                                        : closed_by_peer_);
       },
+      [=](exchange_atom) {
+        if (phase_ != phase::kept || asked_peers_)
+          return;
+        asked_peers_ = true;
+        send_frame(wire::frame_type::peers_request, nullptr, 0);
+      },
+      [=](peers_atom, const std::vector<uint8_t>& sample) {
+        if (phase_ == phase::kept
+            && sample.size() <= secure_channel::max_body(wire::min_record_size))
+          send_frame(wire::frame_type::peers, sample.data(), sample.size());
+      },
       [=](select_atom) {
         if (phase_ != phase::negotiating)
           return;
@@ -113,6 +124,7 @@ public:
         held_bytes_ = 0;
         halted_ = false;
         set_timer(self_, scribe_control::settle, rearm_atom::value);
+        answer_sample();
       },
       [=](rearm_atom) { update_reading(); },
       [=](resume_atom) {
@@ -161,6 +173,13 @@ private:
     if (phase_ != phase::closing)
       throttle(gate_.on_read(buf.size(), complete, self_->clock().now()));
     update_reading();
+  }
+
+  void answer_sample() {
+    if (sample_wanted_ && phase_ == phase::kept) {
+      sample_wanted_ = false;
+      self_->send(setup_.service, peers_request_atom::value);
+    }
   }
 
   // Defence before decryption: a peer over its rate waits (TCP pushes
@@ -232,6 +251,25 @@ private:
       case ft::data:
         return on_data(f);
       case ft::ping:
+        return true;
+      case ft::peers_request:
+        // Answered once we keep the peer (it may ask before our decision),
+        // at most once per interval; more requests are ignored (a sample
+        // costs a cache read and a signature).
+        if (self_->clock().now() - last_sample_
+            >= std::chrono::seconds(wire::exchange_min_interval_seconds)) {
+          last_sample_ = self_->clock().now();
+          sample_wanted_ = true;
+          answer_sample();
+        }
+        return true;
+      case ft::peers:
+        // Only the one answer we asked for.
+        if (asked_peers_) {
+          asked_peers_ = false;
+          self_->send(setup_.service, peers_atom::value,
+                      std::vector<uint8_t>(f.body, f.body + f.size));
+        }
         return true;
       case ft::close: {
         auto n = std::min(f.size, wire::max_close_text + 1);
@@ -391,6 +429,9 @@ private:
   size_t held_bytes_ = 0;
   bool halted_ = false;
   bool throttled_ = false;
+  bool asked_peers_ = false;
+  bool sample_wanted_ = false;
+  caf::actor_clock::time_point last_sample_{};
   size_t in_flight_ = 0;
   bool heard_ = false;
   bool sent_since_tick_ = false;

@@ -73,6 +73,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   st.opts = std::move(opts);
   st.handler = std::move(handler);
   st.id = me.id();
+  st.me = std::make_shared<const identity>(me);
   st.static_key = me.noise_static();
   randombytes_buf(&st.session, sizeof(st.session));
   st.table.emplace(st.id);
@@ -185,6 +186,14 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       connect_to(self, target, origin::bootstrap_out);
     },
     [=](rebootstrap_atom) { rebootstrap(self); },
+    [=](peers_request_atom) {
+      if (auto c = sender_conn(self))
+        on_peers_request(self, *c);
+    },
+    [=](peers_atom, const std::vector<uint8_t>& body) {
+      if (auto c = sender_conn(self))
+        on_peers(self, *c, body);
+    },
     [=](const keep& cmd) {
       auto& st = self->state;
       auto c = st.table->live(cmd.peer);
@@ -194,6 +203,8 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
         self->send(st.conns[*c].hdl, kept_atom::value);
         kept_changed(self); // first: the round counts kept peers on `reached`
         bootstrap_outcome(self, st.conns[*c], true, false, {});
+        if (st.opts.peer_exchange)
+          self->send(st.conns[*c].hdl, exchange_atom::value);
       }
       respond(self, caf::none);
     },

@@ -27,6 +27,8 @@ caf::timespan rebootstrap_delay(uint32_t short_rounds) {
   return std::min<caf::timespan>(d, std::chrono::minutes(5));
 }
 
+} // namespace
+
 uint32_t kept_count(self_ptr self) {
   uint32_t n = 0;
   self->state.table->for_each_live(
@@ -36,7 +38,11 @@ uint32_t kept_count(self_ptr self) {
   return n;
 }
 
-void start_round(self_ptr self, std::vector<endpoint> cached) {
+namespace {
+
+} // namespace
+
+void bootstrap_with(self_ptr self, std::vector<endpoint> cached) {
   auto& st = self->state;
   if (st.stopping || st.bootstrapper
       || (cached.empty() && st.contacts.empty()))
@@ -55,8 +61,6 @@ void start_round(self_ptr self, std::vector<endpoint> cached) {
   st.children->insert(st.bootstrapper);
 }
 
-} // namespace
-
 void start_bootstrap(self_ptr self, bool persist,
                      const std::vector<endpoint>& cached) {
   auto& st = self->state;
@@ -70,7 +74,7 @@ void start_bootstrap(self_ptr self, bool persist,
     self->monitor(st.cache);
     st.children->insert(st.cache);
   }
-  start_round(self, cached);
+  bootstrap_with(self, cached);
 }
 
 void bootstrap_outcome(self_ptr self, conn_record& rec, bool reached,
@@ -137,12 +141,12 @@ void rebootstrap(self_ptr self) {
       || kept_count(self) >= st.opts.min_connections)
     return;
   if (!st.cache) {
-    start_round(self, {});
+    bootstrap_with(self, {});
     return;
   }
   self->request(st.cache, caf::infinite, cache_list_atom::value)
-    .then([=](const std::vector<endpoint>& cached) { start_round(self, cached); },
-          [=](caf::error&) { start_round(self, {}); });
+    .then([=](const std::vector<endpoint>& cached) { bootstrap_with(self, cached); },
+          [=](caf::error&) { bootstrap_with(self, {}); });
 }
 
 } // namespace crust

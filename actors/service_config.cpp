@@ -88,6 +88,8 @@ const std::map<std::string, key_spec>& known_keys() {
      {kind::integer, "bootstrap again below this many kept (0: never)"}},
     {"bootstrap-concurrency",
      {kind::integer, "dials a bootstrap round has in flight at once"}},
+    {"peer-exchange",
+     {kind::boolean, "learn peers two hops away from kept peers"}},
   };
   return keys;
 }
@@ -442,6 +444,8 @@ caf::expected<service_options> read_options(const caf::actor_system_config& cfg)
   integer("bootstrap-cache-size", o.bootstrap_cache_size);
   if (auto v = caf::get_if<bool>(&cfg, "crust.bootstrap-cache-required"))
     o.bootstrap_cache_required = *v;
+  if (auto v = caf::get_if<bool>(&cfg, "crust.peer-exchange"))
+    o.peer_exchange = *v;
   integer("bootstrap-target", o.bootstrap_target);
   integer("min-connections", o.min_connections);
   integer("bootstrap-concurrency", o.bootstrap_concurrency);

@@ -16,6 +16,7 @@
 #include "actors/connection.hpp"
 #include "actors/peer_table.hpp"
 #include "actors/timer.hpp"
+#include "transports/identity.hpp"
 #include "crust/config.hpp"
 #include "transports/wire.hpp"
 
@@ -44,6 +45,8 @@ struct service_state {
   service_options opts;
   caf::actor handler;
   peer_id id;
+  /// Signs peer exchange samples.
+  std::shared_ptr<const identity> me;
   /// The Noise static key, derived from the node's identity.
   noise::keypair static_key;
   uint64_t session = 0;
@@ -133,6 +136,9 @@ void direct_success(self_ptr self, const peer_id& peer, const endpoint& target);
 /// Dialling `target` failed: a pinned peer in the cache is marked down.
 void dial_failure(self_ptr self, const endpoint& target);
 
+/// How many peers the application keeps now.
+uint32_t kept_count(self_ptr self);
+
 /// The number of kept peers may have changed.
 void kept_changed(self_ptr self);
 
@@ -141,5 +147,17 @@ void bootstrap_ended(self_ptr self);
 
 /// Starts a new round when still below crust.min-connections.
 void rebootstrap(self_ptr self);
+
+// -- peer exchange (service_exchange.cpp) ---------------------------------------
+
+/// A kept peer asks for our sample.
+void on_peers_request(self_ptr self, conn_id c);
+
+/// A peer's sample arrived (we asked for it).
+void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body);
+
+/// Starts a bootstrap round over `targets` unless one runs (or nothing to
+/// dial).
+void bootstrap_with(self_ptr self, std::vector<endpoint> targets);
 
 } // namespace crust

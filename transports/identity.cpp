@@ -115,6 +115,20 @@ noise::keypair identity::noise_static() const {
   return kp;
 }
 
+identity::signature identity::sign(const std::vector<uint8_t>& msg) const {
+  signature sig;
+  crypto_sign_ed25519_detached(sig.data(), nullptr, msg.data(), msg.size(),
+                               secret_.data());
+  return sig;
+}
+
+bool identity::verify(const peer_id& signer, const std::vector<uint8_t>& msg,
+                      const uint8_t* sig) {
+  return crypto_sign_ed25519_verify_detached(sig, msg.data(), msg.size(),
+                                             signer.bytes.data())
+         == 0;
+}
+
 bool identity::binds(const peer_id& ed25519, const noise::key& x25519) {
   noise::key derived;
   if (crypto_sign_ed25519_pk_to_curve25519(derived.data(), ed25519.bytes.data())

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <vector>
 #include <cstdint>
 #include <string>
 
@@ -38,6 +39,16 @@ public:
   /// Whether the X25519 key derived from the Ed25519 key `ed25519` is
   /// `x25519`: how a handshake's static key proves a claimed peer id.
   static bool binds(const peer_id& ed25519, const noise::key& x25519);
+
+  static constexpr size_t signature_size = 64;
+  using signature = std::array<uint8_t, signature_size>;
+
+  /// An Ed25519 signature of `msg` by this identity.
+  signature sign(const std::vector<uint8_t>& msg) const;
+
+  /// Whether `sig` is `signer`'s signature of `msg`.
+  static bool verify(const peer_id& signer, const std::vector<uint8_t>& msg,
+                     const uint8_t* sig);
 
 private:
   identity() = default;

@@ -51,6 +51,17 @@ void peer_cache::succeeded(const peer_id& peer, const endpoint& at,
   trim();
 }
 
+void peer_cache::learned(const peer_id& peer, const endpoint& at) {
+  auto known = std::any_of(entries_.begin(), entries_.end(),
+                           [&](const cache_entry& e) { return e.peer == peer; });
+  if (known)
+    return;
+  auto where = at;
+  where.pinned = caf::none;
+  entries_.push_back(cache_entry{peer, {where}, 0, 0});
+  trim();
+}
+
 void peer_cache::failed(const peer_id& peer) {
   auto i = std::find_if(entries_.begin(), entries_.end(),
                         [&](const cache_entry& e) { return e.peer == peer; });

@@ -45,6 +45,11 @@ public:
   /// Dialling `peer` failed.
   void failed(const peer_id& peer);
 
+  /// Another peer says `peer` accepted it at `at` (peer exchange). Added
+  /// when unknown, ranked below every peer this node reached itself until
+  /// it does; known peers are left as they are.
+  void learned(const peer_id& peer, const endpoint& at);
+
   void forget(const peer_id& peer);
 
   /// Best first: recent success, few failures.

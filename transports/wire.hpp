@@ -40,7 +40,16 @@ enum class frame_type : uint8_t {
   ping = 0x04,
   /// reason u8 | UTF-8 text
   close = 0x05,
+  /// empty; asks a peer for a sample of the peers it reached directly
+  peers_request = 0x06,
+  /// the sample, signed by its sender (docs/PROTOCOL.md, "Peer exchange")
+  peers = 0x07,
 };
+
+/// Peer exchange bounds: entries per sample, and how often one connection
+/// answers a request (more are ignored).
+constexpr size_t max_exchange_entries = 16;
+constexpr int exchange_min_interval_seconds = 10;
 
 /// DATA flags.
 constexpr uint8_t flag_last = 0x01;   // this chunk ends the message

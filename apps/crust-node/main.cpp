@@ -262,7 +262,8 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
 // so --node.auto-keep=false would be refused: read KEY=true|false of the
 // boolean options here, and apply them after CAF parsed the rest.
 const char* const boolean_keys[] = {"node.auto-keep",
-                                    "crust.bootstrap-cache-required"};
+                                    "crust.bootstrap-cache-required",
+                                    "crust.peer-exchange"};
 
 std::vector<std::string> take_booleans(int argc, char** argv,
                                        std::map<std::string, bool>& found) {

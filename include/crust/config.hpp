@@ -71,6 +71,8 @@ struct service_options {
   uint32_t min_connections = 1;
   /// Dials a bootstrap round has in flight at once.
   uint32_t bootstrap_concurrency = 4;
+  /// Ask kept peers for the peers they reached directly, and answer them.
+  bool peer_exchange = true;
 };
 
 /// An actor_system_config that knows the `[crust]` options, loads CAF's

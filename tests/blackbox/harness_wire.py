@@ -30,6 +30,7 @@ PROTOCOL_VERSION = 3
 DEFAULT_NETWORK = "crust"
 T_HELLO_V1 = 1  # version 1's HELLO frame; no longer a frame type
 T_SELECT, T_DATA, T_PING, T_CLOSE = 2, 3, 4, 5
+T_PEERS_REQUEST, T_PEERS = 6, 7  # peer exchange: a raw peer may ignore them
 F_LAST, F_NORMAL = 0x01, 0x02
 TAG_LEN = 16  # ChaChaPoly tag in every sealed record
 CLOSE_SUPERSEDED = 6
@@ -284,10 +285,12 @@ class RawPeer:
         return self._open(self.read_record(timeout))
 
     def read_frame_skipping_pings(self, timeout=5):
+        """The next frame that is neither a PING nor a PEERS_REQUEST (which
+        a kept peer gets once, and may leave unanswered)."""
         deadline = time.monotonic() + timeout
         while True:
             ftype, body = self.read_frame(max(0.01, deadline - time.monotonic()))
-            if ftype != T_PING:
+            if ftype not in (T_PING, T_PEERS_REQUEST):
                 return ftype, body
 
     def wait_closed(self, timeout=5):

@@ -11,8 +11,10 @@ import os
 import tempfile
 
 import harness
+import nacl.signing
 from harness import _short, free_then_closed_port
 from harness_case import NodeTestCase
+from harness_wire import PROTOCOL_VERSION, T_PEERS, T_PEERS_REQUEST
 
 
 class BootstrapTest(NodeTestCase):
@@ -50,6 +52,7 @@ class BootstrapTest(NodeTestCase):
         again = b2.wait_for("new_peer", lambda e: e["peer_id"] == a.id)
         self.assertEqual(again["origin"], "bootstrap-out", _short(again))
         self.assertEqual(b2.wait_for("bootstrap_finished")["connections"], 1)
+        a.wait_for("new_peer", lambda e: e["peer_id"] == b2.id)  # A keeps it first
         self.exchange(a, b2)
 
     def test_dead_cache_entries_fall_through_to_contacts(self):
@@ -115,6 +118,60 @@ class BootstrapTest(NodeTestCase):
         ev = n.wait_for("error")
         self.assertIn("crust.contacts", ev["message"], _short(ev))
         self.assertIn("not-an-ip", ev["message"], _short(ev))
+
+    def test_peer_exchange_learns_a_peer_two_hops_away(self):
+        a = self.node(name="A")
+        b = self.node(self.cache_arg("b"), name="B")
+        self.connect(b, a)  # B reached A directly: A is in B's cache
+        c = self.node(self.cache_arg("c"), self.contacts(b.endpoint), name="C")
+        c.wait_for("new_peer", lambda e: e["peer_id"] == b.id)
+        # C asks B, learns A, and connects to A directly.
+        got = c.wait_for("new_peer", lambda e: e["peer_id"] == a.id)
+        self.assertEqual(got["origin"], "bootstrap-out", _short(got))
+        self.assertEqual(got["remote"], a.endpoint, _short(got))
+        inc = a.wait_for("new_peer", lambda e: e["peer_id"] == c.id)
+        self.assertEqual(inc["origin"], "bootstrap-in", _short(inc))
+        self.exchange(a, c)
+        c.send_line("quit")
+        c.wait_exit()
+        ids = [p["id"] for p in self.cache_of("c")["peers"]]
+        self.assertEqual(sorted(ids), sorted([a.id, b.id]), ids)
+
+    def test_peer_exchange_off_learns_nothing(self):
+        a = self.node(name="A")
+        b = self.node(self.cache_arg("b"), name="B")
+        self.connect(b, a)
+        c = self.node(self.cache_arg("c"), self.contacts(b.endpoint),
+                      "--crust.peer-exchange=false", name="C")
+        c.wait_for("new_peer", lambda e: e["peer_id"] == b.id)
+        c.wait_for("bootstrap_finished")
+        c.send_line("peers")
+        self.assertEqual([p["peer_id"] for p in c.wait_for("peers")["peers"]], [b.id])
+
+    def test_a_peers_sample_is_signed_by_its_sender(self):
+        """Checked with PyNaCl's Ed25519, independent of crust's code."""
+        a = self.node(name="A")
+        b = self.node(self.cache_arg("b"), name="B")
+        self.connect(b, a)  # A is in B's cache
+        r = self.raw_peer(b)
+        r.send_frame(T_PEERS_REQUEST)
+        ftype, body = r.read_frame_skipping_pings()
+        self.assertEqual(ftype, T_PEERS, body[:40])
+        signed, sig = body[:-64], body[-64:]
+        text = (b"crust-peers" + bytes([PROTOCOL_VERSION, len(b"crust")]) + b"crust"
+                + bytes.fromhex(b.id) + signed)
+        nacl.signing.VerifyKey(bytes.fromhex(b.id)).verify(text, sig)  # raises if bad
+        count = signed[8]
+        self.assertEqual(count, 1, body.hex())
+        entry_id, n = signed[9:41], signed[41]
+        self.assertEqual(entry_id.hex(), a.id)
+        self.assertEqual(signed[42:42 + n].decode(), a.endpoint)
+        # A second request within 10 s is ignored.
+        r.send_frame(T_PEERS_REQUEST)
+        r.send_message("still here")
+        b.wait_for("message", lambda e: e.get("text") == "still here")
+        with self.assertRaises(Exception):
+            r.read_frame_skipping_pings(timeout=0.5)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,69 @@
+// Peer exchange, the service's side: answering a kept peer with a signed
+// sample of the peers this node reached directly (from the bootstrap
+// cache), and learning from a peer's sample: its entries go to the cache,
+// and while the node keeps fewer than crust.bootstrap-target peers, a
+// bootstrap round dials them (pinned to their ids, so whoever answers
+// must prove to be that peer).
+#include "actors/service_state.hpp"
+
+#include <caf/all.hpp>
+
+#include <ctime>
+
+#include "actors/atoms.hpp"
+#include "transports/peer_exchange.hpp"
+
+namespace crust {
+
+void on_peers_request(self_ptr self, conn_id c) {
+  auto& st = self->state;
+  auto e = st.table->find(c);
+  if (!e || !st.opts.peer_exchange)
+    return;
+  auto asker = e->peer;
+  auto answer = [=](const std::vector<endpoint>& cached) {
+    auto& st = self->state;
+    std::vector<exchange_entry> sample;
+    for (auto& ep : cached)
+      if (ep.pinned && *ep.pinned != asker
+          && sample.size() < wire::max_exchange_entries
+          && (sample.empty() || sample.back().peer != *ep.pinned))
+        sample.push_back(exchange_entry{*ep.pinned, ep}); // one endpoint each
+    auto body = encode_peers(*st.me, st.opts.network_name,
+                             static_cast<uint64_t>(std::time(nullptr)), sample);
+    if (auto i = st.conns.find(c); i != st.conns.end())
+      self->send(i->second.hdl, peers_atom::value, body);
+  };
+  if (!st.cache)
+    return answer({});
+  self->request(st.cache, std::chrono::seconds(5), cache_list_atom::value)
+    .then(answer, [=](caf::error&) { answer({}); });
+}
+
+void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body) {
+  auto& st = self->state;
+  auto e = st.table->find(c);
+  if (!e || !st.opts.peer_exchange)
+    return;
+  auto sample = decode_peers(e->peer, st.opts.network_name, body.data(),
+                             body.size());
+  if (!sample)
+    return; // unverifiable: ignored, as the protocol says
+  std::vector<endpoint> to_dial;
+  for (auto& entry : *sample) {
+    if (entry.peer == st.id || entry.peer == e->peer
+        || st.adm->blocked(entry.peer) || st.adm->blocked(entry.at.host))
+      continue;
+    if (st.cache)
+      self->send(st.cache, cache_learned_atom::value, entry.peer, entry.at);
+    if (!st.table->live(entry.peer)) {
+      auto ep = entry.at;
+      ep.pinned = entry.peer;
+      to_dial.push_back(ep);
+    }
+  }
+  if (kept_count(self) < st.opts.bootstrap_target)
+    bootstrap_with(self, std::move(to_dial));
+}
+
+} // namespace crust
