@@ -33,6 +33,7 @@ using exchange_atom = caf::atom_constant<caf::atom("exchange")>;
 using peers_request_atom = caf::atom_constant<caf::atom("peers_req")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using cache_learned_atom = caf::atom_constant<caf::atom("cache_lrnd")>;
+using beacon_found_atom = caf::atom_constant<caf::atom("bcn_found")>;
 using admit_atom = caf::atom_constant<caf::atom("admit")>;
 
 } // namespace crust

@@ -174,8 +174,13 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       ev.id = st.id;
       for (auto& addr : reachable_addresses(st.opts.listen_address))
         ev.endpoints.push_back(endpoint{transport::tcp, addr, port, {}});
+      start_beacon(self, ev.endpoints);
       self->send(st.handler, std::move(ev));
     },
+    [=](beacon_found_atom, const peer_id& peer, const endpoint& at) {
+      on_beacon_found(self, peer, at);
+    },
+    [=](warning& ev) { self->send(self->state.handler, std::move(ev)); },
     [=](service_failed& ev) {
       self->send(self->state.handler, ev);
       self->state.stopping = true;

@@ -15,6 +15,7 @@
 #include <map>
 
 #include "actors/admission.hpp"
+#include "transports/beacon_packet.hpp"
 #include "transports/cache_file.hpp"
 #include "crust/errors.hpp"
 #include "crust/messages.hpp"
@@ -90,6 +91,10 @@ const std::map<std::string, key_spec>& known_keys() {
      {kind::integer, "dials a bootstrap round has in flight at once"}},
     {"peer-exchange",
      {kind::boolean, "learn peers two hops away from kept peers"}},
+    {"beacon", {kind::boolean, "LAN discovery (UDP broadcast)"}},
+    {"beacon-port", {kind::integer, "UDP port of the LAN beacon"}},
+    {"beacon-targets",
+     {kind::text_list, "IP:PORT to announce to instead of broadcasting"}},
   };
   return keys;
 }
@@ -130,6 +135,8 @@ caf::error check_integer(const std::string& key, int64_t v,
   if (key == "max-connections-per-ip" || key == "max-half-open-per-ip"
       || key == "max-half-open" || key == "max-connections")
     return check_range(key, v, 1, 1 << 20, file);
+  if (key == "beacon-port")
+    return check_range(key, v, 1, 65535, file);
   if (key == "bootstrap-cache-size")
     return check_range(key, v, 1, 100000, file);
   if (key == "bootstrap-target" || key == "bootstrap-concurrency")
@@ -159,6 +166,12 @@ caf::error check_entry(const std::string& key, const std::string& v,
 // entries.
 caf::error check_list_item(const std::string& key, const std::string& v,
                            const std::string& file) {
+  if (key == "beacon-targets") {
+    if (!parse_udp_target(v))
+      return bad(key, "\"" + v + "\"", "is not an IPv4 address and port",
+                 file);
+    return caf::none;
+  }
   if (key != "contacts")
     return check_entry(key, v, file);
   if (auto ep = endpoint::parse(v); !ep)
@@ -363,6 +376,11 @@ caf::error validate(const service_options& o) {
   for (auto& contact : o.contacts)
     if (auto err = check_list_item("contacts", contact, {}))
       return err;
+  for (auto& target : o.beacon_targets)
+    if (auto err = check_list_item("beacon-targets", target, {}))
+      return err;
+  if (auto err = check_integer("beacon-port", o.beacon_port, {}))
+    return err;
   std::pair<const char*, int64_t> counts[] = {
     {"bootstrap-cache-size", o.bootstrap_cache_size},
     {"bootstrap-target", o.bootstrap_target},
@@ -446,6 +464,12 @@ caf::expected<service_options> read_options(const caf::actor_system_config& cfg)
     o.bootstrap_cache_required = *v;
   if (auto v = caf::get_if<bool>(&cfg, "crust.peer-exchange"))
     o.peer_exchange = *v;
+  if (auto v = caf::get_if<bool>(&cfg, "crust.beacon"))
+    o.beacon = *v;
+  integer("beacon-port", o.beacon_port);
+  if (auto v = caf::get_if<std::vector<std::string>>(&cfg,
+                                                     "crust.beacon-targets"))
+    o.beacon_targets = *v;
   integer("bootstrap-target", o.bootstrap_target);
   integer("min-connections", o.min_connections);
   integer("bootstrap-concurrency", o.bootstrap_concurrency);

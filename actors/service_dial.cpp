@@ -22,7 +22,7 @@ void not_dialled(self_ptr self, const endpoint& target, origin from,
   dial_failure(self, target);
   if (from == origin::bootstrap_out)
     bootstrap_not_dialled(self, target, reason);
-  else
+  else if (from == origin::direct) // discovery's own attempts stay quiet
     self->send(self->state.handler,
                connection_failed{to_string(target), reason});
 }
@@ -64,6 +64,7 @@ void connect_to(self_ptr self, const endpoint& target, origin from) {
         rec.info = setup.info;
         rec.target = target;
         rec.bootstrap = from == origin::bootstrap_out;
+        rec.reported = from == origin::beacon; // no connection_failed for it
       },
       [=](caf::error& err) {
         auto reason = err.category() == error_category && !err.context().empty()

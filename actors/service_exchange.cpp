@@ -1,4 +1,5 @@
-// Peer exchange, the service's side: answering a kept peer with a signed
+// How the service learns of peers beyond its cache and contacts: the LAN
+// beacon, and peer exchange. Peer exchange, the service's side: answering a kept peer with a signed
 // sample of the peers this node reached directly (from the bootstrap
 // cache), and learning from a peer's sample: its entries go to the cache,
 // and while the node keeps fewer than crust.bootstrap-target peers, a
@@ -11,6 +12,7 @@
 #include <ctime>
 
 #include "actors/atoms.hpp"
+#include "actors/beacon.hpp"
 #include "transports/peer_exchange.hpp"
 
 namespace crust {
@@ -64,6 +66,42 @@ void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body) {
   }
   if (kept_count(self) < st.opts.bootstrap_target)
     bootstrap_with(self, std::move(to_dial));
+}
+
+void start_beacon(self_ptr self, const std::vector<endpoint>& endpoints) {
+  auto& st = self->state;
+  if (!st.opts.beacon || st.beacon || st.stopping)
+    return;
+  beacon_setup bs;
+  bs.service = caf::actor_cast<caf::actor>(self);
+  bs.me = st.me;
+  bs.network = st.opts.network_name;
+  bs.bind_address = st.opts.listen_address;
+  bs.port = st.opts.beacon_port;
+  bs.targets = st.opts.beacon_targets;
+  bs.endpoints = endpoints;
+  st.beacon = self->home_system().spawn<caf::detached>(beacon, std::move(bs));
+  st.children->insert(st.beacon);
+}
+
+void on_beacon_found(self_ptr self, const peer_id& peer, const endpoint& at) {
+  auto& st = self->state;
+  if (st.stopping || peer == st.id || st.table->live(peer)
+      || st.adm->blocked(peer) || st.adm->blocked(at.host))
+    return;
+  // Once per peer and minute: it announces every few seconds.
+  auto now = self->clock().now();
+  auto& last = st.beacon_dialled[peer];
+  if (last != caf::actor_clock::time_point{}
+      && now - last < std::chrono::minutes(1))
+    return;
+  last = now;
+  if (st.beacon_dialled.size() > 1024)
+    for (auto i = st.beacon_dialled.begin(); i != st.beacon_dialled.end();)
+      i = now - i->second >= std::chrono::minutes(1)
+            ? st.beacon_dialled.erase(i)
+            : std::next(i);
+  connect_to(self, at, origin::beacon);
 }
 
 } // namespace crust

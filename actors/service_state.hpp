@@ -6,6 +6,7 @@
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -66,6 +67,9 @@ struct service_state {
   bool rebootstrap_pending = false;
   /// Shutting down, and the cache is still saving.
   bool cache_closing = false;
+  /// The LAN beacon, and when we last dialled a peer it found (bounded).
+  caf::actor beacon;
+  std::map<peer_id, caf::actor_clock::time_point> beacon_dialled;
   conn_id next_id = 1;
   std::unordered_map<caf::actor_addr, conn_id> ids;
   std::unordered_map<conn_id, conn_record> conns;
@@ -159,5 +163,11 @@ void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body);
 /// Starts a bootstrap round over `targets` unless one runs (or nothing to
 /// dial).
 void bootstrap_with(self_ptr self, std::vector<endpoint> targets);
+
+/// Starts the LAN beacon (once), announcing `endpoints`.
+void start_beacon(self_ptr self, const std::vector<endpoint>& endpoints);
+
+/// The beacon heard `peer`, reachable at `at`.
+void on_beacon_found(self_ptr self, const peer_id& peer, const endpoint& at);
 
 } // namespace crust

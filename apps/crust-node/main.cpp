@@ -263,7 +263,7 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
 // boolean options here, and apply them after CAF parsed the rest.
 const char* const boolean_keys[] = {"node.auto-keep",
                                     "crust.bootstrap-cache-required",
-                                    "crust.peer-exchange"};
+                                    "crust.peer-exchange", "crust.beacon"};
 
 std::vector<std::string> take_booleans(int argc, char** argv,
                                        std::map<std::string, bool>& found) {

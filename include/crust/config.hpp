@@ -73,6 +73,12 @@ struct service_options {
   uint32_t bootstrap_concurrency = 4;
   /// Ask kept peers for the peers they reached directly, and answer them.
   bool peer_exchange = true;
+  /// LAN discovery: announce ourselves and dial whoever announces.
+  bool beacon = true;
+  uint16_t beacon_port = 5484;
+  /// "IP:PORT" to announce to instead of the broadcast addresses of the
+  /// interfaces we listen on.
+  std::vector<std::string> beacon_targets;
 };
 
 /// An actor_system_config that knows the `[crust]` options, loads CAF's

@@ -17,8 +17,8 @@ from harness_wire import Identity, RawListener, RawPeer
 
 
 class NodeTestCase(unittest.TestCase):
-    def node(self, *args, name="node", start=True):
-        n = Node(*args, name=name)
+    def node(self, *args, name="node", start=True, **kwargs):
+        n = Node(*args, name=name, **kwargs)
         self.addCleanup(n.close)
         if start:
             n.start()

@@ -35,14 +35,16 @@ class Node:
     which order independent events arrive.
     """
 
-    def __init__(self, *args, name="node"):
+    def __init__(self, *args, name="node", prefix=(), listen=LOCAL):
+        """`prefix`: a command to run the node under (e.g. ip netns exec);
+        `listen`: the listen-address argument."""
         self.name = name
         self.state_dir = tempfile.mkdtemp(prefix="crust-node-")
         self.cache_file = os.path.join(self.state_dir, "cache.json")
         own_cache = [] if any(a.startswith("--crust.bootstrap-cache-file=")
                               for a in args) \
             else ["--crust.bootstrap-cache-file=" + self.cache_file]
-        cmd = [harness.BINARY, LOCAL] + own_cache + list(args)
+        cmd = list(prefix) + [harness.BINARY, listen] + own_cache + list(args)
         self.cmd_line = cmd
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -79,6 +79,7 @@ struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
     opts.network_name = "test";
     opts.identity_file = dir + "/node.id";
     opts.max_half_open_per_ip = 3;
+    opts.beacon = false; // a real UDP socket has no place here
     if (tweak)
       tweak(opts);
     node_identity = unbox(identity::load_or_create(opts.identity_file));
