@@ -1,6 +1,7 @@
 // LAN discovery: announces where this node listens, signed, on UDP
 // crust.beacon-port (every IPv4 broadcast address of the interfaces the
-// node listens on, or crust.beacon-targets), and tells the service of
+// node listens on, or crust.beacon-targets, and IPv6 link-local multicast;
+// see beacon_sockets), and tells the service of
 // every peer it hears. Answers a newcomer's announcement at once (never
 // with more bytes than it got, at most 10 answers a second) so that
 // nodes find each other without waiting for the next round.
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/beacon_sockets.hpp"
 #include "crust/endpoint.hpp"
 #include "transports/beacon_packet.hpp"
 #include "transports/identity.hpp"
@@ -41,13 +43,12 @@ struct beacon_setup {
 };
 
 struct beacon_state {
-  int fd = -1;
+  beacon_sockets sockets;
   beacon_replay_guard replays;
   std::unique_ptr<token_bucket> answers;
   /// Dropped packets by reason, for a person (and, later, metrics).
   std::map<std::string, uint64_t> dropped;
   std::chrono::steady_clock::time_point next_announce;
-  ~beacon_state();
   static inline const char* name = "crust.beacon";
 };
 

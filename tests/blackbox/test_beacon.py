@@ -136,6 +136,8 @@ class BeaconLanTest(NodeTestCase):
                       ("ip", "-n", LAN + "-br", "link", "set", "p%d" % i, "up"),
                       ("ip", "-n", ns, "addr", "add", "10.77.0.%d/24" % i,
                        "brd", "10.77.0.255", "dev", "eth0"),
+                      ("ip", "netns", "exec", ns, "sysctl", "-qw",
+                       "net.ipv6.conf.eth0.accept_dad=0"),
                       ("ip", "-n", ns, "link", "set", "eth0", "up"),
                       ("ip", "-n", ns, "link", "set", "lo", "up")]
         for step in steps:
@@ -147,6 +149,16 @@ class BeaconLanTest(NodeTestCase):
     def teardown_lan(self):
         for ns in self.hosts + [LAN + "-br"]:
             sh("ip", "netns", "del", ns)
+
+    def test_without_ipv4_broadcast_ipv6_multicast_finds_them(self):
+        # IPv4 addresses without a broadcast address: the announcements can
+        # only travel by IPv6 link-local multicast.
+        for i, ns in enumerate(self.hosts, 1):
+            for step in (("ip", "-n", ns, "addr", "flush", "dev", "eth0", "scope", "global"),
+                         ("ip", "-n", ns, "addr", "add", "10.77.0.%d/24" % i, "dev", "eth0")):
+                r = sh(*step)
+                self.assertEqual(r.returncode, 0, r.stderr)
+        self.test_three_hosts_find_each_other_by_broadcast()
 
     def test_three_hosts_find_each_other_by_broadcast(self):
         nodes = [self.node(name="H%d" % i, prefix=("ip", "netns", "exec", ns),
