@@ -59,8 +59,10 @@ def _short(ev):
     return s if len(s) <= 300 else s[:300] + "...(%d chars)" % len(s)
 
 
-def free_then_closed_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def free_then_closed_port(kind=socket.SOCK_STREAM):
+    """A port on 127.0.0.1 that was free a moment ago (TCP, or UDP with
+    kind=socket.SOCK_DGRAM)."""
+    s = socket.socket(socket.AF_INET, kind)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()

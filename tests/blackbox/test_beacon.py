@@ -20,17 +20,13 @@ import unittest
 
 import harness
 import nacl.signing
-from harness import _short
+from harness import _short, free_then_closed_port
 from harness_case import NodeTestCase
 from harness_wire import Identity
 
 
 def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return free_then_closed_port(socket.SOCK_DGRAM)
 
 
 def beacon_packet(identity, endpoints, when=None, network="crust", kind=0):

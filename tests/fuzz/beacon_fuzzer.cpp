@@ -7,22 +7,12 @@
 #include <cstdlib>
 #include <vector>
 
-#include <sodium.h>
-
+#include "tests/fuzz/fixed_identity.hpp"
 #include "transports/beacon_packet.hpp"
 
 using namespace crust;
 
 namespace {
-
-const identity& signer() {
-  static const identity me = [] {
-    if (sodium_init() < 0)
-      abort();
-    return identity::ephemeral();
-  }();
-  return me;
-}
 
 void check(const caf::expected<beacon_packet>& p) {
   if (p && p->endpoints.size() > beacon_max_endpoints)
@@ -37,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > beacon_max_size)
     return 0;
   std::vector<uint8_t> signed_part(data, data + size);
-  auto sig = signer().sign(signed_part);
+  auto sig = fuzz::fixed_identity().sign(signed_part);
   signed_part.insert(signed_part.end(), sig.begin(), sig.end());
   check(decode_beacon(signed_part.data(), signed_part.size(), "fuzz", now));
   return 0;
