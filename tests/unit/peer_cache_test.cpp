@@ -84,7 +84,8 @@ CAF_TEST(the json form reads back the same and is bound to its network) {
   auto back = peer_cache::from_json(text, "net-a", 10);
   CAF_REQUIRE(back);
   CAF_CHECK(order(*back) == order(c));
-  CAF_CHECK_EQUAL(back->ranked().back().failures, 1u);
+  auto ranked = back->ranked(); // the macro binds a reference: keep it alive
+  CAF_CHECK_EQUAL(ranked.back().failures, 1u);
   CAF_CHECK(!peer_cache::from_json(text, "net-b", 10));
   auto small = peer_cache::from_json(text, "net-a", 1);
   CAF_REQUIRE(small);
