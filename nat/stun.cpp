@@ -1,0 +1,190 @@
+#include "nat/stun.hpp"
+
+#include <arpa/inet.h>
+#include <sodium.h>
+
+#include "crust/errors.hpp"
+
+namespace crust::stun {
+
+namespace {
+
+constexpr uint16_t binding_request_type = 0x0001;
+constexpr uint16_t binding_success = 0x0101;
+constexpr uint16_t binding_error = 0x0111;
+constexpr uint16_t attr_mapped_address = 0x0001;
+constexpr uint16_t attr_error_code = 0x0009;
+constexpr uint16_t attr_xor_mapped_address = 0x0020;
+constexpr uint16_t attr_fingerprint = 0x8028;
+constexpr uint32_t fingerprint_xor = 0x5354554e;
+
+uint16_t be16(const uint8_t* p) {
+  return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
+
+uint32_t be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8)
+         | p[3];
+}
+
+void put16(std::vector<uint8_t>& out, uint16_t x) {
+  out.push_back(static_cast<uint8_t>(x >> 8));
+  out.push_back(static_cast<uint8_t>(x));
+}
+
+void put32(std::vector<uint8_t>& out, uint32_t x) {
+  put16(out, static_cast<uint16_t>(x >> 16));
+  put16(out, static_cast<uint16_t>(x));
+}
+
+caf::error bad(const std::string& why) {
+  return make_error(errc::invalid_config, "STUN: " + why);
+}
+
+// A (XOR-)MAPPED-ADDRESS value; `mask` is the cookie and transaction id
+// for the XOR form, empty for the plain one.
+caf::expected<mapped_address> address(const uint8_t* v, size_t len,
+                                      const uint8_t* mask) {
+  if (len < 4)
+    return bad("short address");
+  mapped_address a;
+  auto family = v[1];
+  a.port = be16(v + 2);
+  if (mask)
+    a.port ^= static_cast<uint16_t>(magic_cookie >> 16);
+  size_t n = family == 0x01 ? 4 : family == 0x02 ? 16 : 0;
+  if (n == 0 || len != 4 + n)
+    return bad("bad address family or length");
+  uint8_t raw[16];
+  for (size_t i = 0; i < n; ++i)
+    raw[i] = v[4 + i] ^ (mask ? mask[i] : 0);
+  char text[INET6_ADDRSTRLEN];
+  a.v6 = n == 16;
+  inet_ntop(a.v6 ? AF_INET6 : AF_INET, raw, text, sizeof(text));
+  a.ip = text;
+  return a;
+}
+
+} // namespace
+
+transaction_id new_transaction_id() {
+  transaction_id id;
+  randombytes_buf(id.data(), id.size());
+  return id;
+}
+
+uint32_t crc32(const uint8_t* data, size_t size) {
+  uint32_t crc = 0xffffffff;
+  for (size_t i = 0; i < size; ++i) {
+    crc ^= data[i];
+    for (int k = 0; k < 8; ++k)
+      crc = (crc >> 1) ^ (0xedb88320 & (0 - (crc & 1)));
+  }
+  return ~crc;
+}
+
+std::vector<uint8_t> binding_request(const transaction_id& id) {
+  std::vector<uint8_t> out;
+  put16(out, binding_request_type);
+  put16(out, 8); // the FINGERPRINT attribute that follows
+  put32(out, magic_cookie);
+  out.insert(out.end(), id.begin(), id.end());
+  auto crc = crc32(out.data(), out.size()) ^ fingerprint_xor;
+  put16(out, attr_fingerprint);
+  put16(out, 4);
+  put32(out, crc);
+  return out;
+}
+
+std::optional<transaction_id> response_id(const uint8_t* data, size_t size) {
+  if (size < header_size || (data[0] & 0xc0) != 0 || be32(data + 4) != magic_cookie)
+    return std::nullopt;
+  transaction_id id;
+  std::copy(data + 8, data + 20, id.begin());
+  return id;
+}
+
+caf::expected<mapped_address> parse_binding_response(const uint8_t* data,
+                                                     size_t size,
+                                                     const transaction_id& id) {
+  auto got = response_id(data, size);
+  if (!got)
+    return bad("not a STUN message");
+  if (*got != id)
+    return bad("another transaction");
+  auto type = be16(data);
+  size_t length = be16(data + 2);
+  if (length % 4 != 0 || header_size + length != size)
+    return bad("length " + std::to_string(length) + " does not match the "
+               + std::to_string(size) + " bytes received");
+  if (type != binding_success && type != binding_error)
+    return bad("not a Binding response");
+  uint8_t mask[16];
+  std::copy(data + 4, data + 20, mask); // cookie, then transaction id
+  std::optional<mapped_address> xor_mapped, mapped;
+  std::string error_text;
+  size_t pos = header_size;
+  while (pos < size) {
+    if (pos + 4 > size)
+      return bad("truncated attribute header");
+    auto at = be16(data + pos);
+    size_t len = be16(data + pos + 2);
+    auto value = data + pos + 4;
+    size_t padded = (len + 3) & ~size_t{3};
+    if (pos + 4 + padded > size)
+      return bad("truncated attribute");
+    if (at == attr_fingerprint) {
+      if (len != 4 || pos + 8 != size)
+        return bad("FINGERPRINT is not the last attribute");
+      if ((crc32(data, pos) ^ fingerprint_xor) != be32(value))
+        return bad("FINGERPRINT does not match");
+    } else if (at == attr_xor_mapped_address && !xor_mapped) {
+      auto a = address(value, len, mask);
+      if (!a)
+        return a.error();
+      xor_mapped = *a;
+    } else if (at == attr_mapped_address && !mapped) {
+      auto a = address(value, len, nullptr);
+      if (!a)
+        return a.error();
+      mapped = *a;
+    } else if (at == attr_error_code && len >= 4) {
+      error_text = std::to_string((value[2] & 0x07) * 100 + value[3]) + " "
+                   + std::string(reinterpret_cast<const char*>(value + 4),
+                                 len - 4);
+    }
+    pos += 4 + padded;
+  }
+  if (type == binding_error)
+    return bad("error response " + (error_text.empty() ? "" : error_text));
+  if (xor_mapped)
+    return *xor_mapped;
+  if (mapped)
+    return *mapped;
+  return bad("no mapped address");
+}
+
+retransmission::step retransmission::poll(clock::time_point now,
+                                          clock::time_point& deadline) {
+  if (sent_ == 0) {
+    sent_ = 1;
+    interval_ = rto_;
+    next_ = now + interval_;
+    deadline = next_;
+    return step::send;
+  }
+  if (now < next_) {
+    deadline = next_;
+    return step::wait;
+  }
+  if (sent_ >= sends_)
+    return step::give_up;
+  ++sent_;
+  interval_ *= 2;
+  // After the last send, wait 16 RTO (RFC 8489's Rm) instead.
+  next_ = now + (sent_ == sends_ ? rto_ * 16 : interval_);
+  deadline = next_;
+  return step::send;
+}
+
+} // namespace crust::stun
