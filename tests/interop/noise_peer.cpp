@@ -1,8 +1,8 @@
 // crust's Noise handshake over a real TCP socket, for interoperability
 // tests against an independent implementation (python3-dissononce).
 //
-//   noise-peer initiator PORT PROLOGUE_HEX   dial 127.0.0.1:PORT
-//   noise-peer responder PROLOGUE_HEX        listen on 127.0.0.1:0
+//   noise_peer initiator PORT PROLOGUE_HEX   dial 127.0.0.1:PORT
+//   noise_peer responder PROLOGUE_HEX        listen on 127.0.0.1:0
 //
 // Noise messages travel with a 2-byte big-endian length, as the Noise spec
 // suggests. Prints (stdout, one per line): "port N" (responder),

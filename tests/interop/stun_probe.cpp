@@ -1,4 +1,4 @@
-// stun-probe HOST PORT: one STUN Binding transaction over UDP with crust's
+// stun_probe HOST PORT: one STUN Binding transaction over UDP with crust's
 // STUN code (nat/stun), for tests against a real server. Prints one JSON
 // line: {"mapped": "IP:PORT", "local": "IP:PORT", "ignored": N} and exits 0,
 // or {"error": "..."} and exits 1. Sends follow RFC 8489's schedule with a
@@ -30,7 +30,7 @@ int fail(const std::string& why) {
 
 int main(int argc, char** argv) {
   if (argc != 3)
-    return fail("usage: stun-probe HOST PORT");
+    return fail("usage: stun_probe HOST PORT");
   if (sodium_init() < 0)
     return fail("libsodium failed to initialise");
   sockaddr_in server{};

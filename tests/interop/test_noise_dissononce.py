@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """crust's Noise XX against an independent implementation, dissononce.
 
-Runs crust's handshake (the noise-peer test program, built from
+Runs crust's handshake (the noise_peer test program, built from
 transports/noise_handshake) over a real TCP socket on 127.0.0.1 with
 python3-dissononce as the other side, once in each role: both sides must
 agree on the handshake hash and on each other's static keys, carry the
 handshake payloads, and exchange transport messages both ways.
 
-    /usr/bin/python3 test_noise_dissononce.py PATH/TO/noise-peer
+    /usr/bin/python3 test_noise_dissononce.py PATH/TO/noise_peer
 """
 import os
 import socket
@@ -49,7 +49,7 @@ def recv_msg(sock):
 
 
 class Peer:
-    """The crust side: a noise-peer process and its stdout lines."""
+    """The crust side: a noise_peer process and its stdout lines."""
 
     def __init__(self, *args):
         self.proc = subprocess.Popen([PEER, *args], stdout=subprocess.PIPE,
@@ -170,7 +170,7 @@ class NoiseInterop(unittest.TestCase):
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 and "NOISE_PEER" not in os.environ:
-        print("usage: test_noise_dissononce.py PATH/TO/noise-peer", file=sys.stderr)
+        print("usage: test_noise_dissononce.py PATH/TO/noise_peer", file=sys.stderr)
         sys.exit(2)
     PEER = sys.argv.pop(1) if len(sys.argv) > 1 else os.environ["NOISE_PEER"]
     unittest.main(verbosity=2)

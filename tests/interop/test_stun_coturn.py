@@ -3,7 +3,7 @@
 on 127.0.0.1 in STUN-only mode. Also an unreachable server and one that
 answers garbage (ignored, counted).
 
-Usage: test_stun_coturn.py PATH/TO/stun-probe
+Usage: test_stun_coturn.py PATH/TO/stun_probe
 """
 
 import json
