@@ -1,8 +1,8 @@
 // Reading the [crust] settings (their keys and checks: config_keys.cpp).
-// CAF 0.17 drops an INI value
-// whose type does not match its option without a word, so the INI file is
-// read a second time, raw, and every [crust] key is checked here: a typo or
-// a wrong value stops start-up with the key, the value and the file named.
+// CAF 0.17 drops an INI value whose type does not match its option without
+// a word, so the INI file is read a second time, raw, and every [crust] key
+// is checked: a typo or a wrong value stops start-up with the key, the
+// value and the file named.
 #include "crust/config.hpp"
 #include "actors/config_check.hpp"
 
