@@ -64,7 +64,6 @@ void connect_to(self_ptr self, const endpoint& target, origin from) {
         rec.info = setup.info;
         rec.target = target;
         rec.bootstrap = from == origin::bootstrap_out;
-        rec.reported = from == origin::beacon; // no connection_failed for it
       },
       [=](caf::error& err) {
         auto reason = err.category() == error_category && !err.context().empty()

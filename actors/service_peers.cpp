@@ -103,7 +103,7 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
     dial_failure(self, *rec.target);
     if (rec.bootstrap)
       bootstrap_outcome(self, rec, false, true, reason);
-    else if (!rec.reported)
+    else if (!rec.reported && asked_by_application(rec))
       self->send(st.handler,
                  connection_failed{to_string(*rec.target), reason});
   }
@@ -198,7 +198,7 @@ void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session,
                    ? "not on the allow list"
                    : nullptr;
   if (refusal) {
-    if (rec.target && !rec.reported && !rec.bootstrap)
+    if (rec.target && !rec.reported && asked_by_application(rec))
       self->send(st.handler,
                  connection_failed{to_string(*rec.target),
                                    std::string{"the peer is "} + refusal});
@@ -212,7 +212,7 @@ void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session,
       return;
     case peer_table::action::close_self: {
       auto& rec = st.conns[c];
-      if (rec.target && !rec.bootstrap)
+      if (rec.target && asked_by_application(rec))
         self->send(st.handler,
                    connection_failed{to_string(*rec.target),
                                      "that endpoint is this node itself"});

@@ -42,6 +42,12 @@ struct conn_record {
   bool announced = false;
 };
 
+/// Whether the application dialled it (and so hears connection_failed);
+/// bootstrap and beacon dials report elsewhere or not at all.
+inline bool asked_by_application(const conn_record& rec) {
+  return rec.info.from == origin::direct;
+}
+
 struct service_state {
   service_options opts;
   caf::actor handler;
@@ -152,7 +158,7 @@ void bootstrap_ended(self_ptr self);
 /// Starts a new round when still below crust.min-connections.
 void rebootstrap(self_ptr self);
 
-// -- peer exchange (service_exchange.cpp) ---------------------------------------
+// -- discovery: peer exchange and the beacon (service_discovery.cpp) ----------
 
 /// A kept peer asks for our sample.
 void on_peers_request(self_ptr self, conn_id c);
