@@ -64,7 +64,9 @@ void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body) {
       to_dial.push_back(ep);
     }
   }
-  if (kept_count(self) < st.opts.bootstrap_target)
+  // A round only for someone new: an empty sample is no reason to go
+  // over the contacts again.
+  if (!to_dial.empty() && kept_count(self) < st.opts.bootstrap_target)
     bootstrap_with(self, std::move(to_dial));
 }
 

@@ -44,6 +44,9 @@ class BootstrapTest(NodeTestCase):
         self.assertEqual(done["connections"], 1, _short(done))
         b.send_line("quit")
         b.wait_exit()
+        # A had no one to tell of (an empty sample): one round, one report.
+        rounds = [e for e in b.seen if e.get("event") == "bootstrap_finished"]
+        self.assertEqual(len(rounds), 1, [_short(e) for e in rounds])
         cached = self.cache_of()["peers"]
         self.assertEqual([p["id"] for p in cached], [a.id], json.dumps(cached))
         self.assertEqual(cached[0]["endpoints"], [a.endpoint], json.dumps(cached))
