@@ -13,6 +13,8 @@ constexpr uint16_t binding_request_type = 0x0001;
 constexpr uint16_t binding_success = 0x0101;
 constexpr uint16_t binding_error = 0x0111;
 constexpr uint16_t attr_mapped_address = 0x0001;
+constexpr uint16_t attr_change_request = 0x0003;
+constexpr uint16_t attr_other_address = 0x802c;
 constexpr uint16_t attr_error_code = 0x0009;
 constexpr uint16_t attr_xor_mapped_address = 0x0020;
 constexpr uint16_t attr_fingerprint = 0x8028;
@@ -83,12 +85,18 @@ uint32_t crc32(const uint8_t* data, size_t size) {
   return ~crc;
 }
 
-std::vector<uint8_t> binding_request(const transaction_id& id) {
+std::vector<uint8_t> binding_request(const transaction_id& id,
+                                     uint8_t change) {
   std::vector<uint8_t> out;
   put16(out, binding_request_type);
-  put16(out, 8); // the FINGERPRINT attribute that follows
+  put16(out, change != 0 ? 16 : 8); // the attributes that follow
   put32(out, magic_cookie);
   out.insert(out.end(), id.begin(), id.end());
+  if (change != 0) {
+    put16(out, attr_change_request);
+    put16(out, 4);
+    put32(out, change & (change_ip | change_port));
+  }
   auto crc = crc32(out.data(), out.size()) ^ fingerprint_xor;
   put16(out, attr_fingerprint);
   put16(out, 4);
@@ -104,9 +112,9 @@ std::optional<transaction_id> response_id(const uint8_t* data, size_t size) {
   return id;
 }
 
-caf::expected<mapped_address> parse_binding_response(const uint8_t* data,
-                                                     size_t size,
-                                                     const transaction_id& id) {
+caf::expected<binding_response>
+parse_binding_response(const uint8_t* data, size_t size,
+                       const transaction_id& id) {
   auto got = response_id(data, size);
   if (!got)
     return bad("not a STUN message");
@@ -121,7 +129,7 @@ caf::expected<mapped_address> parse_binding_response(const uint8_t* data,
     return bad("not a Binding response");
   uint8_t mask[16];
   std::copy(data + 4, data + 20, mask); // cookie, then transaction id
-  std::optional<mapped_address> xor_mapped, mapped;
+  std::optional<mapped_address> xor_mapped, mapped, other;
   std::string error_text;
   size_t pos = header_size;
   while (pos < size) {
@@ -148,6 +156,11 @@ caf::expected<mapped_address> parse_binding_response(const uint8_t* data,
       if (!a)
         return a.error();
       mapped = *a;
+    } else if (at == attr_other_address && !other) {
+      auto a = address(value, len, nullptr);
+      if (!a)
+        return a.error();
+      other = *a;
     } else if (at == attr_error_code && len >= 4) {
       error_text = std::to_string((value[2] & 0x07) * 100 + value[3]) + " "
                    + std::string(reinterpret_cast<const char*>(value + 4),
@@ -157,11 +170,12 @@ caf::expected<mapped_address> parse_binding_response(const uint8_t* data,
   }
   if (type == binding_error)
     return bad("error response " + (error_text.empty() ? "" : error_text));
-  if (xor_mapped)
-    return *xor_mapped;
-  if (mapped)
-    return *mapped;
-  return bad("no mapped address");
+  if (!xor_mapped && !mapped)
+    return bad("no mapped address");
+  binding_response r;
+  static_cast<mapped_address&>(r) = xor_mapped ? *xor_mapped : *mapped;
+  r.other = other;
+  return r;
 }
 
 retransmission::step retransmission::poll(clock::time_point now,

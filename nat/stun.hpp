@@ -23,8 +23,15 @@ using transaction_id = std::array<uint8_t, 12>;
 /// A fresh transaction id from the system's CSPRNG.
 transaction_id new_transaction_id();
 
-/// A Binding request (no attributes but FINGERPRINT).
-std::vector<uint8_t> binding_request(const transaction_id& id);
+/// CHANGE-REQUEST flags (RFC 5780): ask the server to answer from its
+/// other address and/or port, to learn how our NAT filters.
+constexpr uint8_t change_ip = 0x04;
+constexpr uint8_t change_port = 0x02;
+
+/// A Binding request: CHANGE-REQUEST when `change` is not 0, then
+/// FINGERPRINT.
+std::vector<uint8_t> binding_request(const transaction_id& id,
+                                     uint8_t change = 0);
 
 /// What a Binding success response says.
 struct mapped_address {
@@ -33,13 +40,19 @@ struct mapped_address {
   uint16_t port = 0;
 };
 
+/// A Binding success response: where the server saw us and, from a
+/// server with RFC 5780 support, its second address (OTHER-ADDRESS).
+struct binding_response : mapped_address {
+  std::optional<mapped_address> other;
+};
+
 /// Parses a Binding response to transaction `id`: header, cookie,
 /// attribute framing and, when present, FINGERPRINT are checked;
 /// XOR-MAPPED-ADDRESS is preferred over MAPPED-ADDRESS. An error response
 /// or anything malformed is an error saying why.
-caf::expected<mapped_address> parse_binding_response(const uint8_t* data,
-                                                     size_t size,
-                                                     const transaction_id& id);
+caf::expected<binding_response>
+parse_binding_response(const uint8_t* data, size_t size,
+                       const transaction_id& id);
 
 /// The transaction id of a message that looks like a STUN response, for
 /// matching it to a request before parsing it.

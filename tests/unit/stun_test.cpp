@@ -38,7 +38,7 @@ std::vector<uint8_t> hex(const char* text) {
   return out;
 }
 
-std::string why(const caf::expected<stun::mapped_address>& r) {
+std::string why(const caf::expected<stun::binding_response>& r) {
   return r ? "" : r.error().context().get_as<std::string>(0);
 }
 

@@ -1,0 +1,199 @@
+#define CAF_SUITE nat_probe
+#include <caf/test/unit_test.hpp>
+
+#include <arpa/inet.h>
+
+#include <map>
+
+#include "nat/nat_probe.hpp"
+
+using namespace crust;
+using namespace crust::stun;
+using namespace std::chrono_literals;
+
+namespace {
+
+using clock_type = nat_probe::clock;
+
+void put16(std::vector<uint8_t>& out, uint16_t x) {
+  out.push_back(static_cast<uint8_t>(x >> 8));
+  out.push_back(static_cast<uint8_t>(x));
+}
+
+void put_address(std::vector<uint8_t>& out, uint16_t type,
+                 const server_address& a, const uint8_t* mask) {
+  put16(out, type);
+  put16(out, 8);
+  out.push_back(0);
+  out.push_back(0x01);
+  put16(out, static_cast<uint16_t>(a.port ^ (mask ? 0x2112 : 0)));
+  in_addr ip{};
+  inet_pton(AF_INET, a.ip.c_str(), &ip);
+  auto raw = reinterpret_cast<const uint8_t*>(&ip);
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<uint8_t>(raw[i] ^ (mask ? mask[i] : 0)));
+}
+
+// A Binding success response to `request`, as a server would write it.
+std::vector<uint8_t> answer(const std::vector<uint8_t>& request,
+                            const server_address& mapped,
+                            std::optional<server_address> other) {
+  std::vector<uint8_t> out{0x01, 0x01, 0, 0};
+  out.insert(out.end(), request.begin() + 4, request.begin() + 20);
+  put_address(out, 0x0020, mapped, request.data() + 4);
+  if (other)
+    put_address(out, 0x802c, *other, nullptr);
+  out[3] = static_cast<uint8_t>(out.size() - 20);
+  return out;
+}
+
+uint8_t change_flags(const std::vector<uint8_t>& request) {
+  // CHANGE-REQUEST, when present, is the first attribute.
+  if (request.size() > 28 && request[20] == 0x00 && request[21] == 0x03)
+    return request[27];
+  return 0;
+}
+
+// A little internet: servers at .100:3478 (other .101:3479), a NAT that
+// maps per destination or not, and filters by address, port, or not.
+struct world {
+  bool symmetric = false;
+  std::string filtering = "port"; // "none", "address", "port"
+  bool rfc5780 = true;
+  bool blocked = false;
+  int next_port = 40000;
+  std::map<std::string, uint16_t> mappings; // destination -> external port
+  std::vector<std::string> contacted;       // destinations we sent to
+
+  void run(nat_probe& p) {
+    auto now = clock_type::time_point{} + 1s;
+    for (int step = 0; step < 200 && !p.done(); ++step) {
+      clock_type::time_point deadline;
+      for (auto& d : p.poll(now, deadline))
+        deliver(p, d, now + 10ms);
+      now = deadline;
+    }
+  }
+
+  void deliver(nat_probe& p, const nat_probe::datagram& d,
+               clock_type::time_point at) {
+    if (blocked)
+      return;
+    auto dest = d.to.text();
+    contacted.push_back(dest);
+    auto key = symmetric ? dest : std::string{"any"};
+    if (!mappings.count(key))
+      mappings[key] = static_cast<uint16_t>(next_port++);
+    server_address mapped{"198.18.0.11", mappings[key]};
+    std::optional<server_address> other;
+    if (rfc5780)
+      other = server_address{d.to.ip == "198.18.0.100" ? "198.18.0.101"
+                                                        : "198.18.0.100",
+                             uint16_t(d.to.port == 3478 ? 3479 : 3478)};
+    auto change = change_flags(d.bytes);
+    if (change && !rfc5780)
+      return; // such a server answers 420; silence is the same to us
+    bool from_other_ip = change & change_ip;
+    bool from_other_port = change & change_port;
+    if ((from_other_ip && filtering != "none")
+        || (from_other_port && filtering == "port"))
+      return; // the NAT drops it
+    p.on_datagram(answer(d.bytes, mapped, other).data(),
+                  answer(d.bytes, mapped, other).size(), at);
+  }
+};
+
+std::string verdict(world w, std::vector<server_address> servers
+                               = {{"198.18.0.100", 3478}}) {
+  nat_probe p{std::move(servers), 100ms, 3};
+  w.run(p);
+  CAF_CHECK(p.done());
+  return p.report({{"10.1.0.2", 5000}}).nat_type;
+}
+
+} // namespace
+
+CAF_TEST(every nat kind is told apart) {
+  world w;
+  CAF_CHECK_EQUAL(verdict(w), "port-restricted");
+  w.filtering = "address";
+  CAF_CHECK_EQUAL(verdict(w), "restricted-cone");
+  w.filtering = "none";
+  CAF_CHECK_EQUAL(verdict(w), "full-cone");
+  w.filtering = "port";
+  w.symmetric = true;
+  CAF_CHECK_EQUAL(verdict(w), "symmetric");
+  w.blocked = true;
+  CAF_CHECK_EQUAL(verdict(w), "udp-blocked");
+  CAF_CHECK_EQUAL(verdict(world{}, {}), "unknown");
+}
+
+CAF_TEST(two servers without rfc 5780 are two observers) {
+  world w;
+  w.rfc5780 = false;
+  w.symmetric = true;
+  std::vector<server_address> two{{"198.18.0.100", 3478}, {"198.18.0.102", 3478}};
+  CAF_CHECK_EQUAL(verdict(w, two), "symmetric");
+  w.symmetric = false;
+  CAF_CHECK_EQUAL(verdict(w, two), "cone");
+  CAF_CHECK_EQUAL(verdict(w), "unknown"); // one observer, nothing to compare
+}
+
+CAF_TEST(the rfc 5780 tests go to the server and its other address) {
+  world w;
+  nat_probe p{{{"198.18.0.100", 3478}}, 100ms, 3};
+  w.run(p);
+  auto rep = p.report({});
+  CAF_REQUIRE(rep.external);
+  CAF_CHECK_EQUAL(rep.external->ip, "198.18.0.11");
+  CAF_CHECK_EQUAL(rep.mapping, "endpoint-independent");
+  CAF_CHECK_EQUAL(rep.filtering, "address-and-port-dependent");
+  CAF_CHECK(std::count(w.contacted.begin(), w.contacted.end(),
+                       "198.18.0.101:3479")
+            >= 1);
+  CAF_REQUIRE_EQUAL(rep.servers.size(), 1u);
+  CAF_CHECK_EQUAL(rep.servers[0].rtt, 10ms);
+}
+
+CAF_TEST(a mapped address that is our own means no nat) {
+  nat_probe p{{{"198.18.0.100", 3478}}, 100ms, 3};
+  auto now = clock_type::time_point{} + 1s;
+  clock_type::time_point deadline;
+  auto out = p.poll(now, deadline);
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  auto a = answer(out[0].bytes, {"198.18.0.50", 5000}, std::nullopt);
+  p.on_datagram(a.data(), a.size(), now);
+  CAF_CHECK(p.done());
+  CAF_CHECK_EQUAL(p.report({{"198.18.0.50", 5000}}).nat_type, "open");
+}
+
+CAF_TEST(garbage and strangers are ignored and counted) {
+  nat_probe p{{{"198.18.0.100", 3478}}, 100ms, 3};
+  auto now = clock_type::time_point{} + 1s;
+  clock_type::time_point deadline;
+  auto out = p.poll(now, deadline);
+  std::vector<uint8_t> junk(40, 0x41);
+  p.on_datagram(junk.data(), junk.size(), now);
+  auto a = answer(out[0].bytes, {"198.18.0.11", 4000}, std::nullopt);
+  auto forged = a;
+  forged[19] ^= 1; // another transaction
+  p.on_datagram(forged.data(), forged.size(), now);
+  auto truncated = a;
+  truncated.resize(a.size() - 2); // matching id, but malformed
+  p.on_datagram(truncated.data(), truncated.size(), now);
+  CAF_CHECK(!p.done());
+  p.on_datagram(a.data(), a.size(), now);
+  CAF_CHECK(p.done());
+  auto rep = p.report({});
+  CAF_CHECK_EQUAL(rep.ignored, 3u);
+  CAF_REQUIRE(rep.external);
+  CAF_CHECK_EQUAL(rep.external->port, 4000);
+}
+
+CAF_TEST(a change request carries the flags) {
+  auto id = new_transaction_id();
+  auto req = binding_request(id, change_ip | change_port);
+  CAF_REQUIRE_EQUAL(req.size(), 36u);
+  CAF_CHECK_EQUAL(req[3], 16);
+  CAF_CHECK_EQUAL(change_flags(req), 0x06);
+}
