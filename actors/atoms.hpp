@@ -35,5 +35,10 @@ using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using cache_learned_atom = caf::atom_constant<caf::atom("cache_lrnd")>;
 using beacon_found_atom = caf::atom_constant<caf::atom("bcn_found")>;
 using admit_atom = caf::atom_constant<caf::atom("admit")>;
+using map_port_atom = caf::atom_constant<caf::atom("map_port")>;
+using renew_atom = caf::atom_constant<caf::atom("renew")>;
+using discover_atom = caf::atom_constant<caf::atom("discover")>;
+using observed_atom = caf::atom_constant<caf::atom("observed")>;
+using nat_report_atom = caf::atom_constant<caf::atom("nat_report")>;
 
 } // namespace crust

@@ -79,6 +79,14 @@ const std::map<std::string, key_spec>& known_keys() {
     {"beacon-port", {kind::integer, "UDP port of the LAN beacon"}},
     {"beacon-targets",
      {kind::text_list, "IP:PORT to announce to instead of broadcasting"}},
+    {"upnp",
+     {kind::boolean, "ask the gateway to forward our port (UPnP, NAT-PMP)"}},
+    {"upnp-lease",
+     {kind::duration, "how long a port mapping lasts (renewed at half)"}},
+    {"upnp-timeout",
+     {kind::duration, "how long to wait for a gateway to answer"}},
+    {"stun-servers",
+     {kind::text_list, "HOST:PORT of STUN servers, to learn our address"}},
   };
   return keys;
 }
@@ -150,6 +158,14 @@ caf::error check_entry(const std::string& key, const std::string& v,
 // entries.
 caf::error check_list_item(const std::string& key, const std::string& v,
                            const std::string& file) {
+  if (key == "stun-servers") {
+    auto colon = v.rfind(':');
+    auto port = colon == std::string::npos ? 0 : std::atoi(v.c_str() + colon + 1);
+    if (colon == 0 || colon == std::string::npos || port < 1 || port > 65535
+        || v.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+      return bad(key, "\"" + v + "\"", "is not HOST:PORT", file);
+    return caf::none;
+  }
   if (key == "beacon-targets") {
     if (!parse_udp_target(v))
       return bad(key, "\"" + v + "\"", "is not an IPv4 address and port",
@@ -169,6 +185,11 @@ caf::error check_duration(const std::string& key, caf::timespan v,
   if (v.count() <= 0)
     return bad(key, to_text(v),
                "must be a positive duration such as 10s or 500ms", file);
+  // Gateways count leases in whole seconds; a week is what miniupnpd
+  // grants at most.
+  if (key == "upnp-lease"
+      && (v < std::chrono::seconds(60) || v > std::chrono::hours(24 * 7)))
+    return bad(key, to_text(v), "is out of range (60s..168h)", file);
   return caf::none;
 }
 

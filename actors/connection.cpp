@@ -112,7 +112,7 @@ public:
         if (phase_ != phase::negotiating)
           return;
         send_frame(wire::frame_type::select, nullptr, 0);
-        phase_ = phase::undecided;
+        selected();
       },
       [=](kept_atom) {
         if (phase_ != phase::undecided)
@@ -245,7 +245,7 @@ private:
       case ft::select:
         if (phase_ != phase::negotiating || setup_.local_id < peer_)
           return violation("SELECT from the peer that does not lead");
-        phase_ = phase::undecided;
+        selected();
         self_->send(setup_.service, selected_atom::value);
         return true;
       case ft::data:
@@ -261,6 +261,16 @@ private:
           last_sample_ = self_->clock().now();
           sample_wanted_ = true;
           answer_sample();
+        }
+        return true;
+      case ft::observed:
+        // Once per connection: where the peer sees us, for address
+        // discovery (the service weighs it; a peer may lie).
+        if (!heard_observed_ && f.size <= wire::max_observed_size) {
+          heard_observed_ = true;
+          self_->send(setup_.service, observed_atom::value,
+                      std::string(reinterpret_cast<const char*>(f.body),
+                                  f.size));
         }
         return true;
       case ft::peers:
@@ -287,6 +297,12 @@ private:
       }
     }
     return violation("unexpected frame");
+  }
+
+  // The connection lives: tell the peer the address we see it at.
+  void selected() {
+    phase_ = phase::undecided;
+    send_frame(wire::frame_type::observed, address_.data(), address_.size());
   }
 
   bool on_data(const frame_view& f) {
@@ -424,6 +440,7 @@ private:
   outbox out_;
   flood_gate gate_;
   phase phase_ = phase::handshaking;
+  bool heard_observed_ = false;
   peer_id peer_;
   std::vector<std::vector<uint8_t>> held_;
   size_t held_bytes_ = 0;

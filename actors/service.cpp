@@ -176,6 +176,26 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
         ev.endpoints.push_back(endpoint{transport::tcp, addr, port, {}});
       start_beacon(self, ev.endpoints);
       self->send(st.handler, std::move(ev));
+      start_nat(self, port);
+    },
+    [=](port_mapping& ev) {
+      if (self->current_sender() == self->state.mapper)
+        on_port_mapping(self, std::move(ev));
+    },
+    [=](nat_report_atom, external_endpoints& ev) {
+      if (self->current_sender() == self->state.discovery)
+        on_nat_report(self, std::move(ev));
+    },
+    [=](discover_atom) {
+      auto& st = self->state;
+      if (!st.discovery || st.stopping)
+        return;
+      self->send(st.discovery, discover_atom::value);
+      set_timer(self, std::chrono::minutes(5), discover_atom::value);
+    },
+    [=](observed_atom, const std::string& text) {
+      if (auto c = sender_conn(self))
+        on_observed(self, *c, text);
     },
     [=](beacon_found_atom, const peer_id& peer, const endpoint& at) {
       on_beacon_found(self, peer, at);
@@ -279,6 +299,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
                 [=](caf::error&) { cache_closed(self); });
         st.cache = nullptr;
       }
+      close_mapper(self);
       for (auto& [c, rec] : st.conns)
         close_conn(self, c, wire::close_reason::normal, "shutdown");
       set_timer(self, shutdown_grace, shutdown{});

@@ -134,6 +134,13 @@ caf::error validate(const service_options& o) {
       return err;
   if (auto err = check_integer("beacon-port", o.beacon_port, {}))
     return err;
+  for (auto& server : o.stun_servers)
+    if (auto err = check_list_item("stun-servers", server, {}))
+      return err;
+  if (auto err = check_duration("upnp-lease", o.upnp_lease, {}))
+    return err;
+  if (auto err = check_duration("upnp-timeout", o.upnp_timeout, {}))
+    return err;
   std::pair<const char*, int64_t> counts[] = {
     {"bootstrap-cache-size", o.bootstrap_cache_size},
     {"bootstrap-target", o.bootstrap_target},
@@ -223,6 +230,13 @@ caf::expected<service_options> read_options(const caf::actor_system_config& cfg)
   if (auto v = caf::get_if<std::vector<std::string>>(&cfg,
                                                      "crust.beacon-targets"))
     o.beacon_targets = *v;
+  if (auto v = caf::get_if<bool>(&cfg, "crust.upnp"))
+    o.upnp = *v;
+  duration("upnp-lease", o.upnp_lease);
+  duration("upnp-timeout", o.upnp_timeout);
+  if (auto v = caf::get_if<std::vector<std::string>>(&cfg,
+                                                     "crust.stun-servers"))
+    o.stun_servers = *v;
   integer("bootstrap-target", o.bootstrap_target);
   integer("min-connections", o.min_connections);
   integer("bootstrap-concurrency", o.bootstrap_concurrency);

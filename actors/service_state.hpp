@@ -19,6 +19,7 @@
 #include "actors/timer.hpp"
 #include "transports/identity.hpp"
 #include "crust/config.hpp"
+#include "crust/messages.hpp"
 #include "transports/wire.hpp"
 
 namespace crust {
@@ -76,6 +77,16 @@ struct service_state {
   /// The LAN beacon, and when we last dialled a peer it found (bounded).
   caf::actor beacon;
   std::map<peer_id, caf::actor_clock::time_point> beacon_dialled;
+  /// NAT traversal (service_nat.cpp): the port mapper and address
+  /// discovery (null: off), what each said last, and where peers see us
+  /// (observer IP -> "IP:PORT", bounded).
+  caf::actor mapper;
+  bool mapper_closing = false;
+  caf::actor discovery;
+  std::optional<port_mapping> mapping;
+  std::optional<external_endpoints> stun;
+  std::map<std::string, std::string> echoes;
+  std::optional<external_endpoints> published;
   conn_id next_id = 1;
   std::unordered_map<caf::actor_addr, conn_id> ids;
   std::unordered_map<conn_id, conn_record> conns;
@@ -175,5 +186,22 @@ void start_beacon(self_ptr self, const std::vector<endpoint>& endpoints);
 
 /// The beacon heard `peer`, reachable at `at`.
 void on_beacon_found(self_ptr self, const peer_id& peer, const endpoint& at);
+
+// -- NAT traversal: port mapping and address discovery (service_nat.cpp) ------
+
+/// The listener is bound to `port`: map it and learn our address (once;
+/// a new port moves the mapping).
+void start_nat(self_ptr self, uint16_t port);
+
+void on_port_mapping(self_ptr self, port_mapping ev);
+
+void on_nat_report(self_ptr self, external_endpoints ev);
+
+/// Connection `c`'s peer says it sees us at `text`.
+void on_observed(self_ptr self, conn_id c, const std::string& text);
+
+/// Shutting down: the mapper removes its mappings, and the service waits
+/// for that (within the grace period).
+void close_mapper(self_ptr self);
 
 } // namespace crust

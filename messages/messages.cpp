@@ -61,6 +61,10 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<bootstrap_finished>("crust::bootstrap_finished");
   cfg.add_message_type<bootstrap_failed>("crust::bootstrap_failed");
   cfg.add_message_type<warning>("crust::warning");
+  cfg.add_message_type<port_mapping>("crust::port_mapping");
+  cfg.add_message_type<external_address>("crust::external_address");
+  cfg.add_message_type<stun_server_result>("crust::stun_server_result");
+  cfg.add_message_type<external_endpoints>("crust::external_endpoints");
   cfg.add_message_type<connect>("crust::connect");
   cfg.add_message_type<keep>("crust::keep");
   cfg.add_message_type<drop>("crust::drop");

@@ -16,7 +16,7 @@ void append_record(std::vector<char>& out, const uint8_t* data, size_t len) {
 
 bool known_type(uint8_t t) {
   return t >= static_cast<uint8_t>(wire::frame_type::select)
-         && t <= static_cast<uint8_t>(wire::frame_type::peers);
+         && t <= static_cast<uint8_t>(wire::frame_type::observed);
 }
 
 std::vector<uint8_t> encode_hello(const hello& h) {

@@ -9,7 +9,7 @@ namespace crust::wire {
 
 /// Bumped on any incompatible change. It is part of the Noise prologue, so
 /// different versions fail the handshake instead of misreading each other.
-constexpr uint8_t protocol_version = 3;
+constexpr uint8_t protocol_version = 4;
 
 /// A record: u16 big-endian length, then a Noise handshake message or an
 /// AEAD-sealed frame.
@@ -44,7 +44,13 @@ enum class frame_type : uint8_t {
   peers_request = 0x06,
   /// the sample, signed by its sender (docs/PROTOCOL.md, "Peer exchange")
   peers = 0x07,
+  /// "IP:PORT" (ASCII): where the sender sees the receiver's end of this
+  /// connection; sent once, when the connection is selected
+  observed = 0x08,
 };
+
+/// Longest OBSERVED body ("[IPv6]:port" fits).
+constexpr size_t max_observed_size = 64;
 
 /// Peer exchange bounds: entries per sample, and how often one connection
 /// answers a request (more are ignored).

@@ -91,6 +91,34 @@ std::string to_json(const bootstrap_finished& x) {
   return line({{"event", "bootstrap_finished"}, {"connections", x.connections}});
 }
 
+std::string to_json(const port_mapping& x) {
+  return line({{"event", "port_mapping"},
+               {"method", x.method},
+               {"external", x.external},
+               {"lease", x.lease},
+               {"error", x.error}});
+}
+
+std::string to_json(const external_endpoints& x) {
+  json addresses = json::array();
+  for (auto& a : x.addresses)
+    addresses.push_back({{"protocol", a.protocol},
+                         {"address", a.address},
+                         {"source", a.source}});
+  json stun = json::array();
+  for (auto& s : x.stun)
+    stun.push_back({{"server", s.server},
+                    {"mapped", s.mapped},
+                    {"rtt_ms", s.rtt_ms},
+                    {"error", s.error}});
+  return line({{"event", "external_endpoints"},
+               {"addresses", addresses},
+               {"nat_type", x.nat_type},
+               {"mapping", x.mapping},
+               {"filtering", x.filtering},
+               {"stun", stun}});
+}
+
 std::string to_json(const bootstrap_failed& x) {
   return line({{"event", "bootstrap_failed"}, {"reasons", x.reasons}});
 }

@@ -18,6 +18,8 @@ std::string to_json(const misbehaving& x);
 std::string to_json(const bootstrap_finished& x);
 std::string to_json(const bootstrap_failed& x);
 std::string to_json(const warning& x);
+std::string to_json(const port_mapping& x);
+std::string to_json(const external_endpoints& x);
 std::string to_json(const std::vector<peer_info>& xs);
 std::string error_json(const std::string& what, const std::string& command = {});
 /// A command that worked: {"event": name, "peer_id": ...} plus extras.

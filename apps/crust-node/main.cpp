@@ -3,6 +3,7 @@
 // to stderr. End of input or `quit` shuts the node down cleanly.
 //
 //   crust-node [--config-file=F] [--crust.KEY=VALUE ...] [--node.auto-keep=false]
+//   crust-node netcheck [--json] [--config-file=F] [--crust.KEY=VALUE ...]
 //
 // Commands: connect ENDPOINT | send PEER TEXT | keep PEER | drop PEER |
 //           peers | blacklist ENTRY... | unblacklist ENTRY... |
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "apps/crust-node/json_events.hpp"
+#include "apps/crust-node/netcheck.hpp"
 #include "crust/crust.hpp"
 
 namespace {
@@ -149,6 +151,17 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
       out(node::to_json(ev));
       say("warning: " + ev.text);
     },
+    [=](const port_mapping& ev) {
+      out(node::to_json(ev));
+      say(ev.method.empty() ? "no port mapping: " + ev.error
+                            : "port mapped by " + ev.method + ": "
+                                + node::join(ev.external));
+    },
+    [=](const external_endpoints& ev) {
+      out(node::to_json(ev));
+      say("NAT type " + ev.nat_type + "; seen from outside at "
+          + node::join(node::describe(ev.addresses)));
+    },
     [=](const service_failed& ev) {
       out(node::error_json(ev.reason));
       say(ev.reason);
@@ -263,13 +276,13 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
 // boolean options here, and apply them after CAF parsed the rest.
 const char* const boolean_keys[] = {"node.auto-keep",
                                     "crust.bootstrap-cache-required",
-                                    "crust.peer-exchange", "crust.beacon"};
+                                    "crust.peer-exchange", "crust.beacon",
+                                    "crust.upnp"};
 
-std::vector<std::string> take_booleans(int argc, char** argv,
+std::vector<std::string> take_booleans(const std::vector<std::string>& args,
                                        std::map<std::string, bool>& found) {
   std::vector<std::string> rest;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
+  for (auto& arg : args) {
     bool taken = false;
     for (auto key : boolean_keys) {
       auto prefix = std::string{"--"} + key + "=";
@@ -289,8 +302,18 @@ std::vector<std::string> take_booleans(int argc, char** argv,
 
 int main(int argc, char** argv) {
   node_config cfg;
+  std::vector<std::string> argv_rest(argv + 1, argv + argc);
+  bool netcheck = !argv_rest.empty() && argv_rest.front() == "netcheck";
+  bool as_json = false;
+  if (netcheck) {
+    argv_rest.erase(argv_rest.begin());
+    auto j = std::find(argv_rest.begin(), argv_rest.end(), "--json");
+    as_json = j != argv_rest.end();
+    if (as_json)
+      argv_rest.erase(j);
+  }
   std::map<std::string, bool> booleans;
-  auto args = take_booleans(argc, argv, booleans);
+  auto args = take_booleans(argv_rest, booleans);
   if (auto err = cfg.parse(std::move(args))) {
     std::string what = "bad command line or config file";
     if (!cfg.config_file_path.empty())
@@ -319,6 +342,10 @@ int main(int argc, char** argv) {
         "crust.identity-file to keep one)");
   int rc = 0;
   caf::actor_system sys{cfg};
+  if (netcheck) {
+    rc = node::netcheck(sys, *opts, as_json);
+    std::_Exit(rc);
+  }
   auto handler = sys.spawn(cli, cfg.auto_keep);
   auto svc = spawn_service(sys, *opts, handler);
   if (!svc) {

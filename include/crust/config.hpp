@@ -79,6 +79,15 @@ struct service_options {
   /// "IP:PORT" to announce to instead of the broadcast addresses of the
   /// interfaces we listen on.
   std::vector<std::string> beacon_targets;
+  /// Port mapping on the gateway: UPnP IGD, then NAT-PMP/PCP. Off by
+  /// itself when the node listens on a loopback address.
+  bool upnp = true;
+  caf::timespan upnp_lease = std::chrono::seconds(3600);
+  caf::timespan upnp_timeout = std::chrono::seconds(2);
+  /// "HOST:PORT" of STUN servers (none by default: crust does not call
+  /// anyone's server unasked); with RFC 5780 support, or two of them, the
+  /// NAT's type can be told.
+  std::vector<std::string> stun_servers;
 };
 
 /// An actor_system_config that knows the `[crust]` options, loads CAF's

@@ -121,6 +121,47 @@ struct warning {
   std::string text;
 };
 
+/// A port mapping on the gateway (crust.upnp): made or renewed through
+/// `method` ("upnp" or "natpmp"), reaching our listener from `external`
+/// ("tcp://IP:PORT", and the UDP twin as "udp://IP:PORT") for `lease`
+/// seconds (0: permanent); or, with `method` empty, why none was made.
+struct port_mapping {
+  std::string method;
+  std::vector<std::string> external;
+  uint32_t lease = 0;
+  std::string error;
+};
+
+/// One address the outside sees us at: `protocol` "tcp" or "udp",
+/// `address` "IP:PORT", `source` "upnp", "natpmp", "stun" or "peer" (the
+/// address a connected peer saw; its port is that connection's).
+struct external_address {
+  std::string protocol;
+  std::string address;
+  std::string source;
+};
+
+/// What one STUN server said: `mapped` "IP:PORT", or `error`.
+struct stun_server_result {
+  std::string server;
+  std::string mapped;
+  uint32_t rtt_ms = 0;
+  std::string error;
+};
+
+/// Where the internet reaches this node and through what kind of NAT, on
+/// start-up and whenever it changes. `nat_type`: "open", "full-cone",
+/// "restricted-cone", "port-restricted", "cone", "symmetric",
+/// "udp-blocked" or "unknown"; `mapping` and `filtering` are RFC 4787's
+/// terms ("endpoint-independent", ...; docs/DESIGN.md).
+struct external_endpoints {
+  std::vector<external_address> addresses;
+  std::string nat_type = "unknown";
+  std::string mapping = "unknown";
+  std::string filtering = "unknown";
+  std::vector<stun_server_result> stun;
+};
+
 /// The service cannot go on (e.g. it cannot bind its listening port); it
 /// stops after sending this.
 struct service_failed {
@@ -206,6 +247,11 @@ CRUST_INSPECT(service_failed, x.reason)
 CRUST_INSPECT(bootstrap_finished, x.connections)
 CRUST_INSPECT(bootstrap_failed, x.reasons)
 CRUST_INSPECT(warning, x.text)
+CRUST_INSPECT(port_mapping, x.method, x.external, x.lease, x.error)
+CRUST_INSPECT(external_address, x.protocol, x.address, x.source)
+CRUST_INSPECT(stun_server_result, x.server, x.mapped, x.rtt_ms, x.error)
+CRUST_INSPECT(external_endpoints, x.addresses, x.nat_type, x.mapping,
+              x.filtering, x.stun)
 CRUST_INSPECT(connect, x.target)
 CRUST_INSPECT(keep, x.peer)
 CRUST_INSPECT(drop, x.peer)

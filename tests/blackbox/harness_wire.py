@@ -25,12 +25,13 @@ from dissononce.processing.impl.cipherstate import CipherState
 from dissononce.processing.impl.handshakestate import HandshakeState
 from dissononce.processing.impl.symmetricstate import SymmetricState
 
-# Wire protocol version 3 (see transports/wire.hpp, docs/PROTOCOL.md).
-PROTOCOL_VERSION = 3
+# Wire protocol version 4 (see transports/wire.hpp, docs/PROTOCOL.md).
+PROTOCOL_VERSION = 4
 DEFAULT_NETWORK = "crust"
 T_HELLO_V1 = 1  # version 1's HELLO frame; no longer a frame type
 T_SELECT, T_DATA, T_PING, T_CLOSE = 2, 3, 4, 5
 T_PEERS_REQUEST, T_PEERS = 6, 7  # peer exchange: a raw peer may ignore them
+T_OBSERVED = 8  # where the node sees us: a raw peer may ignore it
 F_LAST, F_NORMAL = 0x01, 0x02
 TAG_LEN = 16  # ChaChaPoly tag in every sealed record
 CLOSE_SUPERSEDED = 6
@@ -285,12 +286,12 @@ class RawPeer:
         return self._open(self.read_record(timeout))
 
     def read_frame_skipping_pings(self, timeout=5):
-        """The next frame that is neither a PING nor a PEERS_REQUEST (which
-        a kept peer gets once, and may leave unanswered)."""
+        """The next frame that is not a PING, a PEERS_REQUEST (which a kept
+        peer gets once, and may leave unanswered) or an OBSERVED."""
         deadline = time.monotonic() + timeout
         while True:
             ftype, body = self.read_frame(max(0.01, deadline - time.monotonic()))
-            if ftype not in (T_PING, T_PEERS_REQUEST):
+            if ftype not in (T_PING, T_PEERS_REQUEST, T_OBSERVED):
                 return ftype, body
 
     def wait_closed(self, timeout=5):

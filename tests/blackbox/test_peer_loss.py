@@ -12,7 +12,7 @@ import harness
 from harness import _short, payload
 from harness_case import NodeTestCase
 from harness_node import FAST_HEARTBEAT
-from harness_wire import T_CLOSE, T_PEERS_REQUEST, T_PING
+from harness_wire import T_CLOSE, T_OBSERVED, T_PEERS_REQUEST, T_PING
 
 
 class PeerLossTest(NodeTestCase):
@@ -53,9 +53,11 @@ class PeerLossTest(NodeTestCase):
                                     % (waited, _short(lost)))
             self.assertTrue(r.wait_closed(timeout=5))
             # What the node sent meanwhile decrypts: PINGs, maybe a CLOSE,
-            # and the peer exchange request a kept peer gets.
+            # the peer exchange request a kept peer gets, and where the
+            # node saw us.
             types = set(t for t, _ in r.frames_left())
-            self.assertLessEqual(types, {T_PING, T_CLOSE, T_PEERS_REQUEST}, types)
+            self.assertLessEqual(types, {T_PING, T_CLOSE, T_PEERS_REQUEST,
+                                         T_OBSERVED}, types)
         self.assert_no_event(a, "misbehaving")
 
 

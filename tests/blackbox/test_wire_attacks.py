@@ -141,7 +141,7 @@ class WireAttackTest(NodeTestCase):
         a = self.node(name="A")
         cases = [
             ("version 1 HELLO type", True, (T_HELLO_V1, os.urandom(32) + bytes(8))),
-            ("unknown type 0x08", None, (8, b"")),
+            ("unknown type 0x09", None, (9, b"")),
             ("unknown type 0xff", None, (0xFF, b"junk")),
             ("reserved DATA flag", None, (T_DATA, bytes([F_LAST | F_NORMAL | 0x04]) + b"x")),
             ("DATA without flags", None, (T_DATA, b"")),

@@ -1,0 +1,183 @@
+#include "actors/address_discovery.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/timer.hpp"
+#include "crust/errors.hpp"
+
+namespace crust {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<address_discovery_state>*;
+
+constexpr auto poll_interval = std::chrono::milliseconds(10);
+// Each request: sends at 0, 200 and 600 ms, then 3.2 s more for an
+// answer. A check is over within about 4 s (two rounds when a server
+// supports RFC 5780).
+constexpr auto rto = std::chrono::milliseconds(200);
+constexpr int sends = 3;
+constexpr int reads_per_poll = 32;
+
+caf::expected<stun::server_address> resolve(const std::string& text) {
+  auto colon = text.rfind(':');
+  auto host = text.substr(0, colon);
+  auto port = text.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_family = AF_INET; // the probe socket is IPv4
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  auto rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+  if (rc != 0 || !found)
+    return make_error(errc::unreachable, std::string{"cannot resolve: "}
+                                           + gai_strerror(rc));
+  auto sin = reinterpret_cast<sockaddr_in*>(found->ai_addr);
+  char ip[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+  stun::server_address result{ip, ntohs(sin->sin_port)};
+  freeaddrinfo(found);
+  return result;
+}
+
+void close_socket(address_discovery_state& st) {
+  if (st.fd >= 0)
+    ::close(st.fd);
+  st.fd = -1;
+}
+
+// A fresh socket per check: a NAT's binding for an old one may outlive
+// a change of NAT.
+bool open_socket(self_ptr self, const address_discovery_setup& s) {
+  auto& st = self->state;
+  st.fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  if (st.fd < 0
+      || inet_pton(AF_INET, s.bind_address.c_str(), &local.sin_addr) != 1
+      || ::bind(st.fd, reinterpret_cast<sockaddr*>(&local), sizeof(local))
+           != 0) {
+    close_socket(st);
+    return false;
+  }
+  socklen_t len = sizeof(local);
+  getsockname(st.fd, reinterpret_cast<sockaddr*>(&local), &len);
+  st.local.clear();
+  for (auto& ip : reachable_addresses(s.bind_address))
+    st.local.push_back(stun::server_address{ip, ntohs(local.sin_port)});
+  return true;
+}
+
+void finish(self_ptr self, const address_discovery_setup& s) {
+  auto& st = self->state;
+  auto report = st.probe->report(st.local);
+  st.probe.reset();
+  close_socket(st);
+  self->send(s.service, nat_report_atom::value,
+             to_event(report, st.unresolved));
+}
+
+void poll(self_ptr self, const address_discovery_setup& s) {
+  auto& st = self->state;
+  if (!st.probe)
+    return;
+  // Waits (briefly: messages queue meanwhile) for the socket, so that
+  // round-trip times are measured to the millisecond, not to the timer.
+  pollfd p{st.fd, POLLIN, 0};
+  ::poll(&p, 1, static_cast<int>(poll_interval.count()));
+  auto now = stun::nat_probe::clock::now();
+  for (int i = 0; i < reads_per_poll; ++i) {
+    uint8_t buf[1500];
+    auto n = ::recv(st.fd, buf, sizeof(buf), 0);
+    if (n <= 0)
+      break;
+    st.probe->on_datagram(buf, static_cast<size_t>(n), now);
+  }
+  stun::nat_probe::clock::time_point deadline;
+  for (auto& d : st.probe->poll(now, deadline)) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(d.to.port);
+    if (inet_pton(AF_INET, d.to.ip.c_str(), &to.sin_addr) == 1)
+      ::sendto(st.fd, d.bytes.data(), d.bytes.size(), 0,
+               reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  }
+  if (st.probe->done()) {
+    finish(self, s);
+    return;
+  }
+  caf::anon_send(caf::actor_cast<caf::actor>(self), tick_atom::value);
+}
+
+void start(self_ptr self, const address_discovery_setup& s) {
+  auto& st = self->state;
+  if (st.probe)
+    return;
+  st.unresolved.clear();
+  std::vector<stun::server_address> servers;
+  for (auto& text : s.servers) {
+    auto addr = resolve(text);
+    if (addr)
+      servers.push_back(*addr);
+    else
+      st.unresolved.push_back(stun_server_result{
+        text, {}, 0, addr.error().context().get_as<std::string>(0)});
+  }
+  st.probe.emplace(std::move(servers), rto, sends);
+  if (!open_socket(self, s)) {
+    st.unresolved.push_back(stun_server_result{
+      "*", {}, 0, "cannot open a UDP socket on " + s.bind_address});
+    st.probe.emplace(std::vector<stun::server_address>{}, rto, sends);
+  }
+  poll(self, s);
+  if (st.probe && st.probe->done())
+    finish(self, s);
+}
+
+} // namespace
+
+address_discovery_state::~address_discovery_state() {
+  close_socket(*this);
+}
+
+external_endpoints to_event(const stun::nat_report& report,
+                            std::vector<stun_server_result> unresolved) {
+  external_endpoints ev;
+  ev.nat_type = report.nat_type;
+  ev.mapping = report.mapping;
+  ev.filtering = report.filtering;
+  if (report.external)
+    ev.addresses.push_back(external_address{
+      "udp", report.external->ip + ":" + std::to_string(report.external->port),
+      "stun"});
+  for (auto& r : report.servers) {
+    stun_server_result x{r.server.text(), {}, 0, r.error};
+    if (r.mapped) {
+      x.mapped = r.mapped->ip + ":" + std::to_string(r.mapped->port);
+      x.rtt_ms = static_cast<uint32_t>(r.rtt.count());
+    }
+    ev.stun.push_back(std::move(x));
+  }
+  for (auto& u : unresolved)
+    ev.stun.push_back(std::move(u));
+  return ev;
+}
+
+caf::behavior
+address_discovery(caf::stateful_actor<address_discovery_state>* self,
+                  address_discovery_setup setup) {
+  return {
+    [=](discover_atom) { start(self, setup); },
+    [=](tick_atom) { poll(self, setup); },
+  };
+}
+
+} // namespace crust

@@ -1,0 +1,162 @@
+#include "actors/port_mapper.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/timer.hpp"
+#include "crust/messages.hpp"
+
+namespace crust {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<port_mapper_state>*;
+
+std::string join(const std::vector<std::string>& xs) {
+  std::string out;
+  for (auto& x : xs)
+    out += (out.empty() ? "" : "; ") + x;
+  return out;
+}
+
+std::string text(const caf::error& err) {
+  return err.context().match_elements<std::string>()
+           ? err.context().get_as<std::string>(0)
+           : caf::to_string(err);
+}
+
+// Maps through UPnP; the external endpoints on success.
+caf::expected<std::vector<std::string>> via_upnp(self_ptr self,
+                                                 const port_mapper_setup& s) {
+  auto& st = self->state;
+  if (!st.igd) {
+    auto igd = nat::upnp_igd::discover(s.timeout);
+    if (!igd)
+      return igd.error();
+    st.igd.emplace(std::move(*igd));
+  }
+  auto ip = st.igd->external_ip();
+  if (!ip)
+    return ip.error();
+  auto lease = st.igd->add("TCP", st.port, s.lease, s.description);
+  if (!lease)
+    return lease.error();
+  st.lease = *lease;
+  std::vector<std::string> ext{"tcp://" + *ip + ":" + std::to_string(st.port)};
+  st.udp_mapped = static_cast<bool>(
+    st.igd->add("UDP", st.port, st.lease, s.description));
+  if (st.udp_mapped)
+    ext.push_back("udp://" + *ip + ":" + std::to_string(st.port));
+  return ext;
+}
+
+caf::expected<std::vector<std::string>> via_natpmp(self_ptr self,
+                                                   const port_mapper_setup& s) {
+  auto& st = self->state;
+  if (!st.pmp) {
+    auto pmp = nat::natpmp_gateway::open();
+    if (!pmp)
+      return pmp.error();
+    st.pmp.emplace(std::move(*pmp));
+  }
+  auto ip = st.pmp->external_ip(s.timeout);
+  if (!ip)
+    return ip.error();
+  auto tcp = st.pmp->map("tcp", st.port, s.lease, s.timeout);
+  if (!tcp)
+    return tcp.error();
+  st.lease = tcp->lease;
+  std::vector<std::string> ext{"tcp://" + *ip + ":"
+                               + std::to_string(tcp->external_port)};
+  auto udp = st.pmp->map("udp", st.port, s.lease, s.timeout);
+  st.udp_mapped = static_cast<bool>(udp);
+  if (udp)
+    ext.push_back("udp://" + *ip + ":" + std::to_string(udp->external_port));
+  return ext;
+}
+
+void unmap(self_ptr self, const port_mapper_setup& s) {
+  auto& st = self->state;
+  if (st.method == "upnp" && st.igd) {
+    st.igd->remove("TCP", st.port);
+    if (st.udp_mapped)
+      st.igd->remove("UDP", st.port);
+  } else if (st.method == "natpmp" && st.pmp) {
+    st.pmp->unmap("tcp", st.port, s.timeout);
+    if (st.udp_mapped)
+      st.pmp->unmap("udp", st.port, s.timeout);
+  }
+  st.method.clear();
+  st.udp_mapped = false;
+  ++st.renewal; // a pending renewal is void
+}
+
+// Tries each method in turn (the one that worked last time first would
+// only matter for renewals, and renewals ask the same gateway again).
+void map(self_ptr self, const port_mapper_setup& s) {
+  auto& st = self->state;
+  std::vector<std::string> errors;
+  port_mapping ev;
+  auto attempt = [&](const char* method, auto via) {
+    if (!ev.method.empty())
+      return;
+    auto ext = via(self, s);
+    if (ext) {
+      ev.method = method;
+      ev.external = std::move(*ext);
+    } else {
+      errors.push_back(text(ext.error()));
+    }
+  };
+  if (s.use_upnp)
+    attempt("upnp", via_upnp);
+  if (s.use_natpmp)
+    attempt("natpmp", via_natpmp);
+  if (ev.method.empty()) {
+    st.igd.reset(); // rediscover next time: the gateway may have changed
+    st.pmp.reset();
+    ev.error = join(errors);
+    self->send(s.service, std::move(ev));
+    return;
+  }
+  st.method = ev.method;
+  ev.lease = st.lease;
+  if (st.lease > 0)
+    set_timer(self, std::chrono::seconds(st.lease / 2 + 1), renew_atom::value,
+              ++st.renewal);
+  self->send(s.service, std::move(ev));
+}
+
+} // namespace
+
+caf::behavior port_mapper(caf::stateful_actor<port_mapper_state>* self,
+                          port_mapper_setup setup) {
+  self->set_exit_handler([=](const caf::exit_msg& msg) {
+    unmap(self, setup);
+    self->quit(msg.reason);
+  });
+  return {
+    [=](map_port_atom, uint16_t port) {
+      auto& st = self->state;
+      if (port == st.port && !st.method.empty())
+        return;
+      unmap(self, setup);
+      st.port = port;
+      map(self, setup);
+    },
+    [=](renew_atom, uint64_t n) {
+      auto& st = self->state;
+      if (n != st.renewal || st.method.empty())
+        return;
+      st.method.clear();
+      map(self, setup);
+    },
+    [=](close_atom) {
+      unmap(self, setup);
+      self->quit();
+      return caf::ok_atom::value;
+    },
+  };
+}
+
+} // namespace crust
