@@ -96,10 +96,16 @@ void poll(self_ptr self, const address_discovery_setup& s) {
   auto now = stun::nat_probe::clock::now();
   for (int i = 0; i < reads_per_poll; ++i) {
     uint8_t buf[1500];
-    auto n = ::recv(st.fd, buf, sizeof(buf), 0);
+    sockaddr_in from{};
+    socklen_t len = sizeof(from);
+    auto n = ::recvfrom(st.fd, buf, sizeof(buf), 0,
+                        reinterpret_cast<sockaddr*>(&from), &len);
     if (n <= 0)
       break;
-    st.probe->on_datagram(buf, static_cast<size_t>(n), now);
+    char ip[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &from.sin_addr, ip, sizeof(ip));
+    st.probe->on_datagram(buf, static_cast<size_t>(n),
+                          stun::server_address{ip, ntohs(from.sin_port)}, now);
   }
   stun::nat_probe::clock::time_point deadline;
   for (auto& d : st.probe->poll(now, deadline)) {
@@ -154,6 +160,7 @@ external_endpoints to_event(const stun::nat_report& report,
   ev.nat_type = report.nat_type;
   ev.mapping = report.mapping;
   ev.filtering = report.filtering;
+  ev.stun_ignored = report.ignored;
   if (report.external)
     ev.addresses.push_back(external_address{
       "udp", report.external->ip + ":" + std::to_string(report.external->port),

@@ -83,9 +83,16 @@ class Miniupnpd:
         with open(path, "w") as f:
             f.write(conf)
         argv = ["miniupnpd", "-d", "-f", path, "-P", os.path.join(self.dir, "miniupnpd.pid")]
-        self.proc = self.router.start(
-            argv, name="miniupnpd", ready=r"Port forwarding is now enabled", timeout=timeout,
-            fail=r"Port forwarding is now disabled|Port forwarding is impossible")
+        self.router.stun_check_open = True
+        self.router.apply()
+        try:
+            self.proc = self.router.start(
+                argv, name="miniupnpd", ready=r"Port forwarding is now enabled",
+                timeout=timeout,
+                fail=r"Port forwarding is now disabled|Port forwarding is impossible")
+        finally:
+            self.router.stun_check_open = False
+            self.router.apply()
         if self.upnp:
             out = self.router.agent("tcp-connect", "%s:5000" % self.router.lan_ip, "--retry",
                                     "--timeout", 10, timeout=20)

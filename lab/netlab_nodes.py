@@ -141,6 +141,7 @@ class Router(Node):
         self.lan_net = "10.%d.0.0/24" % index
         self.kind, self.loss, self.hairpin = kind, loss, hairpin
         self.hosts = []
+        self.stun_check_open = False  # see ruleset()
         check_kind(kind, loss)
 
     def __repr__(self):
@@ -211,12 +212,18 @@ class Router(Node):
             post.append('oifname "lan" ip saddr %s ct status dnat snat ip to %s%s'
                         % (net, wan, rand))
         post.append('oifname "wan" ip saddr %s masquerade%s' % (net, rand))
-        inp = ['iifname "wan" ct state established,related accept',
-               # miniupnpd's STUN check needs the answers from coturn's
-               # other address/port; anything else unsolicited on wan is
-               # dropped silently (no RST/ICMP, no conntrack entry).
-               'iifname "wan" ip saddr %s udp sport { 3478, 3479 } accept' % PUBLIC_NET,
-               'iifname "wan" drop']
+        inp = ['iifname "wan" ct state established,related accept']
+        if self.stun_check_open:
+            # miniupnpd's STUN check at start-up needs the answers from
+            # coturn's other address/port. Only then: an accepted stray
+            # answer meant for a LAN host (an RFC 5780 test) would become a
+            # conntrack entry for the router itself and push that host's
+            # next mapping to another port.
+            inp.append('iifname "wan" ip saddr %s udp sport { 3478, 3479 } accept'
+                       % PUBLIC_NET)
+        # Anything else unsolicited on wan is dropped silently (no RST/ICMP,
+        # no conntrack entry).
+        inp.append('iifname "wan" drop')
         hooks = [("input", "filter hook input priority 0; policy accept", inp),
                  ("forward", "filter hook forward priority 0; policy drop", forward),
                  ("prerouting", "nat hook prerouting priority -100; policy accept", pre),

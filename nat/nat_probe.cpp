@@ -33,6 +33,17 @@ std::vector<nat_probe::datagram> nat_probe::poll(clock::time_point now,
                                                  clock::time_point& deadline) {
   std::vector<datagram> out;
   deadline = now + std::chrono::hours(1);
+  if (second_observer_) {
+    auto finished = [](const request* r) {
+      return !r || r->answered || r->gave_up;
+    };
+    if (finished(find(kind::change_ip_port))
+        && finished(find(kind::change_port))) {
+      auto [server, to] = *second_observer_;
+      second_observer_.reset();
+      add(kind::second_observer, server, to, 0);
+    }
+  }
   for (auto& r : requests_) {
     if (r.answered || r.gave_up)
       continue;
@@ -56,6 +67,7 @@ std::vector<nat_probe::datagram> nat_probe::poll(clock::time_point now,
 }
 
 void nat_probe::on_datagram(const uint8_t* data, size_t size,
+                            const server_address& from,
                             clock::time_point now) {
   auto id = response_id(data, size);
   auto i = std::find_if(requests_.begin(), requests_.end(),
@@ -76,12 +88,18 @@ void nat_probe::on_datagram(const uint8_t* data, size_t size,
     }
     return;
   }
-  on_answer(*i, std::move(*answer), now);
+  on_answer(*i, std::move(*answer), from, now);
 }
 
 void nat_probe::on_answer(request& r, binding_response answer,
-                          clock::time_point now) {
+                          const server_address& from, clock::time_point now) {
   r.answered = true;
+  // Only an answer from where we asked the server to answer from tests
+  // our NAT's filtering; from the old address it passes any NAT.
+  if (r.what == kind::change_ip_port)
+    r.unchanged = from.ip == r.to.ip || from.port == r.to.port;
+  else if (r.what == kind::change_port)
+    r.unchanged = from.ip != r.to.ip || from.port == r.to.port;
   r.rtt = std::chrono::duration_cast<std::chrono::milliseconds>(now
                                                                 - r.first_sent);
   auto other = answer.other;
@@ -93,13 +111,13 @@ void nat_probe::on_answer(request& r, binding_response answer,
   rfc5780_started_ = true;
   auto server = r.server;
   auto to = r.to;
-  add(kind::second_observer, server, server_address{other->ip, other->port}, 0);
+  second_observer_.emplace(server, server_address{other->ip, other->port});
   add(kind::change_ip_port, server, to, change_ip | change_port);
   add(kind::change_port, server, to, change_port);
 }
 
 bool nat_probe::done() const {
-  return std::all_of(requests_.begin(), requests_.end(),
+  return !second_observer_ && std::all_of(requests_.begin(), requests_.end(),
                      [](const request& r) { return r.answered || r.gave_up; });
 }
 
@@ -152,7 +170,9 @@ nat_report nat_probe::report(const std::vector<server_address>& local) const {
                     : "endpoint-dependent";
   auto both = find(kind::change_ip_port);
   auto port = find(kind::change_port);
-  if (both && both->answered)
+  if ((both && both->unchanged) || (port && port->unchanged))
+    ; // the server does not honour CHANGE-REQUEST: filtering unknown
+  else if (both && both->answered)
     rep.filtering = "endpoint-independent";
   else if (port && port->answered && both && both->gave_up)
     rep.filtering = "address-dependent";

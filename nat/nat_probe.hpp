@@ -3,11 +3,11 @@
 // address discovery actor moves its datagrams and its clock.
 //
 // One socket asks every STUN server where it sees us. The first server
-// that names a second address of its own (OTHER-ADDRESS) is asked three
-// more things: the same question at that second address (a second
-// observer: is the mapping the same for another destination?), and to
-// answer from its other address and port, then from its other port only
-// (does our NAT let unsolicited packets in?). Two servers are two
+// that names a second address of its own (OTHER-ADDRESS) is asked to
+// answer from its other address and port, and from its other port only
+// (does our NAT let unsolicited packets in?), and after those, the first
+// question again at that second address (a second observer: is the
+// mapping the same for another destination?). Two servers are two
 // observers as well, so mapping can be told without RFC 5780 support.
 #pragma once
 
@@ -72,8 +72,9 @@ public:
   std::vector<datagram> poll(clock::time_point now,
                              clock::time_point& deadline);
 
-  /// A datagram that arrived on the probe's socket.
-  void on_datagram(const uint8_t* data, size_t size, clock::time_point now);
+  /// A datagram that arrived on the probe's socket from `from`.
+  void on_datagram(const uint8_t* data, size_t size, const server_address& from,
+                   clock::time_point now);
 
   /// Every request is answered or given up.
   bool done() const;
@@ -103,10 +104,14 @@ private:
     std::optional<binding_response> answer;
     std::chrono::milliseconds rtt{0};
     std::string error;
+    /// A change request answered from the address we asked: the server
+    /// ignored CHANGE-REQUEST, so the answer says nothing of filtering.
+    bool unchanged = false;
   };
 
   void add(kind what, size_t server, server_address to, uint8_t change);
-  void on_answer(request& r, binding_response answer, clock::time_point now);
+  void on_answer(request& r, binding_response answer, const server_address& from,
+                 clock::time_point now);
   const request* find(kind what) const;
 
   std::vector<server_address> servers_;
@@ -114,6 +119,9 @@ private:
   int sends_;
   std::vector<request> requests_;
   bool rfc5780_started_ = false;
+  /// The second observer waits for the filtering tests: a request to the
+  /// server's other address would open our NAT to the answers they test.
+  std::optional<std::pair<size_t, server_address>> second_observer_;
   uint64_t ignored_ = 0;
 };
 

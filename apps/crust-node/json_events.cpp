@@ -116,7 +116,8 @@ std::string to_json(const external_endpoints& x) {
                {"nat_type", x.nat_type},
                {"mapping", x.mapping},
                {"filtering", x.filtering},
-               {"stun", stun}});
+               {"stun", stun},
+               {"stun_ignored", x.stun_ignored}});
 }
 
 std::string to_json(const bootstrap_failed& x) {

@@ -54,6 +54,7 @@ void print_json(const findings& f, const service_options& opts) {
       external.push_back({{"protocol", a.protocol},
                           {"address", a.address},
                           {"source", a.source}});
+    j["stun_ignored"] = f.external->stun_ignored;
     nat = f.external->nat_type;
     mapping = f.external->mapping;
     filtering = f.external->filtering;

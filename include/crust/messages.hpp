@@ -160,6 +160,8 @@ struct external_endpoints {
   std::string mapping = "unknown";
   std::string filtering = "unknown";
   std::vector<stun_server_result> stun;
+  /// Datagrams on the STUN socket that were not a valid answer (dropped).
+  uint64_t stun_ignored = 0;
 };
 
 /// The service cannot go on (e.g. it cannot bind its listening port); it
@@ -251,7 +253,7 @@ CRUST_INSPECT(port_mapping, x.method, x.external, x.lease, x.error)
 CRUST_INSPECT(external_address, x.protocol, x.address, x.source)
 CRUST_INSPECT(stun_server_result, x.server, x.mapped, x.rtt_ms, x.error)
 CRUST_INSPECT(external_endpoints, x.addresses, x.nat_type, x.mapping,
-              x.filtering, x.stun)
+              x.filtering, x.stun, x.stun_ignored)
 CRUST_INSPECT(connect, x.target)
 CRUST_INSPECT(keep, x.peer)
 CRUST_INSPECT(drop, x.peer)

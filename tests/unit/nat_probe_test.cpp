@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <map>
 
 #include "nat/nat_probe.hpp"
@@ -61,6 +62,7 @@ struct world {
   std::string filtering = "port"; // "none", "address", "port"
   bool rfc5780 = true;
   bool blocked = false;
+  bool honours_change = true;
   int next_port = 40000;
   std::map<std::string, uint16_t> mappings; // destination -> external port
   std::vector<std::string> contacted;       // destinations we sent to
@@ -93,13 +95,25 @@ struct world {
     auto change = change_flags(d.bytes);
     if (change && !rfc5780)
       return; // such a server answers 420; silence is the same to us
-    bool from_other_ip = change & change_ip;
-    bool from_other_port = change & change_port;
-    if ((from_other_ip && filtering != "none")
-        || (from_other_port && filtering == "port"))
-      return; // the NAT drops it
-    p.on_datagram(answer(d.bytes, mapped, other).data(),
-                  answer(d.bytes, mapped, other).size(), at);
+    bool from_other_ip = honours_change && (change & change_ip);
+    bool from_other_port = honours_change && (change & change_port);
+    auto from = d.to;
+    if (from_other_ip)
+      from.ip = other->ip;
+    if (from_other_port)
+      from.port = other->port;
+    // The NAT lets in what comes from where we sent before (conntrack).
+    auto sent_to = [&](const std::string& prefix) {
+      return std::any_of(contacted.begin(), contacted.end(),
+                         [&](const std::string& c) {
+                           return c.rfind(prefix, 0) == 0;
+                         });
+    };
+    if ((filtering == "port" && !sent_to(from.text()))
+        || (filtering == "address" && !sent_to(from.ip + ":")))
+      return;
+    auto bytes = answer(d.bytes, mapped, other);
+    p.on_datagram(bytes.data(), bytes.size(), from, at);
   }
 };
 
@@ -126,6 +140,12 @@ CAF_TEST(every nat kind is told apart) {
   w.blocked = true;
   CAF_CHECK_EQUAL(verdict(w), "udp-blocked");
   CAF_CHECK_EQUAL(verdict(world{}, {}), "unknown");
+}
+
+CAF_TEST(a server that ignores change requests tells nothing of filtering) {
+  world w;
+  w.honours_change = false; // answers from where it was asked, passing any NAT
+  CAF_CHECK_EQUAL(verdict(w), "cone");
 }
 
 CAF_TEST(two servers without rfc 5780 are two observers) {
@@ -162,7 +182,7 @@ CAF_TEST(a mapped address that is our own means no nat) {
   auto out = p.poll(now, deadline);
   CAF_REQUIRE_EQUAL(out.size(), 1u);
   auto a = answer(out[0].bytes, {"198.18.0.50", 5000}, std::nullopt);
-  p.on_datagram(a.data(), a.size(), now);
+  p.on_datagram(a.data(), a.size(), out[0].to, now);
   CAF_CHECK(p.done());
   CAF_CHECK_EQUAL(p.report({{"198.18.0.50", 5000}}).nat_type, "open");
 }
@@ -173,16 +193,17 @@ CAF_TEST(garbage and strangers are ignored and counted) {
   clock_type::time_point deadline;
   auto out = p.poll(now, deadline);
   std::vector<uint8_t> junk(40, 0x41);
-  p.on_datagram(junk.data(), junk.size(), now);
+  auto server = out[0].to;
+  p.on_datagram(junk.data(), junk.size(), server, now);
   auto a = answer(out[0].bytes, {"198.18.0.11", 4000}, std::nullopt);
   auto forged = a;
   forged[19] ^= 1; // another transaction
-  p.on_datagram(forged.data(), forged.size(), now);
+  p.on_datagram(forged.data(), forged.size(), server, now);
   auto truncated = a;
   truncated.resize(a.size() - 2); // matching id, but malformed
-  p.on_datagram(truncated.data(), truncated.size(), now);
+  p.on_datagram(truncated.data(), truncated.size(), server, now);
   CAF_CHECK(!p.done());
-  p.on_datagram(a.data(), a.size(), now);
+  p.on_datagram(a.data(), a.size(), server, now);
   CAF_CHECK(p.done());
   auto rep = p.report({});
   CAF_CHECK_EQUAL(rep.ignored, 3u);

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""crust's NAT traversal against real NATs and servers in the lab
+(lab/netlab.py): port mapping through a real miniupnpd (UPnP IGD and
+NAT-PMP), STUN through a real coturn and the NAT type behind each router
+kind, peer echo, and the bad cases (no IGD, a refusing IGD, an unreachable
+STUN server, malformed STUN replies). Needs root; skips (exit 0) otherwise.
+
+Usage: python3 tests/lab/test_nat_traversal.py [path/to/crust-node]
+"""
+
+import json
+import os
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "lab"))
+sys.path.insert(0, os.path.join(REPO, "tests", "blackbox"))
+import harness  # noqa: E402  (re-runs us with the system python if needed)
+import netlab  # noqa: E402
+from harness_case import NodeTestCase  # noqa: E402
+
+P1, P1_OTHER, P2 = "198.18.0.100", "198.18.0.101", "198.18.0.102"
+STUN = "--crust.stun-servers=[\"%s:3478\"]" % P1
+NO_UPNP = "--crust.upnp=false"
+ANY = "--crust.listen-address=0.0.0.0"
+
+
+class NatTraversalTest(NodeTestCase):
+    @classmethod
+    def setUpClass(cls):
+        netlab.require_root()
+        cls.lab = lab = netlab.Lab()
+        try:
+            cls.p1 = lab.public_host("p1", ips=[P1, P1_OTHER])
+            cls.p2 = lab.public_host("p2", ips=[P2])
+            cls.r1 = lab.router("r1", kind="port-restricted")   # miniupnpd: UPnP + NAT-PMP
+            cls.r2 = lab.router("r2", kind="full-cone")         # no IGD
+            cls.r3 = lab.router("r3", kind="symmetric")
+            cls.r4 = lab.router("r4", kind="udp-blocked")
+            cls.r5 = lab.router("r5", kind="port-restricted")   # miniupnpd: NAT-PMP only
+            cls.r6 = lab.router("r6", kind="port-restricted")   # miniupnpd: UPnP only
+            cls.h1 = lab.host("h1", behind=cls.r1)
+            cls.h2 = lab.host("h2", behind=cls.r2)
+            cls.h3 = lab.host("h3", behind=cls.r3)
+            cls.h4 = lab.host("h4", behind=cls.r4)
+            cls.h5 = lab.host("h5", behind=cls.r5)
+            cls.h6 = lab.host("h6", behind=cls.r6)
+            cls.turn = lab.coturn(cls.p1)
+            cls.igd = lab.miniupnpd(cls.r1, stun=cls.turn, upnp=True, natpmp=True)
+            cls.pmp = lab.miniupnpd(cls.r5, stun=cls.turn, upnp=False, natpmp=True)
+            # Its own daemon: miniupnpd 2.3.1 answers a refused NAT-PMP request
+            # by trying every other port (minutes of work, deaf meanwhile).
+            cls.strict = lab.miniupnpd(cls.r6, stun=cls.turn, upnp=True, natpmp=False)
+        except BaseException:
+            lab.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.lab.close()
+
+    # -- helpers -------------------------------------------------------------
+
+    def lab_node(self, host, *args, name=None):
+        n = self.node(ANY, *args, name=name or host.role, prefix=host.exec_prefix,
+                      start=False)
+        ev = n.wait_for("listening", timeout=10)
+        n.id = ev["peer_id"]
+        n.endpoint = ev["endpoints"][0]  # n.port reads it
+        return n
+
+    def public_node(self):
+        n = self.lab_node(self.p2, NO_UPNP, name="pub")
+        n.endpoint = "tcp://%s:%d" % (P2, n.port)
+        return n
+
+    def netcheck(self, host, *args, timeout=40):
+        started = time.monotonic()
+        out = host.run([harness.BINARY, "netcheck", "--json", ANY,
+                        "--crust.bootstrap-cache-required=false", *args],
+                       timeout=timeout, check=False)
+        took = time.monotonic() - started
+        lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+        self.assertTrue(lines, "netcheck printed no JSON: %r %r" % (out.stdout, out.stderr))
+        return json.loads(lines[-1]), took
+
+    def wait_unmapped(self, igd, port, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            left = [m for m in igd.mappings() if m[1] == port]
+            if not left:
+                return
+            time.sleep(0.1)  # polling the daemon's table, bounded
+        self.fail("mappings for port %d still in miniupnpd: %s" % (port, left))
+
+    def connect_from_public(self, node, external):
+        pub = self.public_node()
+        pub.send_line("connect " + external)
+        pub.wait_for("new_peer", lambda e: e["peer_id"] == node.id, timeout=10)
+        node.wait_for("new_peer", lambda e: e["peer_id"] == pub.id, timeout=10)
+        return pub
+
+    # -- port mapping --------------------------------------------------------
+
+    def test_upnp_maps_the_port_and_a_public_node_connects(self):
+        n = self.lab_node(self.h1)
+        ev = n.wait_for("port_mapping", timeout=15)
+        self.assertEqual(ev["method"], "upnp", ev)
+        tcp = "tcp://%s:%d" % (self.r1.wan_ip, n.port)
+        self.assertIn(tcp, ev["external"])
+        self.assertIn("udp://%s:%d" % (self.r1.wan_ip, n.port), ev["external"])
+        self.assertEqual(ev["lease"], 3600)
+        mapped = self.igd.mappings()
+        self.assertIn(("TCP", n.port, self.h1.ip, n.port), mapped)
+        self.assertIn(("UDP", n.port, self.h1.ip, n.port), mapped)
+        ext = n.wait_for("external_endpoints", timeout=5)
+        self.assertIn({"protocol": "tcp", "address": "%s:%d" % (self.r1.wan_ip, n.port),
+                       "source": "upnp"}, ext["addresses"])
+        self.connect_from_public(n, tcp)
+        n.send_line("quit")
+        n.assert_exits_cleanly(self, "after quit")
+        self.wait_unmapped(self.igd, n.port)
+
+    def test_natpmp_maps_the_port_when_the_daemon_has_no_upnp(self):
+        n = self.lab_node(self.h5, "--crust.upnp-timeout=1s")
+        ev = n.wait_for("port_mapping", timeout=15)
+        self.assertEqual(ev["method"], "natpmp", ev)
+        tcp = "tcp://%s:%d" % (self.r5.wan_ip, n.port)
+        self.assertIn(tcp, ev["external"])
+        self.assertIn(("TCP", n.port, self.h5.ip, n.port), self.pmp.mappings())
+        self.connect_from_public(n, tcp)
+        n.send_line("quit")
+        n.assert_exits_cleanly(self, "after quit")
+        self.wait_unmapped(self.pmp, n.port)
+
+    def test_no_gateway_falls_back_cleanly_within_the_timeout(self):
+        started = time.monotonic()
+        n = self.lab_node(self.h2, "--crust.upnp-timeout=1s")
+        ev = n.wait_for("port_mapping", timeout=15)
+        took = time.monotonic() - started
+        self.assertEqual(ev["method"], "", ev)
+        self.assertIn("UPnP", ev["error"])
+        self.assertIn("NAT-PMP", ev["error"])
+        # 1 s of SSDP, 1 s of NAT-PMP, and start-up: never a hang.
+        self.assertLess(took, 8, ev)
+        # The node works all the same: it dials out.
+        pub = self.public_node()
+        n.send_line("connect " + pub.endpoint)
+        pub.wait_for("new_peer", lambda e: e["peer_id"] == n.id, timeout=10)
+
+    def test_an_igd_that_refuses_the_mapping_is_reported(self):
+        # miniupnpd (secure mode, allow 1024-65535 only) refuses port 900.
+        n = self.lab_node(self.h6, "--crust.listen-port=900", "--crust.upnp-timeout=1s")
+        ev = n.wait_for("port_mapping", timeout=15)
+        self.assertEqual(ev["method"], "", ev)
+        self.assertIn("UPnP AddPortMapping TCP 900: 606", ev["error"])
+        self.assertIn("NAT-PMP", ev["error"])
+        self.assertFalse([m for m in self.strict.mappings() if m[1] == 900])
+
+    # -- STUN and the NAT type -----------------------------------------------
+
+    def test_nat_type_behind_each_router_kind(self):
+        cases = [(self.h1, self.r1, "port-restricted", "endpoint-independent",
+                  "address-and-port-dependent"),
+                 (self.h2, self.r2, "full-cone", "endpoint-independent",
+                  "endpoint-independent"),
+                 (self.h3, self.r3, "symmetric", "endpoint-dependent", None)]
+        for host, router, nat, mapping, filtering in cases:
+            with self.subTest(nat):
+                report, took = self.netcheck(host, STUN, NO_UPNP)
+                self.assertEqual(report["nat_type"], nat, report)
+                self.assertEqual(report["mapping"], mapping, report)
+                if filtering:
+                    self.assertEqual(report["filtering"], filtering, report)
+                stun = report["stun"][0]
+                self.assertEqual(stun["server"], "%s:3478" % P1)
+                self.assertEqual(stun["mapped"].rsplit(":", 1)[0], router.wan_ip, report)
+                self.assertEqual(report["error"], "")
+
+    def test_udp_blocked_and_open_internet(self):
+        report, _ = self.netcheck(self.h4, STUN, NO_UPNP)
+        self.assertEqual(report["nat_type"], "udp-blocked", report)
+        self.assertEqual(report["stun"][0]["error"], "no answer")
+        report, _ = self.netcheck(self.p2, STUN, NO_UPNP)
+        self.assertEqual(report["nat_type"], "open", report)
+        self.assertEqual(report["stun"][0]["mapped"].rsplit(":", 1)[0], P2)
+
+    def test_netcheck_reports_upnp_for_a_person(self):
+        out = self.h1.run([harness.BINARY, "netcheck", ANY, STUN,
+                           "--crust.bootstrap-cache-required=false"], timeout=40)
+        text = out.stdout
+        self.assertIn("UPnP mapped tcp://%s:" % self.r1.wan_ip, text)
+        self.assertIn("NAT type:        port-restricted", text)
+        self.assertRegex(text, r"%s:3478 sees us at %s:\d+ \(\d+ ms\)"
+                         % (P1.replace(".", r"\."), self.r1.wan_ip.replace(".", r"\.")))
+        self.assertIn(self.h1.ip, text)
+        # The mapping was removed when netcheck ended.
+        self.assertFalse([m for m in self.igd.mappings() if m[2] == self.h1.ip],
+                         self.igd.mappings())
+
+    def test_peer_echo_agrees_with_stun(self):
+        pub = self.public_node()
+        n = self.lab_node(self.h3, STUN, NO_UPNP, "--crust.contacts=[\"%s\"]" % pub.endpoint)
+        def has_peer(e):
+            return any(a["source"] == "peer" for a in e["addresses"])
+        ev = n.wait_for("external_endpoints", has_peer, timeout=15)
+        stun_ips = {a["address"].rsplit(":", 1)[0] for a in ev["addresses"]
+                    if a["source"] == "stun"}
+        peer_ips = {a["address"].rsplit(":", 1)[0] for a in ev["addresses"]
+                    if a["source"] == "peer"}
+        self.assertEqual(stun_ips, {self.r3.wan_ip}, ev)
+        self.assertEqual(peer_ips, {self.r3.wan_ip}, ev)
+
+    # -- bad servers ---------------------------------------------------------
+
+    def test_unreachable_stun_server_gives_up_on_schedule(self):
+        report, took = self.netcheck(self.h1, "--crust.stun-servers=[\"%s:3999\"]" % P1,
+                                     NO_UPNP)
+        self.assertEqual(report["stun"][0]["error"], "no answer", report)
+        self.assertEqual(report["nat_type"], "udp-blocked", report)
+        self.assertLess(took, 15, report)
+
+    def test_malformed_stun_replies_are_ignored_and_counted(self):
+        mangler = self.p1.start([sys.executable, os.path.join(HERE, "stun_mangler.py"),
+                                 P1, "4478", "30"], ready="READY")
+        self.addCleanup(mangler.stop)
+        report, _ = self.netcheck(self.h2, "--crust.stun-servers=[\"%s:4478\"]" % P1,
+                                  NO_UPNP)
+        self.assertEqual(report["stun"][0]["mapped"].rsplit(":", 1)[0], self.r2.wan_ip,
+                         report)
+        self.assertGreaterEqual(report["stun_ignored"], 1, report)
+
+
+if __name__ == "__main__":
+    harness.main()
