@@ -124,6 +124,17 @@ class NatTraversalTest(NodeTestCase):
         n.assert_exits_cleanly(self, "after quit")
         self.wait_unmapped(self.igd, n.port)
 
+    def test_a_mapping_is_renewed_at_half_its_lease(self):
+        n = self.lab_node(self.h1, "--crust.upnp-lease=60s")
+        first = n.wait_for("port_mapping", timeout=15)
+        self.assertEqual((first["method"], first["lease"]), ("upnp", 60), first)
+        since = time.monotonic()
+        again = n.wait_for("port_mapping", timeout=45)
+        waited = time.monotonic() - since
+        self.assertEqual((again["method"], again["lease"]), ("upnp", 60), again)
+        self.assertGreater(waited, 20, "renewed after %.1fs" % waited)
+        self.assertIn(("TCP", n.port, self.h1.ip, n.port), self.igd.mappings())
+
     def test_natpmp_maps_the_port_when_the_daemon_has_no_upnp(self):
         n = self.lab_node(self.h5, "--crust.upnp-timeout=1s")
         ev = n.wait_for("port_mapping", timeout=15)
