@@ -1,0 +1,89 @@
+// The state and logic of one connection's broker (actors/connection):
+// connection.cpp holds its life (start, heartbeat, writing, closing),
+// connection_read.cpp what arrives (flood gate, decryption, frames).
+// Internal to crust's actors.
+#pragma once
+
+#include <caf/io/broker.hpp>
+
+#include <string>
+#include <vector>
+
+#include "actors/connection.hpp"
+#include "actors/scribe_control.hpp"
+#include "transports/flood_gate.hpp"
+#include "transports/inbox.hpp"
+#include "transports/outbox.hpp"
+#include "transports/secure_channel.hpp"
+#include "transports/wire.hpp"
+
+namespace crust {
+
+class connection_core {
+public:
+  using broker = caf::io::broker;
+  using connection_handle = caf::io::connection_handle;
+  using behavior = caf::behavior;
+  using timespan = caf::timespan;
+
+  enum class phase { handshaking, negotiating, undecided, kept, closing };
+  connection_core(broker* self, connection_handle hdl, connection_setup s);
+  behavior start();
+
+private:
+  void on_bytes(const std::vector<char>& buf);
+  void answer_sample();
+  void throttle(flood_gate::verdict v);
+  void update_reading();
+  void decode();
+  bool on_frame(const frame_view& f);
+  void selected();
+  bool on_data(const frame_view& f);
+  void on_tick();
+  void pump();
+  void send_frame(wire::frame_type t, const void* body, size_t len);
+  void flushed(size_t n);
+  bool violation(std::string detail);
+  void abuse(misbehaviour kind, std::string detail);
+  void close_with(wire::close_reason r, const std::string& text,
+                  std::string reason);
+  void finish(std::string reason);
+
+  template <class F>
+  void write_raw(F fill) {
+    auto& buf = self_->wr_buf(hdl_);
+    auto before = buf.size();
+    fill(buf);
+    if (buf.size() > before)
+      flushed(buf.size() - before);
+  }
+
+  broker* self_;
+  connection_handle hdl_;
+  scribe_control sock_;
+  connection_setup setup_;
+  std::string address_;
+  secure_channel channel_;
+  inbox in_;
+  outbox out_;
+  flood_gate gate_;
+  phase phase_ = phase::handshaking;
+  bool heard_observed_ = false;
+  peer_id peer_;
+  std::vector<std::vector<uint8_t>> held_;
+  size_t held_bytes_ = 0;
+  bool halted_ = false;
+  bool throttled_ = false;
+  bool asked_peers_ = false;
+  bool sample_wanted_ = false;
+  caf::actor_clock::time_point last_sample_{};
+  size_t in_flight_ = 0;
+  bool heard_ = false;
+  bool sent_since_tick_ = false;
+  timespan silent_{0};
+  std::string closed_by_peer_;
+  bool duplicate_ = false;
+  bool admitted_ = false;
+};
+
+} // namespace crust
