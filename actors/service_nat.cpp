@@ -3,12 +3,11 @@
 // peers say into one external_endpoints event for the application.
 #include <caf/all.hpp>
 
-#include <arpa/inet.h>
-
 #include "actors/address_discovery.hpp"
 #include "actors/atoms.hpp"
 #include "actors/port_mapper.hpp"
 #include "actors/service_state.hpp"
+#include "nat/external_view.hpp"
 
 namespace crust {
 
@@ -24,69 +23,14 @@ bool loopback(const std::string& address) {
   return address.compare(0, 4, "127.") == 0 || address == "::1";
 }
 
-std::string ip_of(const std::string& ip_port) {
-  auto colon = ip_port.rfind(':');
-  return colon == std::string::npos ? ip_port : ip_port.substr(0, colon);
-}
-
-// "IP:PORT" with an IPv4 address and a port, else empty.
-std::string valid_echo(const std::string& text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon + 1 == text.size()
-      || text.size() - colon > 6
-      || text.find_first_not_of("0123456789", colon + 1) != std::string::npos)
-    return {};
-  in_addr a{};
-  auto ip = text.substr(0, colon);
-  if (inet_pton(AF_INET, ip.c_str(), &a) != 1)
-    return {};
-  auto port = std::stoul(text.substr(colon + 1));
-  if (port == 0 || port > 65535)
-    return {};
-  return text;
-}
-
-bool same_event(const external_endpoints& a, const external_endpoints& b) {
-  auto key = [](const external_endpoints& x) {
-    std::string k = x.nat_type + "|" + x.mapping + "|" + x.filtering;
-    for (auto& e : x.addresses)
-      k += "|" + e.protocol + e.address + e.source;
-    return k;
-  };
-  return key(a) == key(b);
-}
-
 // Sends the application what is known now, when it changed.
 void publish(self_ptr self) {
   auto& st = self->state;
-  external_endpoints ev;
-  if (st.stun)
-    ev = *st.stun;
-  if (st.mapping && !st.mapping->method.empty())
-    for (auto& ext : st.mapping->external) {
-      auto sep = ext.find("://");
-      ev.addresses.push_back(external_address{ext.substr(0, sep),
-                                              ext.substr(sep + 3),
-                                              st.mapping->method});
-    }
-  // An echo counts once STUN agrees on the IP or a second observer (at
-  // another IP) does: one peer alone could lie.
-  std::string stun_ip;
-  for (auto& a : ev.addresses)
-    if (a.source == "stun")
-      stun_ip = ip_of(a.address);
-  std::map<std::string, int> votes;
-  for (auto& [observer, seen] : st.echoes)
-    ++votes[ip_of(seen)];
-  for (auto& [observer, seen] : st.echoes) {
-    auto ip = ip_of(seen);
-    if (ip == stun_ip || votes[ip] >= 2)
-      ev.addresses.push_back(external_address{"tcp", seen, "peer"});
-  }
+  auto ev = external_view(st.stun, st.mapping, st.echoes);
   // Nothing known yet is no news (and loopback nodes never hear any).
   if (!st.published && !st.stun && !st.mapping && ev.addresses.empty())
     return;
-  if (st.published && same_event(*st.published, ev))
+  if (st.published && same_view(*st.published, ev))
     return;
   st.published = ev;
   self->send(st.handler, std::move(ev));
