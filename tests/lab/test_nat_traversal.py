@@ -134,6 +134,10 @@ class NatTraversalTest(NodeTestCase):
         self.assertEqual((again["method"], again["lease"]), ("upnp", 60), again)
         self.assertGreater(waited, 20, "renewed after %.1fs" % waited)
         self.assertIn(("TCP", n.port, self.h1.ip, n.port), self.igd.mappings())
+        # (A node killed instead would leave it until the lease runs out.)
+        n.send_line("quit")
+        n.assert_exits_cleanly(self, "after quit")
+        self.wait_unmapped(self.igd, n.port)
 
     def test_natpmp_maps_the_port_when_the_daemon_has_no_upnp(self):
         n = self.lab_node(self.h5, "--crust.upnp-timeout=1s")
@@ -155,8 +159,9 @@ class NatTraversalTest(NodeTestCase):
         self.assertEqual(ev["method"], "", ev)
         self.assertIn("UPnP", ev["error"])
         self.assertIn("NAT-PMP", ev["error"])
-        # 1 s of SSDP, 1 s of NAT-PMP, and start-up: never a hang.
-        self.assertLess(took, 8, ev)
+        # 1 s of SSDP, 1 s of NAT-PMP, and start-up: never a hang (the
+        # bound is generous: it catches a hang, not slowness).
+        self.assertLess(took, 10, ev)
         # The node works all the same: it dials out.
         pub = self.public_node()
         n.send_line("connect " + pub.endpoint)
