@@ -1,0 +1,183 @@
+#include "transports/sctp_link.hpp"
+
+#include <usrsctp.h>
+
+#include <netinet/in.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace crust {
+
+struct sctp_callbacks {
+  // usrsctp calls this synchronously from inside conninput, sendv and
+  // handle_timers: only queue here, never call back into usrsctp.
+  static int output(void* addr, void* buf, size_t len, uint8_t, uint8_t) {
+    auto link = static_cast<sctp_link*>(addr);
+    auto bytes = static_cast<const uint8_t*>(buf);
+    link->out_.emplace_back(bytes, bytes + len);
+    return 0;
+  }
+
+  static int receive(struct socket*, union sctp_sockstore, void* data,
+                     size_t len, struct sctp_rcvinfo info, int flags,
+                     void* ulp) {
+    auto link = static_cast<sctp_link*>(ulp);
+    if (data == nullptr) { // the association is gone
+      link->down_ = true;
+      return 1;
+    }
+    if (flags & MSG_NOTIFICATION) {
+      auto n = static_cast<union sctp_notification*>(data);
+      if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE) {
+        auto state = n->sn_assoc_change.sac_state;
+        if (state == SCTP_COMM_UP || state == SCTP_RESTART)
+          link->up_ = true;
+        if (state == SCTP_COMM_LOST || state == SCTP_SHUTDOWN_COMP
+            || state == SCTP_CANT_STR_ASSOC)
+          link->down_ = true;
+      }
+      std::free(data); // usrsctp malloc()s what it hands the receiver
+      return 1;
+    }
+    auto sid = info.rcv_sid;
+    if (sid < link->partial_.size()) {
+      auto& part = link->partial_[sid];
+      auto bytes = static_cast<const uint8_t*>(data);
+      part.insert(part.end(), bytes, bytes + len);
+      if (flags & MSG_EOR) {
+        link->in_.push_back(sctp_link::message{sid, std::move(part)});
+        part.clear();
+      }
+    }
+    std::free(data);
+    return 1;
+  }
+};
+
+namespace {
+
+void quiet(const char*, ...) {
+  // usrsctp's debug output: not wanted
+}
+
+// False, with the reason in `error`, when usrsctp refuses the option.
+bool set(struct socket* s, int level, int name, const void* value,
+         socklen_t len, std::string& error) {
+  if (usrsctp_setsockopt(s, level, name, value, len) == 0)
+    return true;
+  if (error.empty())
+    error = "usrsctp_setsockopt " + std::to_string(name) + ": "
+            + std::strerror(errno);
+  return false;
+}
+
+sockaddr_conn address_of(sctp_link* link) {
+  sockaddr_conn a{};
+  a.sconn_family = AF_CONN;
+  a.sconn_port = htons(5000); // the same on both ends: one association
+  a.sconn_addr = link;
+  return a;
+}
+
+} // namespace
+
+sctp_stack::sctp_stack() {
+  usrsctp_init_nothreads(0, sctp_callbacks::output, quiet);
+  usrsctp_sysctl_set_sctp_ecn_enable(0);
+  usrsctp_enable_crc32c_offload();
+  usrsctp_sysctl_set_sctp_rto_min_default(100);
+  usrsctp_sysctl_set_sctp_rto_initial_default(300);
+  usrsctp_sysctl_set_sctp_init_rto_max_default(1000);
+  usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);
+}
+
+sctp_stack& sctp_stack::instance() {
+  static sctp_stack stack;
+  return stack;
+}
+
+void sctp_stack::tick(uint32_t elapsed_ms) {
+  usrsctp_handle_timers(elapsed_ms);
+}
+
+sctp_link::sctp_link(uint16_t streams)
+  : streams_(streams), partial_(streams) {
+  sctp_stack::instance();
+  usrsctp_register_address(this);
+  sock_ = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP,
+                         sctp_callbacks::receive, nullptr, 0, this);
+  if (!sock_) {
+    error_ = std::string{"usrsctp_socket: "} + std::strerror(errno);
+    down_ = true;
+    return;
+  }
+  usrsctp_set_non_blocking(sock_, 1);
+  linger abort_on_close{1, 0}; // close is ABORT: no lingering state
+  int on = 1;
+  sctp_initmsg init{};
+  init.sinit_num_ostreams = streams;
+  init.sinit_max_instreams = streams;
+  sctp_event ev{};
+  ev.se_assoc_id = SCTP_ALL_ASSOC;
+  ev.se_on = 1;
+  ev.se_type = SCTP_ASSOC_CHANGE;
+  auto a = address_of(this);
+  bool ok = set(sock_, SOL_SOCKET, SO_LINGER, &abort_on_close,
+                sizeof(abort_on_close), error_)
+            && set(sock_, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on), error_)
+            && set(sock_, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init),
+                   error_)
+            && set(sock_, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev), error_);
+  if (ok
+      && usrsctp_bind(sock_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    error_ = std::string{"usrsctp_bind: "} + std::strerror(errno);
+    ok = false;
+  }
+  down_ = !ok;
+}
+
+sctp_link::~sctp_link() {
+  if (sock_)
+    usrsctp_close(sock_);
+  usrsctp_deregister_address(this);
+}
+
+void sctp_link::connect() {
+  auto a = address_of(this);
+  if (down_)
+    return;
+  if (usrsctp_connect(sock_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0
+      && errno != EINPROGRESS) {
+    error_ = std::string{"usrsctp_connect: "} + std::strerror(errno);
+    down_ = true;
+    return;
+  }
+  // Only once the association exists: our datagrams, our path MTU.
+  sctp_paddrparams pp{};
+  std::memcpy(&pp.spp_address, &a, sizeof(a));
+  pp.spp_flags = SPP_PMTUD_DISABLE;
+  pp.spp_pathmtu = mtu;
+  if (!set(sock_, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp), error_))
+    down_ = true;
+}
+
+void sctp_link::input(const uint8_t* data, size_t size) {
+  if (sock_)
+    usrsctp_conninput(this, data, size, 0);
+}
+
+bool sctp_link::send(uint16_t stream, const uint8_t* data, size_t size) {
+  if (!up_ || down_ || stream >= streams_)
+    return false;
+  sctp_sndinfo info{};
+  info.snd_sid = stream;
+  info.snd_flags = SCTP_EOR;
+  auto n = usrsctp_sendv(sock_, data, size, nullptr, 0, &info, sizeof(info),
+                         SCTP_SENDV_SNDINFO, 0);
+  return n == static_cast<ssize_t>(size);
+}
+
+} // namespace crust

@@ -1,0 +1,100 @@
+// One SCTP association run by usrsctp over datagrams we carry ourselves
+// (AF_CONN, as WebRTC data channels run SCTP over DTLS): reliable,
+// message-oriented, ordered per stream. Packets usrsctp wants sent are
+// queued here for the caller to seal and send; packets that arrive are
+// handed in. No sockets, no threads of ours: the caller drives it and
+// ticks the timers (sctp_stack::tick). See ../shared/USRSCTP-NOTES.md
+// for the API sequence this follows and its pitfalls.
+//
+// usrsctp is one stack per process (sctp_stack): call into it from one
+// thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+struct socket; // usrsctp's
+
+namespace crust {
+
+/// The process's usrsctp stack: initialised on first use (without its
+/// own timer thread, CRC32c off because our AEAD authenticates every
+/// packet, timers tuned so one lost packet costs ~100 ms, not seconds)
+/// and never finished (usrsctp cannot be started twice in a process).
+class sctp_stack {
+public:
+  static sctp_stack& instance();
+
+  /// Advances usrsctp's timers by `elapsed_ms`.
+  void tick(uint32_t elapsed_ms);
+
+private:
+  sctp_stack();
+};
+
+class sctp_link {
+public:
+  /// Largest packet usrsctp hands us: fits a 1280-byte IPv6 path with
+  /// room for our datagram header and AEAD tag.
+  static constexpr int mtu = 1200;
+
+  struct message {
+    uint16_t stream = 0;
+    std::vector<uint8_t> bytes;
+  };
+
+  explicit sctp_link(uint16_t streams = 2);
+  sctp_link(const sctp_link&) = delete;
+  sctp_link& operator=(const sctp_link&) = delete;
+  ~sctp_link();
+
+  /// Starts the association; both ends call it (no listen/accept).
+  void connect();
+
+  /// A packet from the peer (after our layer opened it).
+  void input(const uint8_t* data, size_t size);
+
+  /// Queues a message on `stream`; false when the send buffer is full
+  /// (retry after packets flowed) or the link is down.
+  bool send(uint16_t stream, const uint8_t* data, size_t size);
+
+  /// Packets for the peer, oldest first.
+  std::deque<std::vector<uint8_t>>& output() {
+    return out_;
+  }
+
+  /// Whole messages from the peer, oldest first.
+  std::deque<message>& received() {
+    return in_;
+  }
+
+  bool up() const {
+    return up_;
+  }
+
+  /// The association failed, the peer closed it, or it never started
+  /// (then `error` says why).
+  bool down() const {
+    return down_;
+  }
+
+  const std::string& error() const {
+    return error_;
+  }
+
+private:
+  friend struct sctp_callbacks;
+
+  struct socket* sock_ = nullptr;
+  uint16_t streams_;
+  bool up_ = false;
+  bool down_ = false;
+  std::string error_;
+  std::deque<std::vector<uint8_t>> out_;
+  std::deque<message> in_;
+  std::vector<std::vector<uint8_t>> partial_; // per stream, until EOR
+};
+
+} // namespace crust
