@@ -19,22 +19,7 @@ bool known_type(uint8_t t) {
          && t <= static_cast<uint8_t>(wire::frame_type::observed);
 }
 
-std::vector<uint8_t> encode_hello(const hello& h) {
-  std::vector<uint8_t> out(wire::hello_size);
-  std::memcpy(out.data(), h.id.bytes.data(), peer_id::size);
-  for (int i = 0; i < 8; ++i)
-    out[peer_id::size + i] = static_cast<uint8_t>(h.session >> (56 - 8 * i));
-  out[peer_id::size + 8] = h.bootstrapping ? wire::hello_bootstrapping : 0;
-  return out;
-}
-
 } // namespace
-
-std::vector<uint8_t> prologue(const std::string& network_name) {
-  std::vector<uint8_t> out{'c', 'r', 'u', 's', 't', wire::protocol_version};
-  out.insert(out.end(), network_name.begin(), network_name.end());
-  return out;
-}
 
 secure_channel::secure_channel(settings s) : cfg_(std::move(s)) {
   noise::handshake_config hc;
@@ -116,19 +101,11 @@ bool secure_channel::on_handshake_record(const uint8_t* rec, size_t len,
                     "or tampering)");
   bool carries_hello = hs_->remote_static().has_value();
   if (carries_hello) {
-    if (payload.size() != wire::hello_size)
-      return failed(misbehaviour::handshake_invalid,
-                  "handshake payload of " + std::to_string(payload.size())
-                    + " bytes");
-    std::memcpy(remote_.id.bytes.data(), payload.data(), peer_id::size);
-    remote_.session = 0;
-    for (int i = 0; i < 8; ++i)
-      remote_.session = (remote_.session << 8) | payload[peer_id::size + i];
-    auto flags = payload[peer_id::size + 8];
-    if (flags & ~wire::known_hello_flags)
-      return failed(misbehaviour::handshake_invalid,
-                    "unknown HELLO flags " + std::to_string(flags));
-    remote_.bootstrapping = (flags & wire::hello_bootstrapping) != 0;
+    std::string why;
+    auto h = decode_hello(payload, why);
+    if (!h)
+      return failed(misbehaviour::handshake_invalid, why);
+    remote_ = *h;
     if (!identity::binds(remote_.id, *hs_->remote_static()))
       return failed(misbehaviour::handshake_invalid,
                   "the peer's static key does not belong to the peer id it "

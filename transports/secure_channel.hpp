@@ -12,20 +12,11 @@
 
 #include "crust/messages.hpp"
 #include "crust/peer_id.hpp"
+#include "transports/hello.hpp"
 #include "transports/noise_handshake.hpp"
 #include "transports/wire.hpp"
 
 namespace crust {
-
-/// What each side proves and tells in the handshake.
-struct hello {
-  peer_id id;
-  /// Random per service start: tells a restarted peer from a duplicate.
-  uint64_t session = 0;
-  /// The sender dials to find its network again (bootstrap): the
-  /// receiver reports the connection with origin bootstrap_in.
-  bool bootstrapping = false;
-};
 
 struct frame_view {
   wire::frame_type type;
@@ -129,9 +120,5 @@ private:
   misbehaviour kind_ = misbehaviour::protocol_violation;
   std::string detail_;
 };
-
-/// The prologue both sides must agree on: "crust", the protocol version
-/// and the network name.
-std::vector<uint8_t> prologue(const std::string& network_name);
 
 } // namespace crust

@@ -237,3 +237,24 @@ CAF_TEST(plaintext and peer ids never appear on the wire) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST(hello round trips and refuses wrong sizes and unknown flags) {
+  crust::hello h;
+  h.id.bytes.fill(7);
+  h.session = 0x0102030405060708;
+  h.bootstrapping = true;
+  auto bytes = crust::encode_hello(h);
+  std::string why;
+  auto back = crust::decode_hello(bytes, why);
+  CAF_REQUIRE(back);
+  CAF_CHECK(back->id == h.id);
+  CAF_CHECK_EQUAL(back->session, h.session);
+  CAF_CHECK(back->bootstrapping);
+  auto flagged = bytes;
+  flagged.back() |= 0x80;
+  CAF_CHECK(!crust::decode_hello(flagged, why));
+  CAF_CHECK_EQUAL(why, "unknown HELLO flags 129");
+  bytes.pop_back();
+  CAF_CHECK(!crust::decode_hello(bytes, why));
+  CAF_CHECK_EQUAL(why, "handshake payload of 40 bytes");
+}

@@ -1,0 +1,43 @@
+#include "transports/hello.hpp"
+
+#include <cstring>
+
+#include "transports/wire.hpp"
+
+namespace crust {
+
+std::vector<uint8_t> encode_hello(const hello& h) {
+  std::vector<uint8_t> out(wire::hello_size);
+  std::memcpy(out.data(), h.id.bytes.data(), peer_id::size);
+  for (int i = 0; i < 8; ++i)
+    out[peer_id::size + i] = static_cast<uint8_t>(h.session >> (56 - 8 * i));
+  out[peer_id::size + 8] = h.bootstrapping ? wire::hello_bootstrapping : 0;
+  return out;
+}
+
+std::optional<hello> decode_hello(const std::vector<uint8_t>& payload,
+                                  std::string& why) {
+  if (payload.size() != wire::hello_size) {
+    why = "handshake payload of " + std::to_string(payload.size()) + " bytes";
+    return std::nullopt;
+  }
+  hello h;
+  std::memcpy(h.id.bytes.data(), payload.data(), peer_id::size);
+  for (int i = 0; i < 8; ++i)
+    h.session = (h.session << 8) | payload[peer_id::size + i];
+  auto flags = payload[peer_id::size + 8];
+  if (flags & ~wire::known_hello_flags) {
+    why = "unknown HELLO flags " + std::to_string(flags);
+    return std::nullopt;
+  }
+  h.bootstrapping = (flags & wire::hello_bootstrapping) != 0;
+  return h;
+}
+
+std::vector<uint8_t> prologue(const std::string& network_name) {
+  std::vector<uint8_t> out{'c', 'r', 'u', 's', 't', wire::protocol_version};
+  out.insert(out.end(), network_name.begin(), network_name.end());
+  return out;
+}
+
+} // namespace crust
