@@ -25,6 +25,12 @@ public:
     return n_;
   }
 
+  /// SetNonce(n) of the spec: datagrams carry their nonce, since they
+  /// arrive out of order (a replay window decides which are new).
+  void set_nonce(uint64_t n) {
+    n_ = n;
+  }
+
   /// Appends the ciphertext (or, without a key, the plaintext) to `out`.
   /// False when the nonce space is used up (2^64 - 1 is reserved).
   bool encrypt_with_ad(const uint8_t* ad, size_t ad_len, const uint8_t* plain,
