@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include "crust/errors.hpp"
+#include "transports/bytes.hpp"
 
 namespace crust::stun {
 
@@ -20,25 +21,6 @@ constexpr uint16_t attr_xor_mapped_address = 0x0020;
 constexpr uint16_t attr_fingerprint = 0x8028;
 constexpr uint32_t fingerprint_xor = 0x5354554e;
 
-uint16_t be16(const uint8_t* p) {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-
-uint32_t be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8)
-         | p[3];
-}
-
-void put16(std::vector<uint8_t>& out, uint16_t x) {
-  out.push_back(static_cast<uint8_t>(x >> 8));
-  out.push_back(static_cast<uint8_t>(x));
-}
-
-void put32(std::vector<uint8_t>& out, uint32_t x) {
-  put16(out, static_cast<uint16_t>(x >> 16));
-  put16(out, static_cast<uint16_t>(x));
-}
-
 caf::error bad(const std::string& why) {
   return make_error(errc::invalid_config, "STUN: " + why);
 }
@@ -51,7 +33,7 @@ caf::expected<mapped_address> address(const uint8_t* v, size_t len,
     return bad("short address");
   mapped_address a;
   auto family = v[1];
-  a.port = be16(v + 2);
+  a.port = bytes::get<uint16_t>(v + 2);
   if (mask)
     a.port ^= static_cast<uint16_t>(magic_cookie >> 16);
   size_t n = family == 0x01 ? 4 : family == 0x02 ? 16 : 0;
@@ -88,24 +70,24 @@ uint32_t crc32(const uint8_t* data, size_t size) {
 std::vector<uint8_t> binding_request(const transaction_id& id,
                                      uint8_t change) {
   std::vector<uint8_t> out;
-  put16(out, binding_request_type);
-  put16(out, change != 0 ? 16 : 8); // the attributes that follow
-  put32(out, magic_cookie);
+  bytes::put<uint16_t>(out, binding_request_type);
+  bytes::put<uint16_t>(out, change != 0 ? 16 : 8); // the attributes that follow
+  bytes::put<uint32_t>(out, magic_cookie);
   out.insert(out.end(), id.begin(), id.end());
   if (change != 0) {
-    put16(out, attr_change_request);
-    put16(out, 4);
-    put32(out, change & (change_ip | change_port));
+    bytes::put<uint16_t>(out, attr_change_request);
+    bytes::put<uint16_t>(out, 4);
+    bytes::put<uint32_t>(out, change & (change_ip | change_port));
   }
   auto crc = crc32(out.data(), out.size()) ^ fingerprint_xor;
-  put16(out, attr_fingerprint);
-  put16(out, 4);
-  put32(out, crc);
+  bytes::put<uint16_t>(out, attr_fingerprint);
+  bytes::put<uint16_t>(out, 4);
+  bytes::put<uint32_t>(out, crc);
   return out;
 }
 
 std::optional<transaction_id> response_id(const uint8_t* data, size_t size) {
-  if (size < header_size || (data[0] & 0xc0) != 0 || be32(data + 4) != magic_cookie)
+  if (size < header_size || (data[0] & 0xc0) != 0 || bytes::get<uint32_t>(data + 4) != magic_cookie)
     return std::nullopt;
   transaction_id id;
   std::copy(data + 8, data + 20, id.begin());
@@ -120,8 +102,8 @@ parse_binding_response(const uint8_t* data, size_t size,
     return bad("not a STUN message");
   if (*got != id)
     return bad("another transaction");
-  auto type = be16(data);
-  size_t length = be16(data + 2);
+  auto type = bytes::get<uint16_t>(data);
+  size_t length = bytes::get<uint16_t>(data + 2);
   if (length % 4 != 0 || header_size + length != size)
     return bad("length " + std::to_string(length) + " does not match the "
                + std::to_string(size) + " bytes received");
@@ -135,8 +117,8 @@ parse_binding_response(const uint8_t* data, size_t size,
   while (pos < size) {
     if (pos + 4 > size)
       return bad("truncated attribute header");
-    auto at = be16(data + pos);
-    size_t len = be16(data + pos + 2);
+    auto at = bytes::get<uint16_t>(data + pos);
+    size_t len = bytes::get<uint16_t>(data + pos + 2);
     auto value = data + pos + 4;
     size_t padded = (len + 3) & ~size_t{3};
     if (pos + 4 + padded > size)
@@ -144,7 +126,7 @@ parse_binding_response(const uint8_t* data, size_t size,
     if (at == attr_fingerprint) {
       if (len != 4 || pos + 8 != size)
         return bad("FINGERPRINT is not the last attribute");
-      if ((crc32(data, pos) ^ fingerprint_xor) != be32(value))
+      if ((crc32(data, pos) ^ fingerprint_xor) != bytes::get<uint32_t>(value))
         return bad("FINGERPRINT does not match");
     } else if (at == attr_xor_mapped_address && !xor_mapped) {
       auto a = address(value, len, mask);

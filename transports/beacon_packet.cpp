@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "crust/errors.hpp"
+#include "transports/bytes.hpp"
 
 namespace crust {
 
@@ -43,8 +44,7 @@ std::vector<uint8_t> encode_beacon(const identity& me, const std::string& networ
   auto nh = network_hash(network);
   out.insert(out.end(), nh.begin(), nh.end());
   out.insert(out.end(), me.id().bytes.begin(), me.id().bytes.end());
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<uint8_t>(time >> (56 - 8 * i)));
+  bytes::put<uint64_t>(out, time);
   auto count_at = out.size();
   out.push_back(0);
   for (auto ep : endpoints) {
@@ -82,8 +82,8 @@ caf::expected<beacon_packet> decode_beacon(const uint8_t* data, size_t size,
   size_t pos = 6 + network_hash_size;
   std::copy(data + pos, data + pos + 32, p.peer.bytes.begin());
   pos += 32;
-  for (int i = 0; i < 8; ++i)
-    p.time = (p.time << 8) | data[pos++];
+  p.time = bytes::get<uint64_t>(data + pos);
+  pos += 8;
   auto signed_size = size - identity::signature_size;
   if (!identity::verify(p.peer, std::vector<uint8_t>(data, data + signed_size),
                         data + signed_size))

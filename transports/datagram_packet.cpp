@@ -1,27 +1,10 @@
 #include "transports/datagram_packet.hpp"
 
+#include "transports/bytes.hpp"
+
 namespace crust::datagram {
 
 namespace {
-
-void put32(std::vector<uint8_t>& out, uint32_t x) {
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out.push_back(static_cast<uint8_t>(x >> shift));
-}
-
-void put64(std::vector<uint8_t>& out, uint64_t x) {
-  put32(out, static_cast<uint32_t>(x >> 32));
-  put32(out, static_cast<uint32_t>(x));
-}
-
-uint32_t get32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8)
-         | p[3];
-}
-
-uint64_t get64(const uint8_t* p) {
-  return (uint64_t{get32(p)} << 32) | get32(p + 4);
-}
 
 std::optional<packet> refuse(std::string* why, const char* reason) {
   if (why)
@@ -45,7 +28,7 @@ std::optional<packet> parse(const uint8_t* data, size_t size,
     case kind::init:
       if (left != 4 + message1_size && left != 4 + message1_size + 16)
         return refuse(why, "datagram: INIT of the wrong size");
-      p.sender = get32(rest);
+      p.sender = bytes::get<uint32_t>(rest);
       p.body = rest + 4;
       p.body_size = message1_size;
       if (left == 4 + message1_size + 16) {
@@ -57,22 +40,22 @@ std::optional<packet> parse(const uint8_t* data, size_t size,
     case kind::response:
       if (left != 8 + message2_size)
         return refuse(why, "datagram: RESPONSE of the wrong size");
-      p.sender = get32(rest);
-      p.receiver = get32(rest + 4);
+      p.sender = bytes::get<uint32_t>(rest);
+      p.receiver = bytes::get<uint32_t>(rest + 4);
       p.body = rest + 8;
       p.body_size = message2_size;
       return p;
     case kind::final:
       if (left != 4 + message3_size)
         return refuse(why, "datagram: FINAL of the wrong size");
-      p.receiver = get32(rest);
+      p.receiver = bytes::get<uint32_t>(rest);
       p.body = rest + 4;
       p.body_size = message3_size;
       return p;
     case kind::cookie: {
       if (left != 4 + 16)
         return refuse(why, "datagram: COOKIE of the wrong size");
-      p.receiver = get32(rest);
+      p.receiver = bytes::get<uint32_t>(rest);
       cookie_bytes c;
       std::copy(rest + 4, rest + left, c.begin());
       p.cookie = c;
@@ -81,8 +64,8 @@ std::optional<packet> parse(const uint8_t* data, size_t size,
     case kind::data:
       if (left < 12 + noise::tag_len)
         return refuse(why, "datagram: DATA too short");
-      p.receiver = get32(rest);
-      p.counter = get64(rest + 4);
+      p.receiver = bytes::get<uint32_t>(rest);
+      p.counter = bytes::get<uint64_t>(rest + 4);
       p.body = rest + 12;
       p.body_size = left - 12;
       return p;
@@ -93,7 +76,7 @@ std::optional<packet> parse(const uint8_t* data, size_t size,
 std::vector<uint8_t> encode_init(uint32_t sender, const uint8_t* message1,
                                  const cookie_bytes* cookie) {
   std::vector<uint8_t> out{static_cast<uint8_t>(kind::init)};
-  put32(out, sender);
+  bytes::put<uint32_t>(out, sender);
   out.insert(out.end(), message1, message1 + message1_size);
   if (cookie)
     out.insert(out.end(), cookie->begin(), cookie->end());
@@ -103,30 +86,30 @@ std::vector<uint8_t> encode_init(uint32_t sender, const uint8_t* message1,
 std::vector<uint8_t> encode_response(uint32_t sender, uint32_t receiver,
                                      const uint8_t* message2) {
   std::vector<uint8_t> out{static_cast<uint8_t>(kind::response)};
-  put32(out, sender);
-  put32(out, receiver);
+  bytes::put<uint32_t>(out, sender);
+  bytes::put<uint32_t>(out, receiver);
   out.insert(out.end(), message2, message2 + message2_size);
   return out;
 }
 
 std::vector<uint8_t> encode_final(uint32_t receiver, const uint8_t* message3) {
   std::vector<uint8_t> out{static_cast<uint8_t>(kind::final)};
-  put32(out, receiver);
+  bytes::put<uint32_t>(out, receiver);
   out.insert(out.end(), message3, message3 + message3_size);
   return out;
 }
 
 std::vector<uint8_t> encode_cookie(uint32_t receiver, const cookie_bytes& c) {
   std::vector<uint8_t> out{static_cast<uint8_t>(kind::cookie)};
-  put32(out, receiver);
+  bytes::put<uint32_t>(out, receiver);
   out.insert(out.end(), c.begin(), c.end());
   return out;
 }
 
 std::vector<uint8_t> encode_data_header(uint32_t receiver, uint64_t counter) {
   std::vector<uint8_t> out{static_cast<uint8_t>(kind::data)};
-  put32(out, receiver);
-  put64(out, counter);
+  bytes::put<uint32_t>(out, receiver);
+  bytes::put<uint64_t>(out, counter);
   return out;
 }
 

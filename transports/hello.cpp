@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "transports/bytes.hpp"
 #include "transports/wire.hpp"
 
 namespace crust {
@@ -9,8 +10,7 @@ namespace crust {
 std::vector<uint8_t> encode_hello(const hello& h) {
   std::vector<uint8_t> out(wire::hello_size);
   std::memcpy(out.data(), h.id.bytes.data(), peer_id::size);
-  for (int i = 0; i < 8; ++i)
-    out[peer_id::size + i] = static_cast<uint8_t>(h.session >> (56 - 8 * i));
+  bytes::store<uint64_t>(out.data() + peer_id::size, h.session);
   out[peer_id::size + 8] = h.bootstrapping ? wire::hello_bootstrapping : 0;
   return out;
 }
@@ -23,8 +23,7 @@ std::optional<hello> decode_hello(const std::vector<uint8_t>& payload,
   }
   hello h;
   std::memcpy(h.id.bytes.data(), payload.data(), peer_id::size);
-  for (int i = 0; i < 8; ++i)
-    h.session = (h.session << 8) | payload[peer_id::size + i];
+  h.session = bytes::get<uint64_t>(payload.data() + peer_id::size);
   auto flags = payload[peer_id::size + 8];
   if (flags & ~wire::known_hello_flags) {
     why = "unknown HELLO flags " + std::to_string(flags);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "crust/errors.hpp"
+#include "transports/bytes.hpp"
 #include "transports/wire.hpp"
 
 namespace crust {
@@ -35,8 +36,7 @@ std::vector<uint8_t> encode_peers(const identity& me, const std::string& network
                                   uint64_t unix_time,
                                   const std::vector<exchange_entry>& entries) {
   std::vector<uint8_t> body;
-  for (int i = 0; i < 8; ++i)
-    body.push_back(static_cast<uint8_t>(unix_time >> (56 - 8 * i)));
+  bytes::put<uint64_t>(body, unix_time);
   auto n = std::min(entries.size(), wire::max_exchange_entries);
   body.push_back(static_cast<uint8_t>(n));
   for (size_t i = 0; i < n; ++i) {

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "transports/bytes.hpp"
 #include "transports/identity.hpp"
 
 namespace crust {
@@ -73,7 +74,7 @@ secure_channel::event secure_channel::next(std::vector<char>& out,
     if (avail < wire::record_length_size)
       return event::need_more;
     auto p = buf_.data() + pos_;
-    size_t len = (size_t{p[0]} << 8) | p[1];
+    size_t len = bytes::get<uint16_t>(p);
     // Judge the length before buffering the record.
     if (len > cfg_.max_record)
       return fail(misbehaviour::oversize,
