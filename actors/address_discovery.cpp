@@ -135,7 +135,7 @@ void start(self_ptr self, const address_discovery_setup& s) {
       servers.push_back(*addr);
     else
       st.unresolved.push_back(stun_server_result{
-        text, {}, 0, addr.error().context().get_as<std::string>(0)});
+        text, {}, 0, error_detail(addr.error()).value_or("cannot resolve")});
   }
   st.probe.emplace(std::move(servers), rto, sends);
   if (!open_socket(self, s)) {

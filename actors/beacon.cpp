@@ -7,6 +7,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/timer.hpp"
+#include "crust/errors.hpp"
 #include "crust/messages.hpp"
 #include "transports/beacon_packet.hpp"
 
@@ -29,7 +30,7 @@ void on_datagram(self_ptr self, const beacon_setup& s, const beacon_datagram& d)
   auto& st = self->state;
   auto p = decode_beacon(d.bytes.data(), d.bytes.size(), s.network, unix_now());
   if (!p) {
-    ++st.dropped[p.error().context().get_as<std::string>(0)];
+    ++st.dropped[error_detail(p.error()).value_or("beacon: unreadable")];
     return;
   }
   if (p->peer == s.me->id())

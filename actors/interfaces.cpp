@@ -27,4 +27,8 @@ std::vector<std::string> reachable_addresses(const std::string& bound) {
   return result;
 }
 
+bool is_loopback(const std::string& address) {
+  return address.compare(0, 4, "127.") == 0 || address == "::1";
+}
+
 } // namespace crust

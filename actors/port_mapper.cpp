@@ -4,6 +4,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/timer.hpp"
+#include "crust/errors.hpp"
 #include "crust/messages.hpp"
 
 namespace crust {
@@ -20,9 +21,7 @@ std::string join(const std::vector<std::string>& xs) {
 }
 
 std::string text(const caf::error& err) {
-  return err.context().match_elements<std::string>()
-           ? err.context().get_as<std::string>(0)
-           : caf::to_string(err);
+  return error_detail(err).value_or(caf::to_string(err));
 }
 
 // Maps through UPnP; the external endpoints on success.

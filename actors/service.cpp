@@ -324,14 +324,13 @@ caf::expected<cache_start> open_cache(const service_options& opts) {
     return file.load();
   }();
   if (!loaded) {
+    auto why = error_detail(loaded.error()).value_or("unusable");
     if (opts.bootstrap_cache_required)
       return make_error(errc::invalid_config,
-                        "crust.bootstrap-cache-file: "
-                          + loaded.error().context().get_as<std::string>(0)
+                        "crust.bootstrap-cache-file: " + why
                           + " (set crust.bootstrap-cache-required=false to "
                             "run without persistence)");
-    result.warnings.push_back(loaded.error().context().get_as<std::string>(0)
-                              + "; running without a bootstrap cache");
+    result.warnings.push_back(why + "; running without a bootstrap cache");
     return result;
   }
   result.persist = true;

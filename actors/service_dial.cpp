@@ -66,8 +66,8 @@ void connect_to(self_ptr self, const endpoint& target, origin from) {
         rec.bootstrap = from == origin::bootstrap_out;
       },
       [=](caf::error& err) {
-        auto reason = err.category() == error_category && !err.context().empty()
-                        ? err.context().get_as<std::string>(0)
+        auto reason = err.category() == error_category && error_detail(err)
+                        ? *error_detail(err)
                         : self->system().render(err);
         not_dialled(self, target, from, reason);
       });

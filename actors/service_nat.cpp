@@ -5,6 +5,7 @@
 
 #include "actors/address_discovery.hpp"
 #include "actors/atoms.hpp"
+#include "actors/interfaces.hpp"
 #include "actors/port_mapper.hpp"
 #include "actors/service_state.hpp"
 #include "nat/external_view.hpp"
@@ -18,10 +19,6 @@ namespace {
 constexpr auto recheck_interval = std::chrono::minutes(5);
 // Observers remembered; one per IP, so a peer cannot vote twice.
 constexpr size_t max_echoes = 64;
-
-bool loopback(const std::string& address) {
-  return address.compare(0, 4, "127.") == 0 || address == "::1";
-}
 
 // Sends the application what is known now, when it changed.
 void publish(self_ptr self) {
@@ -40,9 +37,7 @@ void publish(self_ptr self) {
 
 void start_nat(self_ptr self, uint16_t port) {
   auto& st = self->state;
-  // Nothing outside reaches a node that listens on loopback, and its
-  // tests must send nothing off this host.
-  if (st.stopping || loopback(st.opts.listen_address))
+  if (st.stopping || is_loopback(st.opts.listen_address))
     return;
   auto service = caf::actor_cast<caf::actor>(self);
   if (st.opts.upnp && !st.mapper) {
@@ -87,7 +82,7 @@ void on_observed(self_ptr self, conn_id c, const std::string& text) {
   auto seen = valid_echo(text);
   auto i = st.conns.find(c);
   // Where loopback sees us says nothing about the outside.
-  if (seen.empty() || loopback(seen) || i == st.conns.end())
+  if (seen.empty() || is_loopback(seen) || i == st.conns.end())
     return;
   auto& observer = i->second.info.remote.host;
   if (!st.echoes.count(observer) && st.echoes.size() >= max_echoes)

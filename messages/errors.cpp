@@ -36,4 +36,10 @@ caf::error make_error(errc x, std::string detail) {
                     caf::make_message(std::move(detail))};
 }
 
+std::optional<std::string> error_detail(const caf::error& err) {
+  if (err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  return std::nullopt;
+}
+
 } // namespace crust

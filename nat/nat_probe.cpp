@@ -4,6 +4,8 @@
 
 #include <caf/message.hpp>
 
+#include "crust/errors.hpp"
+
 namespace crust::stun {
 
 namespace {
@@ -80,7 +82,7 @@ void nat_probe::on_datagram(const uint8_t* data, size_t size,
   if (!answer) {
     // An error response ends the request; garbage with a matching id
     // does not (an attacker guessing ids must not end our probe).
-    auto why = answer.error().context().get_as<std::string>(0);
+    auto why = error_detail(answer.error()).value_or("");
     ++ignored_;
     if (why.rfind("STUN: error response", 0) == 0) {
       i->gave_up = true;

@@ -171,9 +171,7 @@ caf::expected<cache_file::loaded> cache_file::read_unlocked() {
     return result;
   }
   // Unusable: keep it for a person to look at, and start afresh.
-  auto why = parsed.error().context().empty()
-               ? std::string{"unusable"}
-               : parsed.error().context().get_as<std::string>(0);
+  auto why = error_detail(parsed.error()).value_or("unusable");
   auto aside = path_ + ".unusable-" + std::to_string(std::time(nullptr));
   if (::rename(path_.c_str(), aside.c_str()) != 0)
     return fail(path_, "unusable (" + why + ") and cannot be set aside");

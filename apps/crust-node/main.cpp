@@ -349,9 +349,7 @@ int main(int argc, char** argv) {
   auto handler = sys.spawn(cli, cfg.auto_keep);
   auto svc = spawn_service(sys, *opts, handler);
   if (!svc) {
-    auto what = svc.error().context().empty()
-                  ? sys.render(svc.error())
-                  : svc.error().context().get_as<std::string>(0);
+    auto what = error_detail(svc.error()).value_or(sys.render(svc.error()));
     out(node::error_json(what));
     say(what);
     std::fflush(stdout);

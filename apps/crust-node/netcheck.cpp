@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "actors/interfaces.hpp"
 #include "crust/crust.hpp"
 
 namespace crust::node {
@@ -137,7 +138,7 @@ int netcheck(caf::actor_system& sys, service_options opts, bool as_json) {
     return 1;
   }
   self->monitor(*svc);
-  bool loopback = opts.listen_address.compare(0, 4, "127.") == 0;
+  bool loopback = is_loopback(opts.listen_address);
   bool want_mapping = opts.upnp && !loopback;
   bool want_stun = !opts.stun_servers.empty() && !loopback;
   auto start = std::chrono::steady_clock::now();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <caf/atom.hpp>
@@ -33,5 +34,8 @@ std::string to_string(errc x);
 
 caf::error make_error(errc x);
 caf::error make_error(errc x, std::string detail);
+
+/// The words an error carries (crust's errors carry a detail text), if any.
+std::optional<std::string> error_detail(const caf::error& err);
 
 } // namespace crust
