@@ -28,10 +28,25 @@ constexpr int max_listener_restarts = 3;
 // How long shutdown waits for connections to say goodbye.
 constexpr auto shutdown_grace = std::chrono::seconds(2);
 
-void cache_closed(self_ptr self) {
-  self->state.cache_closing = false;
-  quit_when_done(self);
+} // namespace
+
+void close_and_wait(self_ptr self, caf::actor& child, caf::timespan limit) {
+  auto& st = self->state;
+  if (!child)
+    return;
+  st.children->erase(child);
+  self->demonitor(child);
+  ++st.closing;
+  auto done = [=] {
+    --self->state.closing;
+    quit_when_done(self);
+  };
+  self->request(child, limit, close_atom::value)
+    .then([=](caf::ok_atom) { done(); }, [=](caf::error&) { done(); });
+  child = nullptr;
 }
+
+namespace {
 
 void spawn_listener(self_ptr self) {
   auto& st = self->state;
@@ -288,18 +303,11 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       st.stopping = true;
       if (st.listener)
         self->send_exit(st.listener, caf::exit_reason::user_shutdown);
-      if (st.cache) {
-        // Not killed with the others: it saves what it was told first,
-        // and the service waits for that (within the grace period).
-        st.children->erase(st.cache);
-        self->demonitor(st.cache);
-        st.cache_closing = true;
-        self->request(st.cache, shutdown_grace, close_atom::value)
-          .then([=](caf::ok_atom) { cache_closed(self); },
-                [=](caf::error&) { cache_closed(self); });
-        st.cache = nullptr;
-      }
-      close_mapper(self);
+      // Not killed with the others: the cache saves what it was told, the
+      // mapper removes its mappings, and the service waits for both.
+      close_and_wait(self, st.cache, shutdown_grace);
+      close_and_wait(self, st.mapper,
+                     std::chrono::seconds(2) + st.opts.upnp_timeout * 2);
       for (auto& [c, rec] : st.conns)
         close_conn(self, c, wire::close_reason::normal, "shutdown");
       set_timer(self, shutdown_grace, shutdown{});

@@ -91,21 +91,4 @@ void on_observed(self_ptr self, conn_id c, const std::string& text) {
   publish(self);
 }
 
-void close_mapper(self_ptr self) {
-  auto& st = self->state;
-  if (!st.mapper)
-    return;
-  // Not killed with the others: it removes its mappings first.
-  st.children->erase(st.mapper);
-  st.mapper_closing = true;
-  auto done = [=] {
-    self->state.mapper_closing = false;
-    quit_when_done(self);
-  };
-  self->request(st.mapper, std::chrono::seconds(2) + st.opts.upnp_timeout * 2,
-                close_atom::value)
-    .then([=](caf::ok_atom) { done(); }, [=](caf::error&) { done(); });
-  st.mapper = nullptr;
-}
-
 } // namespace crust

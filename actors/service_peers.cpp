@@ -118,8 +118,7 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
 
 void quit_when_done(self_ptr self) {
   auto& st = self->state;
-  if (st.stopping && st.conns.empty() && !st.cache_closing
-      && !st.mapper_closing)
+  if (st.stopping && st.conns.empty() && st.closing == 0)
     self->quit();
 }
 

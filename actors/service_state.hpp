@@ -72,8 +72,8 @@ struct service_state {
   std::vector<endpoint> contacts;
   uint32_t short_rounds = 0;
   bool rebootstrap_pending = false;
-  /// Shutting down, and the cache is still saving.
-  bool cache_closing = false;
+  /// Children the shutdown still waits for (close_and_wait).
+  int closing = 0;
   /// The LAN beacon, and when we last dialled a peer it found (bounded).
   caf::actor beacon;
   std::map<peer_id, caf::actor_clock::time_point> beacon_dialled;
@@ -81,7 +81,6 @@ struct service_state {
   /// discovery (null: off), what each said last, and where peers see us
   /// (observer IP -> "IP:PORT", bounded).
   caf::actor mapper;
-  bool mapper_closing = false;
   caf::actor discovery;
   std::optional<port_mapping> mapping;
   std::optional<external_endpoints> stun;
@@ -128,6 +127,11 @@ void on_closed(self_ptr self, conn_id c, std::string reason);
 
 /// Quits once shutting down and nothing is left to wait for.
 void quit_when_done(self_ptr self);
+
+/// Shutting down: asks `child` to close (it answers ok when done, e.g.
+/// the cache once saved) and keeps the service alive until it did or
+/// `limit` passed.
+void close_and_wait(self_ptr self, caf::actor& child, caf::timespan limit);
 
 /// Dials `target` for the application or, with origin bootstrap_out, for
 /// a bootstrap round.
@@ -200,8 +204,5 @@ void on_nat_report(self_ptr self, external_endpoints ev);
 /// Connection `c`'s peer says it sees us at `text`.
 void on_observed(self_ptr self, conn_id c, const std::string& text);
 
-/// Shutting down: the mapper removes its mappings, and the service waits
-/// for that (within the grace period).
-void close_mapper(self_ptr self);
 
 } // namespace crust
