@@ -25,18 +25,23 @@ std::optional<packet> parse(const uint8_t* data, size_t size,
   auto rest = data + 1;
   auto left = size - 1;
   switch (p.what) {
-    case kind::init:
-      if (left != 4 + message1_size && left != 4 + message1_size + 16)
+    case kind::init: {
+      if (size != init_size)
         return refuse(why, "datagram: INIT of the wrong size");
       p.sender = bytes::get<uint32_t>(rest);
       p.body = rest + 4;
       p.body_size = message1_size;
-      if (left == 4 + message1_size + 16) {
+      auto flag = rest[4 + message1_size];
+      if (flag > 1)
+        return refuse(why, "datagram: INIT with an unknown cookie flag");
+      if (flag == 1) {
         cookie_bytes c;
-        std::copy(rest + 4 + message1_size, rest + left, c.begin());
+        auto at = rest + 4 + message1_size + 1;
+        std::copy(at, at + c.size(), c.begin());
         p.cookie = c;
       }
       return p;
+    }
     case kind::response:
       if (left != 8 + message2_size)
         return refuse(why, "datagram: RESPONSE of the wrong size");
@@ -78,8 +83,10 @@ std::vector<uint8_t> encode_init(uint32_t sender, const uint8_t* message1,
   std::vector<uint8_t> out{static_cast<uint8_t>(kind::init)};
   bytes::put<uint32_t>(out, sender);
   out.insert(out.end(), message1, message1 + message1_size);
+  out.push_back(cookie ? 1 : 0);
   if (cookie)
     out.insert(out.end(), cookie->begin(), cookie->end());
+  out.resize(init_size, 0);
   return out;
 }
 

@@ -21,7 +21,7 @@
 namespace crust::datagram {
 
 enum class kind : uint8_t {
-  init = 0xC1,     // sender u32 · Noise message 1 · [cookie]
+  init = 0xC1,     // sender u32 · Noise message 1 · cookie flag · cookie · padding
   response = 0xC2, // sender u32 · receiver u32 · Noise message 2
   final = 0xC3,    // receiver u32 · Noise message 3
   cookie = 0xC4,   // receiver u32 · cookie
@@ -36,6 +36,11 @@ constexpr size_t message2_size = noise::dh_len + (noise::dh_len + noise::tag_len
                                  + (wire::hello_size + noise::tag_len);
 constexpr size_t message3_size = (noise::dh_len + noise::tag_len)
                                  + (wire::hello_size + noise::tag_len);
+
+/// INIT is padded to this size: never smaller than the RESPONSE it asks
+/// for, so a spoofed INIT cannot make us send more bytes than it cost.
+constexpr size_t init_size = 1 + 4 + message1_size + 1 + 16 + 98;
+static_assert(init_size >= 1 + 8 + message2_size, "INIT must not amplify");
 
 /// Largest datagram we send or accept: an SCTP packet (1200) plus our
 /// header (13) and tag (16), under a 1280-byte IPv6 path.

@@ -4,6 +4,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -43,8 +44,18 @@ struct sctp_callbacks {
       return 1;
     }
     auto sid = info.rcv_sid;
-    if (sid < link->partial_.size()) {
+    if (sid < link->partial_.size() && !link->down_) {
       auto& part = link->partial_[sid];
+      if (part.size() + len > link->max_message_) {
+        // Memory is ours to bound: a message without end breaks the link.
+        link->down_ = true;
+        link->error_ = "the peer sent a message longer than "
+                       + std::to_string(link->max_message_) + " bytes";
+        part.clear();
+        part.shrink_to_fit();
+        std::free(data);
+        return 1;
+      }
       auto bytes = static_cast<const uint8_t*>(data);
       part.insert(part.end(), bytes, bytes + len);
       if (flags & MSG_EOR) {
@@ -84,7 +95,7 @@ sockaddr_conn address_of(sctp_link* link) {
 
 } // namespace
 
-sctp_stack::sctp_stack() {
+sctp_stack::sctp_stack() : last_(std::chrono::steady_clock::now()) {
   usrsctp_init_nothreads(0, sctp_callbacks::output, quiet);
   usrsctp_sysctl_set_sctp_ecn_enable(0);
   usrsctp_enable_crc32c_offload();
@@ -103,8 +114,25 @@ void sctp_stack::tick(uint32_t elapsed_ms) {
   usrsctp_handle_timers(elapsed_ms);
 }
 
-sctp_link::sctp_link(uint16_t streams)
-  : streams_(streams), partial_(streams) {
+void sctp_stack::tick_to(std::chrono::steady_clock::time_point now) {
+  using std::chrono::milliseconds;
+  uint32_t ms = 0;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (now > last_) {
+      carry_ += now - last_;
+      last_ = now;
+    }
+    auto whole = std::chrono::duration_cast<milliseconds>(carry_);
+    carry_ -= whole;
+    ms = static_cast<uint32_t>(std::min<int64_t>(whole.count(), 60000));
+  }
+  if (ms > 0)
+    usrsctp_handle_timers(ms);
+}
+
+sctp_link::sctp_link(uint16_t streams, size_t max_message)
+  : streams_(streams), max_message_(max_message), partial_(streams) {
   sctp_stack::instance();
   usrsctp_register_address(this);
   sock_ = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP,
@@ -140,9 +168,16 @@ sctp_link::sctp_link(uint16_t streams)
 }
 
 sctp_link::~sctp_link() {
-  if (sock_)
-    usrsctp_close(sock_);
+  close();
   usrsctp_deregister_address(this);
+}
+
+void sctp_link::close() {
+  if (sock_) {
+    usrsctp_close(sock_);
+    sock_ = nullptr;
+  }
+  down_ = true;
 }
 
 void sctp_link::connect() {
@@ -170,7 +205,7 @@ void sctp_link::input(const uint8_t* data, size_t size) {
 }
 
 bool sctp_link::send(uint16_t stream, const uint8_t* data, size_t size) {
-  if (!up_ || down_ || stream >= streams_)
+  if (!up_ || down_ || !sock_ || stream >= streams_)
     return false;
   sctp_sndinfo info{};
   info.snd_sid = stream;

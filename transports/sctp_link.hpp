@@ -10,7 +10,9 @@
 // thread at a time.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <deque>
 #include <string>
 #include <vector>
@@ -30,8 +32,17 @@ public:
   /// Advances usrsctp's timers by `elapsed_ms`.
   void tick(uint32_t elapsed_ms);
 
+  /// Advances usrsctp's timers to `now` on the process's one clock:
+  /// several callers (one engine per actor system) never count the same
+  /// milliseconds twice.
+  void tick_to(std::chrono::steady_clock::time_point now);
+
 private:
   sctp_stack();
+
+  std::mutex mtx_;
+  std::chrono::steady_clock::time_point last_;
+  std::chrono::steady_clock::duration carry_{0};
 };
 
 class sctp_link {
@@ -45,13 +56,20 @@ public:
     std::vector<uint8_t> bytes;
   };
 
-  explicit sctp_link(uint16_t streams = 2);
+  /// `max_message`: the largest message the peer may send us; a longer
+  /// one breaks the link (down(), with error() saying so).
+  explicit sctp_link(uint16_t streams = 2,
+                     size_t max_message = 16 * 1024 * 1024 + 64);
   sctp_link(const sctp_link&) = delete;
   sctp_link& operator=(const sctp_link&) = delete;
   ~sctp_link();
 
   /// Starts the association; both ends call it (no listen/accept).
   void connect();
+
+  /// Ends the association (an ABORT lands in output()); nothing more
+  /// goes in or out afterwards.
+  void close();
 
   /// A packet from the peer (after our layer opened it).
   void input(const uint8_t* data, size_t size);
@@ -89,6 +107,7 @@ private:
 
   struct socket* sock_ = nullptr;
   uint16_t streams_;
+  size_t max_message_;
   bool up_ = false;
   bool down_ = false;
   std::string error_;

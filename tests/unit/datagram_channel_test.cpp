@@ -1,0 +1,274 @@
+#define CAF_SUITE datagram_channel
+#include <caf/test/unit_test.hpp>
+
+#include <cstring>
+#include <random>
+
+#include "transports/datagram_channel.hpp"
+#include "transports/datagram_packet.hpp"
+#include "transports/identity.hpp"
+#include "transports/sctp_link.hpp"
+
+using namespace crust;
+using namespace std::chrono_literals;
+
+namespace {
+
+using clock_type = datagram_channel::clock;
+
+datagram_channel::settings settings_for(const identity& me) {
+  datagram_channel::settings s;
+  s.static_key = me.noise_static();
+  s.local = hello{me.id(), 42, false};
+  s.network_name = "test";
+  s.cookie_threshold = 4;
+  s.max_half_open = 64;
+  return s;
+}
+
+// Two channels (a at 10.0.0.1:1000, b at 10.0.0.2:2000) on an in-memory
+// wire with seeded loss, a clock we advance, and strangers who may write
+// to b.
+struct wire_pair {
+  identity ida = identity::ephemeral();
+  identity idb = identity::ephemeral();
+  clock_type::time_point now = clock_type::now();
+  datagram_channel a{settings_for(ida), now};
+  datagram_channel b{settings_for(idb), now};
+  udp_address at_a{"10.0.0.1", 1000};
+  udp_address at_b{"10.0.0.2", 2000};
+  std::mt19937_64 rng{7};
+  double loss = 0;
+  std::vector<datagram_channel::outgoing> to_strangers;
+  std::vector<std::vector<uint8_t>> seen_by_b; // every datagram for b
+
+  size_t carry(datagram_channel& from, const udp_address& src,
+               datagram_channel& to, const udp_address& dst) {
+    from.flush(now);
+    auto packets = std::move(from.out());
+    from.out().clear();
+    for (auto& p : packets) {
+      if (!(p.to == dst)) {
+        to_strangers.push_back(std::move(p));
+        continue;
+      }
+      if (loss > 0 && std::uniform_real_distribution<>(0, 1)(rng) < loss)
+        continue;
+      if (&to == &b)
+        seen_by_b.push_back(p.bytes);
+      to.receive(src, p.bytes.data(), p.bytes.size(), now);
+    }
+    return packets.size();
+  }
+
+  void step() {
+    auto moved = carry(a, at_a, b, at_b) + carry(b, at_b, a, at_a);
+    if (moved == 0) {
+      now += 1ms;
+      sctp_stack::instance().tick(1);
+      a.tick(now);
+      b.tick(now);
+    }
+  }
+
+  template <class Done>
+  bool run_until(Done done, int max_steps = 400000) {
+    for (int i = 0; i < max_steps && !done(); ++i)
+      step();
+    return done();
+  }
+
+  // Both sides up; returns a's and b's session indices.
+  std::pair<uint32_t, uint32_t> connect() {
+    auto sa = a.dial(at_b, idb.id(), false, now);
+    CAF_REQUIRE(sa != 0);
+    uint32_t sb = 0;
+    bool a_up = false;
+    CAF_REQUIRE(run_until([&] {
+      for (auto& ev : a.events())
+        a_up |= ev.what == datagram_channel::event::up && ev.session == sa;
+      for (auto& ev : b.events())
+        if (ev.what == datagram_channel::event::up)
+          sb = ev.session;
+      a.events().clear();
+      b.events().clear();
+      return a_up && sb != 0;
+    }));
+    return {sa, sb};
+  }
+};
+
+std::vector<uint8_t> numbered(uint32_t n, size_t size) {
+  std::vector<uint8_t> m(size, static_cast<uint8_t>(n));
+  std::memcpy(m.data(), &n, sizeof(n));
+  return m;
+}
+
+// Sends `count` messages a -> b on two streams and checks every one
+// arrives once, in order per stream.
+void transfer(wire_pair& w, uint32_t sa, int count, size_t size) {
+  int sent = 0;
+  uint32_t next[2] = {0, 0};
+  int got = 0;
+  bool ordered = true;
+  CAF_REQUIRE(w.run_until([&] {
+    while (sent < count) {
+      auto stream = static_cast<uint16_t>(sent % 2);
+      auto m = numbered(static_cast<uint32_t>(sent / 2), size);
+      if (!w.a.send(sa, stream, m.data(), m.size()))
+        break;
+      ++sent;
+    }
+    for (auto& ev : w.b.events()) {
+      if (ev.what != datagram_channel::event::frame)
+        continue;
+      uint32_t n;
+      std::memcpy(&n, ev.bytes.data(), sizeof(n));
+      ordered &= ev.bytes.size() == size && n == next[ev.stream]++;
+      ++got;
+    }
+    w.b.events().clear();
+    return got == count;
+  }, 4000000));
+  CAF_CHECK(ordered);
+}
+
+} // namespace
+
+CAF_TEST(handshake over datagrams proves both ids) {
+  wire_pair w;
+  auto [sa, sb] = w.connect();
+  CAF_REQUIRE(w.a.info(sa) && w.b.info(sb));
+  CAF_CHECK_EQUAL(w.a.info(sa)->peer.id, w.idb.id());
+  CAF_CHECK_EQUAL(w.b.info(sb)->peer.id, w.ida.id());
+  CAF_CHECK(w.b.info(sb)->inbound);
+  CAF_CHECK(w.b.info(sb)->remote == w.at_a);
+  CAF_CHECK_EQUAL(w.b.half_open(), 0u);
+  CAF_CHECK_EQUAL(w.a.stats().garbage + w.b.stats().garbage, 0u);
+  // The INIT is never smaller than the RESPONSE it asks for.
+  CAF_CHECK_EQUAL(w.seen_by_b.front().size(), datagram::init_size);
+}
+
+CAF_TEST(messages arrive intact and in order per stream) {
+  wire_pair w;
+  auto sa = w.connect().first;
+  transfer(w, sa, 2000, 1000);
+  transfer(w, sa, 40, 60000);
+}
+
+CAF_TEST(lossy wire: every message once and in order) {
+  wire_pair w;
+  w.loss = 0.05;
+  auto sa = w.connect().first;
+  transfer(w, sa, 600, 700);
+}
+
+CAF_TEST(a pinned dial to the wrong peer fails) {
+  wire_pair w;
+  auto other = identity::ephemeral();
+  auto sa = w.a.dial(w.at_b, other.id(), false, w.now);
+  std::string why;
+  CAF_REQUIRE(w.run_until([&] {
+    for (auto& ev : w.a.events())
+      if (ev.what == datagram_channel::event::down && ev.session == sa)
+        why = ev.reason;
+    w.a.events().clear();
+    return !why.empty();
+  }));
+  CAF_CHECK(why.find("expected peer") != std::string::npos);
+}
+
+CAF_TEST(no answer: the dial ends at the handshake timeout) {
+  wire_pair w;
+  auto sa = w.a.dial(udp_address{"10.9.9.9", 9}, std::nullopt, false, w.now);
+  auto start = w.now;
+  std::string why;
+  CAF_REQUIRE(w.run_until([&] {
+    for (auto& ev : w.a.events())
+      if (ev.what == datagram_channel::event::down && ev.session == sa)
+        why = ev.reason;
+    w.a.events().clear();
+    return !why.empty();
+  }, 20000000));
+  CAF_CHECK(why.find("no answer") != std::string::npos);
+  CAF_CHECK(w.now - start >= 10s);
+  // Retransmitted with backoff: a handful of INITs, not thousands.
+  CAF_CHECK_GREATER_OR_EQUAL(w.to_strangers.size(), 4u);
+  CAF_CHECK_LESS_OR_EQUAL(w.to_strangers.size(), 12u);
+}
+
+CAF_TEST(spoofed INITs meet cookies while a real peer still connects) {
+  wire_pair w;
+  // 200 INITs from sources that never answer (their replies are lost).
+  std::vector<uint8_t> m1(datagram::message1_size, 9);
+  for (uint32_t i = 0; i < 200; ++i) {
+    udp_address fake{"10.1." + std::to_string(i / 250) + "."
+                       + std::to_string(i % 250 + 1),
+                     static_cast<uint16_t>(4000 + i)};
+    auto init = datagram::encode_init(i + 1, m1.data(), nullptr);
+    w.b.receive(fake, init.data(), init.size(), w.now);
+  }
+  w.b.flush(w.now);
+  size_t cookies = 0, responses = 0;
+  for (auto& p : w.b.out()) {
+    cookies += p.bytes[0] == static_cast<uint8_t>(datagram::kind::cookie);
+    responses += p.bytes[0] == static_cast<uint8_t>(datagram::kind::response);
+  }
+  w.b.out().clear();
+  CAF_CHECK_EQUAL(responses, 4u); // up to the threshold
+  CAF_CHECK_EQUAL(cookies, 196u);
+  CAF_CHECK_EQUAL(w.b.stats().cookies_sent, 196u);
+  CAF_CHECK_EQUAL(w.b.half_open(), 4u);
+  // The honest initiator gets a cookie, repeats its INIT with it, and
+  // connects although b is still under load.
+  auto [sa, sb] = w.connect();
+  CAF_CHECK_EQUAL(w.b.info(sb)->peer.id, w.ida.id());
+  CAF_CHECK_GREATER_OR_EQUAL(w.b.stats().cookies_sent, 197u);
+  // The spoofed half-open handshakes expire.
+  w.run_until([&] { return w.b.half_open() == 0; }, 20000000);
+  CAF_CHECK_EQUAL(w.b.half_open(), 0u);
+  transfer(w, sa, 10, 100);
+}
+
+CAF_TEST(garbage is counted and replays and forgeries dropped) {
+  wire_pair w;
+  auto sa = w.connect().first;
+  transfer(w, sa, 20, 100);
+  auto before = w.b.stats();
+  uint8_t junk[40] = {0x17, 1, 2, 3};
+  w.b.receive(w.at_a, junk, sizeof(junk), w.now);
+  // Every DATA b has seen, again: all refused by the window.
+  size_t data = 0;
+  for (auto& p : w.seen_by_b)
+    if (p[0] == static_cast<uint8_t>(datagram::kind::data)) {
+      w.b.receive(w.at_a, p.data(), p.size(), w.now);
+      ++data;
+    }
+  // A DATA with a fresh counter and a flipped bit.
+  auto forged = w.seen_by_b.back();
+  forged[5] = 0x7f; // counter's high byte: new, so it reaches the AEAD
+  forged.back() ^= 1;
+  w.b.receive(w.at_a, forged.data(), forged.size(), w.now);
+  CAF_CHECK_EQUAL(w.b.stats().garbage, before.garbage + 1);
+  CAF_CHECK_EQUAL(w.b.stats().replayed, before.replayed + data);
+  CAF_CHECK_EQUAL(w.b.stats().forged, before.forged + 1);
+  for (auto& ev : w.b.events())
+    CAF_CHECK(ev.what != datagram_channel::event::frame);
+  // The session still works.
+  transfer(w, sa, 10, 100);
+}
+
+CAF_TEST(closing one end tells the other) {
+  wire_pair w;
+  auto [sa, sb] = w.connect();
+  w.a.close(sa);
+  std::string why;
+  CAF_REQUIRE(w.run_until([&] {
+    for (auto& ev : w.b.events())
+      if (ev.what == datagram_channel::event::down && ev.session == sb)
+        why = ev.reason;
+    w.b.events().clear();
+    return !why.empty();
+  }));
+  CAF_CHECK_EQUAL(w.b.sessions(), 0u);
+}
