@@ -40,5 +40,19 @@ using renew_atom = caf::atom_constant<caf::atom("renew")>;
 using discover_atom = caf::atom_constant<caf::atom("discover")>;
 using observed_atom = caf::atom_constant<caf::atom("observed")>;
 using nat_report_atom = caf::atom_constant<caf::atom("nat_report")>;
+// reliable UDP (actors/rudp_engine)
+using rudp_open_atom = caf::atom_constant<caf::atom("rudp_open")>;
+using rudp_dial_atom = caf::atom_constant<caf::atom("rudp_dial")>;
+using rudp_inbound_atom = caf::atom_constant<caf::atom("rudp_in")>;
+using rudp_attach_atom = caf::atom_constant<caf::atom("rudp_att")>;
+using rudp_send_atom = caf::atom_constant<caf::atom("rudp_send")>;
+using rudp_sent_atom = caf::atom_constant<caf::atom("rudp_sent")>;
+using rudp_frames_atom = caf::atom_constant<caf::atom("rudp_frm")>;
+using rudp_down_atom = caf::atom_constant<caf::atom("rudp_down")>;
+using rudp_pause_atom = caf::atom_constant<caf::atom("rudp_pause")>;
+using rudp_end_atom = caf::atom_constant<caf::atom("rudp_end")>;
+using stop_rudp_atom = caf::atom_constant<caf::atom("rudp_stop")>;
+using udp_batch_atom = caf::atom_constant<caf::atom("udp_batch")>;
+using udp_read_atom = caf::atom_constant<caf::atom("udp_read")>;
 
 } // namespace crust

@@ -44,14 +44,21 @@ void on_datagram(self_ptr self, const beacon_setup& s, const beacon_datagram& d)
   // (that is where this LAN reaches the peer); over IPv6 (link-local
   // sources are not dialable), the first announced one that is not
   // loopback.
+  // TCP endpoints first: the service falls back to UDP by itself.
   std::optional<endpoint> target;
-  for (auto& ep : p->endpoints) {
-    if (!d.from_v4.empty()) {
-      if (!target || ep.host == d.from_v4)
+  for (auto proto : {transport::tcp, transport::rudp}) {
+    for (auto& ep : p->endpoints) {
+      if (ep.proto != proto)
+        continue;
+      if (!d.from_v4.empty()) {
+        if (!target || ep.host == d.from_v4)
+          target = ep;
+      } else if (!target && ep.host.compare(0, 4, "127.") != 0) {
         target = ep;
-    } else if (!target && ep.host.compare(0, 4, "127.") != 0) {
-      target = ep;
+      }
     }
+    if (target)
+      break;
   }
   if (!target)
     return;

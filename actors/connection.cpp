@@ -10,6 +10,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/respond.hpp"
+#include "actors/rudp_engine.hpp"
 #include "actors/scribe_control.hpp"
 #include "actors/timer.hpp"
 #include "crust/errors.hpp"
@@ -48,7 +49,8 @@ secure_channel::settings channel_settings(const connection_setup& s) {
 } // namespace
 
 connection_core::connection_core(broker* self, connection_handle hdl,
-                                 connection_setup s)
+                                 connection_setup s,
+                                 std::optional<rudp_route> rudp)
   : self_(self),
     hdl_(hdl),
     sock_(self, hdl),
@@ -58,17 +60,28 @@ connection_core::connection_core(broker* self, connection_handle hdl,
     out_(setup_.opts.send_queue_size, setup_.opts.max_message_size),
     gate_(flow_rates{double(setup_.opts.max_bytes_per_sec),
                      double(setup_.opts.max_records_per_sec)},
-          setup_.ips ? setup_.ips->acquire(self_->remote_addr(hdl_),
-                                           self_->clock().now())
-                     : nullptr,
-          setup_.opts.flood_timeout, self_->clock().now()) {
-  address_ = self_->remote_addr(hdl_) + ":"
-             + std::to_string(self_->remote_port(hdl_));
+          // Over rudp the datagram channel meters before decrypting.
+          setup_.ips && !rudp ? setup_.ips->acquire(self_->remote_addr(hdl_),
+                                                    self_->clock().now())
+                              : nullptr,
+          setup_.opts.flood_timeout, self_->clock().now()),
+    rudp_(std::move(rudp)) {
+  if (rudp_)
+    address_ = udp_address{setup_.info.remote.host, setup_.info.remote.port}
+                 .text();
+  else
+    address_ = self_->remote_addr(hdl_) + ":"
+               + std::to_string(self_->remote_port(hdl_));
+}
+
+bool connection_core::established() const {
+  return rudp_ ? rudp_up_ : channel_.established();
 }
 
 behavior connection_core::start() {
   self_->set_error_handler([](error&) {}); // strays must not kill us
-  self_->ack_writes(hdl_, true);
+  if (!rudp_)
+    self_->ack_writes(hdl_, true);
   // Not a byte is read (nor a handshake computed) before the service
   // admits this connection: a scribe reads nothing until configure_read.
   self_->send(setup_.service, conn_up_atom::value, setup_.info);
@@ -79,6 +92,8 @@ behavior connection_core::start() {
       if (phase_ != phase::handshaking || admitted_)
         return;
       admitted_ = true;
+      if (rudp_)
+        return rudp_attach();
       sock_.configure(read_size);
       update_reading();
       write_raw([&](std::vector<char>& buf) { channel_.start(buf); });
@@ -93,6 +108,19 @@ behavior connection_core::start() {
         sock_.release();
       else
         pump();
+    },
+    [=](rudp_frames_atom, std::vector<std::vector<uint8_t>>& fs) {
+      rudp_frames(fs);
+    },
+    [=](rudp_sent_atom, uint64_t n) {
+      in_flight_ -= std::min<size_t>(in_flight_, n);
+      pump();
+    },
+    [=](rudp_down_atom, const std::string& reason, uint8_t kind) {
+      if (kind == no_misbehaviour)
+        finish(closed_by_peer_.empty() ? reason : closed_by_peer_);
+      else
+        abuse(static_cast<misbehaviour>(kind), reason);
     },
     [=](const connection_closed_msg&) {
       finish(closed_by_peer_.empty() ? "connection closed by the peer"
@@ -154,7 +182,12 @@ behavior connection_core::start() {
                 + to_text(setup_.opts.handshake_timeout));
     },
     [=](tick_atom) { on_tick(); },
-    [=](finish_atom) { sock_.release(); },
+    [=](finish_atom) {
+      if (rudp_)
+        rudp_finish();
+      else
+        sock_.release();
+    },
   };
 }
 
@@ -172,7 +205,7 @@ void connection_core::on_tick() {
     }
   }
   heard_ = false;
-  if (!sent_since_tick_ && channel_.established())
+  if (!sent_since_tick_ && established())
     send_frame(wire::frame_type::ping, nullptr, 0);
   sent_since_tick_ = false;
   set_timer(self_, setup_.opts.heartbeat_interval, tick_atom::value);
@@ -182,6 +215,8 @@ void connection_core::on_tick() {
 void connection_core::pump() {
   if (phase_ == phase::closing)
     return;
+  if (rudp_)
+    return rudp_pump();
   size_t moved = 0;
   chunk_view c;
   auto& buf = self_->wr_buf(hdl_);
@@ -196,6 +231,8 @@ void connection_core::pump() {
 }
 
 void connection_core::send_frame(wire::frame_type t, const void* body, size_t len) {
+  if (rudp_)
+    return rudp_frame(0, t, body, len);
   write_raw([&](std::vector<char>& out) {
     channel_.seal(t, static_cast<const uint8_t*>(body), len, nullptr, 0, out);
   });
@@ -229,10 +266,13 @@ void connection_core::close_with(wire::close_reason r, const std::string& text,
                                  std::string reason) {
   if (phase_ == phase::closing)
     return;
-  if (channel_.established()) {
+  if (established()) {
     std::string body(1, static_cast<char>(r));
     body += text.substr(0, wire::max_close_text);
     send_frame(wire::frame_type::close, body.data(), body.size());
+    // Over rudp the CLOSE also follows the normal lane's data.
+    if (rudp_)
+      rudp_frame(1, wire::frame_type::close, body.data(), body.size());
   }
   finish(std::move(reason));
 }
@@ -243,6 +283,8 @@ void connection_core::finish(std::string reason) {
   phase_ = phase::closing;
   self_->send(setup_.service, closed_atom::value, std::move(reason),
               duplicate_);
+  if (rudp_)
+    return rudp_finish();
   // Our last words (CLOSE) get a moment to reach the socket.
   sock_.close_later(in_flight_ > 0, finish_atom::value);
 }

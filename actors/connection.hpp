@@ -51,4 +51,10 @@ caf::behavior connection_from_socket(caf::io::broker* self,
                                      caf::io::network::native_socket fd,
                                      connection_setup setup);
 
+/// For a session of the rudp engine that came up (the engine ran the
+/// handshake; the connection asks it for the peer's HELLO on admission).
+caf::behavior connection_over_rudp(caf::io::broker* self, caf::actor engine,
+                                   uint32_t ep, uint32_t session,
+                                   connection_setup setup);
+
 } // namespace crust

@@ -6,6 +6,7 @@
 
 #include <caf/io/broker.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,17 @@ public:
   using timespan = caf::timespan;
 
   enum class phase { handshaking, negotiating, undecided, kept, closing };
-  connection_core(broker* self, connection_handle hdl, connection_setup s);
+
+  /// Where a connection over reliable UDP lives: its session in the
+  /// engine (actors/rudp_engine), which ran the handshake already.
+  struct rudp_route {
+    caf::actor engine;
+    uint32_t ep = 0;
+    uint32_t session = 0;
+  };
+
+  connection_core(broker* self, connection_handle hdl, connection_setup s,
+                  std::optional<rudp_route> rudp = std::nullopt);
   behavior start();
 
 private:
@@ -48,6 +59,19 @@ private:
   void close_with(wire::close_reason r, const std::string& text,
                   std::string reason);
   void finish(std::string reason);
+  bool established() const;
+
+  // Over reliable UDP (connection_rudp.cpp): frames are SCTP messages,
+  // stream 0 for control and the high lane, stream 1 for the normal lane.
+  void rudp_attach();
+  void rudp_frames(std::vector<std::vector<uint8_t>>& frames);
+  void rudp_frame(uint16_t stream, wire::frame_type t, const void* body,
+                  size_t len);
+  void rudp_pump();
+  bool rudp_early(const frame_view& f);
+  bool rudp_closed(uint16_t stream, const frame_view& f);
+  void rudp_finish();
+  void rudp_pause(bool on);
 
   template <class F>
   void write_raw(F fill) {
@@ -84,6 +108,13 @@ private:
   std::string closed_by_peer_;
   bool duplicate_ = false;
   bool admitted_ = false;
+  std::optional<rudp_route> rudp_;
+  bool rudp_up_ = false;
+  uint16_t rudp_stream_ = 0; // of the frame on_frame is looking at
+  bool rudp_paused_ = false;
+  uint8_t rudp_closes_ = 0;  // streams the peer's CLOSE arrived on
+  std::vector<std::vector<uint8_t>> early_; // DATA that overtook SELECT
+  size_t early_bytes_ = 0;
 };
 
 } // namespace crust

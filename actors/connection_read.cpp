@@ -57,6 +57,8 @@ void connection_core::throttle(flood_gate::verdict v) {
 // One more read, unless the undecided allowance or the rate stops us.
 // Called from reads, on admission, and from timers (see scribe_control).
 void connection_core::update_reading() {
+  if (rudp_)
+    return rudp_pause(halted_ && phase_ != phase::closing);
   if (phase_ != phase::closing && admitted_ && !halted_ && !throttled_)
     sock_.arm();
 }
@@ -135,6 +137,8 @@ bool connection_core::on_frame(const frame_view& f) {
       }
       return true;
     case ft::close: {
+      if (rudp_ && !rudp_closed(rudp_stream_, f))
+        return true; // waiting for the CLOSE on the other stream
       auto n = std::min(f.size, wire::max_close_text + 1);
       std::string why = "closed by the peer";
       if (n > 1)
@@ -156,9 +160,18 @@ bool connection_core::on_frame(const frame_view& f) {
 void connection_core::selected() {
   phase_ = phase::undecided;
   send_frame(wire::frame_type::observed, address_.data(), address_.size());
+  // Over rudp, DATA on the normal lane's stream may overtake SELECT.
+  auto early = std::move(early_);
+  early_.clear();
+  early_bytes_ = 0;
+  for (auto& body : early)
+    if (!on_data(frame_view{wire::frame_type::data, body.data(), body.size()}))
+      return;
 }
 
 bool connection_core::on_data(const frame_view& f) {
+  if (rudp_ && phase_ == phase::negotiating)
+    return rudp_early(f);
   if (phase_ != phase::undecided && phase_ != phase::kept)
     return violation("DATA before the connection was selected");
   std::vector<uint8_t> msg;

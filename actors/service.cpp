@@ -184,14 +184,14 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
     },
     [=](bound_atom, uint16_t port) {
       auto& st = self->state;
+      bool first = st.bound_port == 0;
       st.bound_port = port;
-      listening ev;
-      ev.id = st.id;
-      for (auto& addr : reachable_addresses(st.opts.listen_address))
-        ev.endpoints.push_back(endpoint{transport::tcp, addr, port, {}});
-      start_beacon(self, ev.endpoints);
-      self->send(st.handler, std::move(ev));
-      start_nat(self, port);
+      if (first)
+        open_rudp(self); // then announces where we listen
+    },
+    [=](rudp_inbound_atom, uint32_t ep, uint32_t session,
+        const std::string& ip, uint16_t port) {
+      on_rudp_inbound(self, ep, session, ip, port);
     },
     [=](port_mapping& ev) {
       if (self->current_sender() == self->state.mapper)
@@ -303,16 +303,20 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       st.stopping = true;
       if (st.listener)
         self->send_exit(st.listener, caf::exit_reason::user_shutdown);
+      // Connections over rudp first say CLOSE, then the socket goes.
+      for (auto& [c, rec] : st.conns)
+        close_conn(self, c, wire::close_reason::normal, "shutdown");
+      if (st.rudp)
+        set_timer(self, std::chrono::milliseconds(300), stop_rudp_atom::value);
       // Not killed with the others: the cache saves what it was told, the
       // mapper removes its mappings, and the service waits for both.
       close_and_wait(self, st.cache, shutdown_grace);
       close_and_wait(self, st.mapper,
                      std::chrono::seconds(2) + st.opts.upnp_timeout * 2);
-      for (auto& [c, rec] : st.conns)
-        close_conn(self, c, wire::close_reason::normal, "shutdown");
       set_timer(self, shutdown_grace, shutdown{});
       quit_when_done(self);
     },
+    [=](stop_rudp_atom) { stop_rudp(self); },
   };
 }
 

@@ -11,6 +11,8 @@
 #include "crust/errors.hpp"
 #include "crust/messages.hpp"
 
+#include <functional>
+
 namespace crust {
 
 namespace {
@@ -29,17 +31,15 @@ void not_dialled(self_ptr self, const endpoint& target, origin from,
 
 } // namespace
 
-void connect_to(self_ptr self, const endpoint& target, origin from) {
+namespace {
+
+using failure = std::function<void(const std::string&)>;
+
+// The TCP dial: a detached dialer connects, a connection broker takes
+// the socket.
+void dial_tcp(self_ptr self, const endpoint& target, origin from,
+              failure failed) {
   auto& st = self->state;
-  if (target.proto != transport::tcp)
-    return not_dialled(self, target, from,
-                       "this build dials tcp:// endpoints only");
-  if (st.adm->blocked(target.host)
-      || (target.pinned && st.adm->blocked(*target.pinned)))
-    return not_dialled(self, target, from, "blacklisted");
-  if (target.pinned ? !st.adm->allowed(target.host, *target.pinned)
-                    : !st.adm->may_be_allowed(target.host))
-    return not_dialled(self, target, from, "not on the allow list");
   auto d = self->home_system().spawn<caf::detached>(dialer, target,
                                                     st.opts.connect_timeout);
   auto margin = std::chrono::seconds(5);
@@ -66,11 +66,52 @@ void connect_to(self_ptr self, const endpoint& target, origin from) {
         rec.bootstrap = from == origin::bootstrap_out;
       },
       [=](caf::error& err) {
-        auto reason = err.category() == error_category && error_detail(err)
-                        ? *error_detail(err)
-                        : self->system().render(err);
-        not_dialled(self, target, from, reason);
+        failed(err.category() == error_category && error_detail(err)
+                 ? *error_detail(err)
+                 : self->system().render(err));
       });
+}
+
+endpoint twin(endpoint e, transport t) {
+  e.proto = t;
+  return e;
+}
+
+} // namespace
+
+void connect_to(self_ptr self, const endpoint& target, origin from) {
+  auto& st = self->state;
+  if (target.proto == transport::relay)
+    return not_dialled(self, target, from, "relays are not built yet");
+  if (st.adm->blocked(target.host)
+      || (target.pinned && st.adm->blocked(*target.pinned)))
+    return not_dialled(self, target, from, "blacklisted");
+  if (target.pinned ? !st.adm->allowed(target.host, *target.pinned)
+                    : !st.adm->may_be_allowed(target.host))
+    return not_dialled(self, target, from, "not on the allow list");
+  auto give_up = [=](const std::string& reason) {
+    not_dialled(self, target, from, reason);
+  };
+  // udp:// is what the caller asked for: UDP only.
+  if (target.proto == transport::rudp)
+    return dial_rudp(self, target, from, give_up);
+  auto udp = twin(target, transport::rudp);
+  if (st.opts.prefer_transport == "udp" && rudp_ready(self))
+    return dial_rudp(self, udp, from, [=](const std::string& why_udp) {
+      dial_tcp(self, target, from, [=](const std::string& why_tcp) {
+        give_up("udp: " + why_udp + "; tcp: " + why_tcp);
+      });
+    });
+  // TCP first. A refusal means the host answered and nobody listens: UDP
+  // would meet the same. Silence or unreachability may be a filter that
+  // lets UDP through (the peer's UDP socket shares the TCP port).
+  dial_tcp(self, target, from, [=](const std::string& why_tcp) {
+    if (!rudp_ready(self) || why_tcp.find("refused") != std::string::npos)
+      return give_up(why_tcp);
+    dial_rudp(self, udp, from, [=](const std::string& why_udp) {
+      give_up("tcp: " + why_tcp + "; udp: " + why_udp);
+    });
+  });
 }
 
 } // namespace crust

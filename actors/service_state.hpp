@@ -6,6 +6,7 @@
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -86,6 +87,11 @@ struct service_state {
   std::optional<external_endpoints> stun;
   std::map<std::string, std::string> echoes;
   std::optional<external_endpoints> published;
+  /// Reliable UDP: the process's engine (null: off), our socket in it
+  /// (0: not open) and its port.
+  caf::actor rudp;
+  uint32_t rudp_ep = 0;
+  uint16_t udp_port = 0;
   conn_id next_id = 1;
   std::unordered_map<caf::actor_addr, conn_id> ids;
   std::unordered_map<conn_id, conn_record> conns;
@@ -204,5 +210,25 @@ void on_nat_report(self_ptr self, external_endpoints ev);
 /// Connection `c`'s peer says it sees us at `text`.
 void on_observed(self_ptr self, conn_id c, const std::string& text);
 
+
+// -- reliable UDP (service_rudp.cpp) -------------------------------------------
+
+/// The listener is bound: opens our UDP socket in the rudp engine (the
+/// same port when free), then tells the application where we listen.
+void open_rudp(self_ptr self);
+
+/// Closes our UDP socket and its sessions.
+void stop_rudp(self_ptr self);
+
+/// Whether rudp dials can go out.
+bool rudp_ready(self_ptr self);
+
+/// A peer's rudp session came up: its connection broker.
+void on_rudp_inbound(self_ptr self, uint32_t ep, uint32_t session,
+                     const std::string& ip, uint16_t port);
+
+/// Dials `target` (udp://) over rudp; `failed` hears why not.
+void dial_rudp(self_ptr self, const endpoint& target, origin from,
+               std::function<void(const std::string&)> failed);
 
 } // namespace crust

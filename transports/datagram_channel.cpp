@@ -137,6 +137,12 @@ bool datagram_channel::send(uint32_t session, uint16_t stream,
   return i != sessions_.end() && i->second->send(stream, data, size);
 }
 
+void datagram_channel::pause(uint32_t session, bool on) {
+  auto i = sessions_.find(session);
+  if (i != sessions_.end())
+    i->second->pause(on);
+}
+
 void datagram_channel::close(uint32_t session) {
   auto i = sessions_.find(session);
   if (i == sessions_.end())

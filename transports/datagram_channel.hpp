@@ -118,6 +118,11 @@ public:
   bool send(uint32_t session, uint16_t stream, const uint8_t* data,
             size_t size);
 
+  /// The receiver's own back-pressure: while paused, the session's DATA
+  /// is dropped unread (SCTP resends it later, and its congestion control
+  /// slows the peer down).
+  void pause(uint32_t session, bool on);
+
   /// Ends a session (the peer hears an SCTP ABORT). No down event follows.
   void close(uint32_t session);
 

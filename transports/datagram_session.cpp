@@ -185,6 +185,10 @@ void datagram_session::on_data(const udp_address& from, const uint8_t* packet,
                                const datagram::packet& p, time_point now) {
   if (!link_) // still handshaking: SCTP will resend
     return;
+  if (paused_) {
+    ++ch_.stats_.throttled;
+    return;
+  }
   if (paused_until_) {
     if (now < *paused_until_) {
       ++ch_.stats_.throttled;

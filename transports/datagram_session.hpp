@@ -58,6 +58,9 @@ public:
   void tick(time_point now);
   void flush(time_point now);
   void close();
+  void pause(bool on) {
+    paused_ = on;
+  }
 
   state current() const {
     return state_;
@@ -118,6 +121,7 @@ private:
   std::optional<time_point> paused_until_;
   time_point last_sent_;
   std::vector<uint8_t> plain_;
+  bool paused_ = false;
   bool broken_ = false;
   std::string why_;
   std::optional<misbehaviour> kind_;

@@ -1,0 +1,129 @@
+#include "transports/udp_socket.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "crust/errors.hpp"
+
+namespace crust {
+
+namespace {
+
+bool to_sockaddr(const udp_address& a, sockaddr_storage& ss, socklen_t& len) {
+  std::memset(&ss, 0, sizeof(ss));
+  auto v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  if (inet_pton(AF_INET, a.ip.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(a.port);
+    len = sizeof(sockaddr_in);
+    return true;
+  }
+  auto v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET6, a.ip.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(a.port);
+    len = sizeof(sockaddr_in6);
+    return true;
+  }
+  return false;
+}
+
+udp_address from_sockaddr(const sockaddr_storage& ss) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  udp_address a;
+  if (ss.ss_family == AF_INET) {
+    auto v4 = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof(buf));
+    a.port = ntohs(v4->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto v6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof(buf));
+    a.port = ntohs(v6->sin6_port);
+  }
+  a.ip = buf;
+  return a;
+}
+
+} // namespace
+
+caf::expected<int> udp_bind(const std::string& host, uint16_t port) {
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (!to_sockaddr(udp_address{host, port}, ss, len))
+    return make_error(errc::invalid_config, "not an IP address: " + host);
+  int fd = ::socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return make_error(errc::invalid_config,
+                      std::string{"socket: "} + std::strerror(errno));
+  // Room for bursts: SCTP sends a window's worth at once.
+  int size = 4 * 1024 * 1024;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    auto why = std::string{"cannot bind udp "} + host + ":"
+               + std::to_string(port) + ": " + std::strerror(errno);
+    ::close(fd);
+    return make_error(errc::invalid_config, why);
+  }
+  return fd;
+}
+
+uint16_t udp_local_port(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    return 0;
+  return from_sockaddr(ss).port;
+}
+
+size_t udp_read_batch(int fd, std::vector<udp_datagram>& out, size_t max) {
+  constexpr size_t batch = 64;
+  constexpr size_t room = datagram::max_size + 1; // +1: tell "too long"
+  static thread_local std::vector<uint8_t> bufs(batch * room);
+  static thread_local std::vector<sockaddr_storage> addrs(batch);
+  size_t total = 0;
+  while (total < max) {
+    mmsghdr msgs[batch];
+    iovec iov[batch];
+    auto n = std::min(batch, max - total);
+    for (size_t i = 0; i < n; ++i) {
+      iov[i] = {bufs.data() + i * room, room};
+      std::memset(&msgs[i], 0, sizeof(msgs[i]));
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &addrs[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    }
+    int got = ::recvmmsg(fd, msgs, static_cast<unsigned>(n), MSG_DONTWAIT,
+                         nullptr);
+    if (got <= 0)
+      break;
+    for (int i = 0; i < got; ++i) {
+      auto p = bufs.data() + i * room;
+      out.push_back({from_sockaddr(addrs[i]),
+                     std::vector<uint8_t>(p, p + msgs[i].msg_len)});
+    }
+    total += static_cast<size_t>(got);
+    if (static_cast<size_t>(got) < n)
+      break;
+  }
+  return total;
+}
+
+bool udp_send(int fd, const udp_address& to, const uint8_t* data,
+              size_t size) {
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (!to_sockaddr(to, ss, len))
+    return false;
+  return ::sendto(fd, data, size, MSG_DONTWAIT,
+                  reinterpret_cast<sockaddr*>(&ss), len)
+         == static_cast<ssize_t>(size);
+}
+
+} // namespace crust

@@ -1,0 +1,34 @@
+// The rudp UDP socket: bind, read a batch at once (recvmmsg), send one
+// datagram. IPv4 and IPv6; addresses as text (transports/datagram_channel's
+// udp_address). Non-blocking; a full send buffer drops the datagram, as
+// the network would (SCTP resends).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "transports/datagram_channel.hpp"
+
+namespace crust {
+
+struct udp_datagram {
+  udp_address from;
+  std::vector<uint8_t> bytes;
+};
+
+/// Binds `host:port` (port 0: any free one); the fd, or why not.
+caf::expected<int> udp_bind(const std::string& host, uint16_t port);
+
+/// The port `fd` is bound to.
+uint16_t udp_local_port(int fd);
+
+/// Appends up to `max` waiting datagrams to `out`; how many it read.
+size_t udp_read_batch(int fd, std::vector<udp_datagram>& out, size_t max);
+
+/// Sends one datagram; false when the kernel refused it.
+bool udp_send(int fd, const udp_address& to, const uint8_t* data, size_t size);
+
+} // namespace crust
