@@ -36,7 +36,7 @@ const std::map<std::string, key_spec>& known_keys() {
      {kind::integer, "bytes queued per peer before send() fails"}},
     {"undecided-buffer-size",
      {kind::integer, "bytes held from a peer awaiting keep/drop"}},
-    {"prefer-transport", {kind::text, "tcp (udp arrives with rudp)"}},
+    {"prefer-transport", {kind::text, "tcp or udp: which to dial first"}},
     {"network-name",
      {kind::text, "nodes of different networks never connect"}},
     {"identity-file",
@@ -195,9 +195,9 @@ caf::error check_duration(const std::string& key, caf::timespan v,
 
 caf::error check_text(const std::string& key, const std::string& v,
                       const std::string& file) {
-  if (key == "prefer-transport" && v != "tcp")
+  if (key == "prefer-transport" && v != "tcp" && v != "udp")
     return bad(key, "\"" + v + "\"",
-               "is not a known transport (this build knows: tcp)", file);
+               "is not a known transport (tcp or udp)", file);
   if (key == "network-name" && (v.empty() || v.size() > 64))
     return bad(key, "\"" + v + "\"", "must be 1 to 64 bytes", file);
   return caf::none;

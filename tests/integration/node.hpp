@@ -1,0 +1,135 @@
+// Test nodes for the integration suites: a service plus a scoped actor as
+// its handler, over real sockets on 127.0.0.1. Every wait is bounded and
+// waits on events, never on the clock.
+#pragma once
+
+#include <caf/test/unit_test.hpp>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <cstring>
+#include <functional>
+
+#include "crust/crust.hpp"
+
+using namespace std::chrono_literals;
+using caf::scoped_actor;
+using crust::peer_id;
+
+namespace crust_test {
+
+// One node: a service plus a scoped actor as its handler, with every event
+// it received.
+struct node {
+  scoped_actor handler;
+  caf::actor svc;
+  std::vector<crust::listening> listens;
+  std::vector<crust::new_peer> peers;
+  std::vector<crust::message> msgs;
+  std::vector<crust::peer_lost> lost;
+  std::vector<crust::connection_failed> failed;
+  std::vector<crust::misbehaving> abuse;
+
+  explicit node(caf::actor_system& sys,
+                std::function<void(crust::service_options&)> tweak = {})
+    : handler(sys) {
+    crust::service_options opts;
+    opts.listen_address = "127.0.0.1";
+    opts.heartbeat_interval = 200ms;
+    opts.heartbeat_timeout = 1s;
+    if (tweak)
+      tweak(opts);
+    auto s = crust::spawn_service(sys, opts, caf::actor{handler});
+    CAF_REQUIRE(s);
+    svc = *s;
+    CAF_REQUIRE(wait_until([&] { return !listens.empty(); }));
+  }
+
+  ~node() {
+    caf::anon_send_exit(svc, caf::exit_reason::user_shutdown);
+  }
+
+  const peer_id& id() const {
+    return listens.at(0).id;
+  }
+
+  crust::endpoint endpoint(crust::transport t = crust::transport::tcp) const {
+    for (auto& e : listens.at(0).endpoints)
+      if (e.proto == t)
+        return e;
+    CAF_FAIL("no endpoint of that transport");
+    return {};
+  }
+
+  // Takes events until `done` holds; false after `limit` without it.
+  bool wait_until(const std::function<bool()>& done,
+                  caf::timespan limit = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= decltype(left)::zero())
+        return false;
+      bool timed_out = false;
+      handler->receive(
+        [&](crust::listening& x) { listens.push_back(std::move(x)); },
+        [&](crust::new_peer& x) { peers.push_back(std::move(x)); },
+        [&](crust::message& x) { msgs.push_back(std::move(x)); },
+        [&](crust::peer_lost& x) { lost.push_back(std::move(x)); },
+        [&](crust::connection_failed& x) { failed.push_back(std::move(x)); },
+        [&](crust::misbehaving& x) { abuse.push_back(std::move(x)); },
+        caf::after(std::chrono::duration_cast<caf::timespan>(left)) >>
+          [&] { timed_out = true; });
+      if (timed_out)
+        return done();
+    }
+    return true;
+  }
+
+  void keep(const peer_id& p) {
+    handler->request(svc, 10s, crust::keep{p})
+      .receive([](caf::ok_atom) {},
+               [](caf::error& err) { CAF_FAIL("keep failed: " << to_string(err)); });
+  }
+
+  caf::error send(const peer_id& p, std::vector<uint8_t> bytes,
+                  crust::priority prio = crust::priority::normal) {
+    caf::error result;
+    handler->request(svc, 10s, crust::send{p, std::move(bytes), prio})
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  std::vector<crust::peer_info> peer_list() {
+    std::vector<crust::peer_info> result;
+    handler->request(svc, 10s, crust::list_peers{})
+      .receive([&](std::vector<crust::peer_info>& xs) { result = std::move(xs); },
+               [](caf::error&) {});
+    return result;
+  }
+};
+
+struct fixture {
+  crust::config cfg;
+  caf::actor_system sys{cfg};
+};
+
+inline std::vector<uint8_t> text(const std::string& s) {
+  return {s.begin(), s.end()};
+}
+
+// Connects a to b, keeps on both sides.
+inline void link(node& a, node& b,
+                 crust::transport t = crust::transport::tcp) {
+  a.handler->send(a.svc, crust::connect{b.endpoint(t)});
+  CAF_REQUIRE(a.wait_until([&] { return !a.peers.empty(); }));
+  CAF_REQUIRE(b.wait_until([&] { return !b.peers.empty(); }));
+  a.keep(b.id());
+  b.keep(a.id());
+}
+
+} // namespace crust_test
+
+using namespace crust_test;
+
