@@ -34,6 +34,11 @@ std::optional<packet> parse(const uint8_t* data, size_t size,
       auto flag = rest[4 + message1_size];
       if (flag > 1)
         return refuse(why, "datagram: INIT with an unknown cookie flag");
+      // One reading per datagram: what carries nothing must be zero.
+      auto unused = rest + 4 + message1_size + 1 + (flag == 1 ? 16 : 0);
+      for (auto q = unused; q < data + size; ++q)
+        if (*q != 0)
+          return refuse(why, "datagram: INIT padding is not zero");
       if (flag == 1) {
         cookie_bytes c;
         auto at = rest + 4 + message1_size + 1;

@@ -59,6 +59,13 @@ CAF_TEST(wrong sizes and unknown types are refused with a reason) {
   auto init = encode_init(1, m1.data(), nullptr);
   init.push_back(0);
   CAF_CHECK_EQUAL(why_not(init), "datagram: INIT of the wrong size");
+  init.pop_back();
+  CAF_CHECK_EQUAL(init.size(), init_size);
+  init.back() = 1;
+  CAF_CHECK_EQUAL(why_not(init), "datagram: INIT padding is not zero");
+  init.back() = 0;
+  init[1 + 4 + message1_size] = 2;
+  CAF_CHECK_EQUAL(why_not(init), "datagram: INIT with an unknown cookie flag");
   CAF_CHECK_EQUAL(why_not({0xC2, 0, 0, 0, 0, 0}),
                   "datagram: RESPONSE of the wrong size");
   CAF_CHECK_EQUAL(why_not({0xC5, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}),
