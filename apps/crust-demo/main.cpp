@@ -75,8 +75,11 @@ caf::behavior person(caf::stateful_actor<person_state>* self, std::string name,
     },
     [=](const listening& ev) {
       auto& st = self->state;
-      say(st.name + " listens on " + to_string(ev.endpoints.at(0))
-          + "  (peer id " + ev.id.short_hex() + "...)");
+      std::string eps;
+      for (auto& e : ev.endpoints)
+        eps += (eps.empty() ? "" : " and ") + to_string(e);
+      say(st.name + " listens on " + eps + "  (peer id " + ev.id.short_hex()
+          + "...)");
       self->send(st.director, ready_atom::value, st.name, ev.id,
                  ev.endpoints.at(0));
     },
@@ -217,9 +220,14 @@ int main(int argc, char** argv) {
   wait([&] { return where.size() == 3; });
   for (auto& [name, p] : people)
     caf::anon_send(p, names_atom::value, names);
+  // bob over TCP; carol over reliable UDP (alice listens on both, at
+  // the same port).
   for (auto dialler : {"bob", "carol"}) {
-    say(std::string{dialler} + " dials alice at " + to_string(where["alice"]));
-    caf::anon_send(services[dialler], connect{where["alice"]});
+    auto at = where["alice"];
+    if (std::string{dialler} == "carol")
+      at.proto = transport::rudp;
+    say(std::string{dialler} + " dials alice at " + to_string(at));
+    caf::anon_send(services[dialler], connect{at});
   }
   // alice and bob greet each other; carol learns she was dropped.
   wait([&] { return got >= 2 && lost >= 1; });
