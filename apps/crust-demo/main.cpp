@@ -1,7 +1,7 @@
 // crust demo: three nodes on 127.0.0.1 find each other, connect, keep or
 // drop, and talk, with a transcript a person can read. `./run demo`.
 //
-// alice listens; bob and carol dial her. alice keeps only peers on her list
+// alice listens; bob dials her over TCP, carol over reliable UDP. alice keeps only peers on her list
 // of friends (bob), so carol is dropped; alice and bob then greet each
 // other. Then bob restarts with no address to dial: his bootstrap cache
 // remembers alice, and they greet each other again. Every line below the
@@ -159,8 +159,9 @@ int main(int argc, char** argv) {
   }
   caf::actor_system sys{cfg};
   caf::scoped_actor director{sys};
-  std::cout << "crust demo: three nodes on 127.0.0.1. alice listens, bob and "
-               "carol dial her;\nalice keeps only her friend bob. Then bob "
+  std::cout << "crust demo: three nodes on 127.0.0.1. alice listens, bob "
+               "dials her over TCP and\ncarol over reliable UDP; alice keeps "
+               "only her friend bob. Then bob "
                "restarts and finds alice again\nfrom his bootstrap cache.\n"
             << std::endl;
   // bob keeps his identity and his bootstrap cache across the restart.
