@@ -22,11 +22,6 @@ constexpr size_t rudp_window = 256 * 1024;
 // How long a CLOSE on one stream waits for its twin on the other.
 constexpr auto close_grace = std::chrono::seconds(1);
 
-bool known_type(uint8_t t) {
-  return t >= static_cast<uint8_t>(wire::frame_type::select)
-         && t <= static_cast<uint8_t>(wire::frame_type::observed);
-}
-
 } // namespace
 
 void connection_core::rudp_attach() {
@@ -51,7 +46,7 @@ void connection_core::rudp_frames(std::vector<std::vector<uint8_t>>& fs) {
     if (phase_ == phase::closing)
       return;
     heard_ = true;
-    if (f.size() < 2 || !known_type(f[1])) {
+    if (f.size() < 2 || !wire::known_frame_type(f[1])) {
       violation(f.size() < 2 ? "empty frame"
                              : "unknown frame type " + std::to_string(f[1]));
       return;

@@ -57,13 +57,9 @@ void dial_tcp(self_ptr self, const endpoint& target, origin from,
         setup.info.local = local;
         setup.info.remote = target;
         setup.info.remote.pinned = caf::none;
-        auto hdl = self->home_system().middleman().spawn_broker(
-          connection_from_socket, fd, setup);
-        auto c = register_conn(self, hdl);
-        auto& rec = st.conns[c];
-        rec.info = setup.info;
-        rec.target = target;
-        rec.bootstrap = from == origin::bootstrap_out;
+        register_dialled(self, self->home_system().middleman().spawn_broker(
+                                 connection_from_socket, fd, setup),
+                         setup);
       },
       [=](caf::error& err) {
         failed(err.category() == error_category && error_detail(err)

@@ -20,6 +20,14 @@ connection_setup make_setup(self_ptr self) {
   return s;
 }
 
+void register_dialled(self_ptr self, const caf::actor& hdl,
+                      const connection_setup& setup) {
+  auto& rec = self->state.conns[register_conn(self, hdl)];
+  rec.info = setup.info;
+  rec.target = setup.target;
+  rec.bootstrap = setup.info.from == origin::bootstrap_out;
+}
+
 conn_id register_conn(self_ptr self, const caf::actor& hdl) {
   auto& st = self->state;
   auto addr = hdl.address();

@@ -140,13 +140,10 @@ void dial_rudp(self_ptr self, const endpoint& target, origin from,
         auto setup = rudp_setup(self, target, false);
         setup.target = target;
         setup.info.from = from;
-        auto hdl = self->home_system().middleman().spawn_broker(
-          connection_over_rudp, st.rudp, ep, session, setup);
-        auto c = register_conn(self, hdl);
-        auto& rec = st.conns[c];
-        rec.info = setup.info;
-        rec.target = target;
-        rec.bootstrap = from == origin::bootstrap_out;
+        register_dialled(self, self->home_system().middleman().spawn_broker(
+                                 connection_over_rudp, st.rudp, ep, session,
+                                 setup),
+                         setup);
       },
       [=](caf::error& err) {
         failed(error_detail(err).value_or(self->system().render(err)));

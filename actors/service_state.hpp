@@ -110,6 +110,10 @@ connection_setup make_setup(self_ptr self);
 /// Starts tracking (and monitoring) a connection actor; idempotent.
 conn_id register_conn(self_ptr self, const caf::actor& hdl);
 
+/// Tracks a connection we dialled (`setup` as it was spawned with).
+void register_dialled(self_ptr self, const caf::actor& hdl,
+                      const connection_setup& setup);
+
 /// The connection that sent the current message, if it is one of ours.
 std::optional<conn_id> sender_conn(self_ptr self);
 

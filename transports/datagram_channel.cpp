@@ -169,7 +169,7 @@ void datagram_channel::kill(uint32_t session, std::string reason,
     ++stats_.refused;
   close(session);
   if (known) {
-    event ev{event::down, session};
+    auto ev = event::make(event::down, session);
     ev.reason = std::move(reason);
     ev.kind = kind;
     events_.push_back(std::move(ev));

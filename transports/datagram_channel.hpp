@@ -70,12 +70,19 @@ public:
       up,    // the handshake finished: info(session) says who
       frame, // one SCTP message arrived on `stream`
       down,  // the session ended (`reason`, `kind` when it misbehaved)
-    } what;
+    } what = up;
     uint32_t session = 0;
     uint16_t stream = 0;
     std::vector<uint8_t> bytes;
     std::string reason;
     std::optional<misbehaviour> kind;
+
+    static event make(kind_t what, uint32_t session) {
+      event ev;
+      ev.what = what;
+      ev.session = session;
+      return ev;
+    }
   };
 
   struct session_info {

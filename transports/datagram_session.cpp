@@ -241,10 +241,12 @@ void datagram_session::after_link_work() {
     return;
   if (state_ == state::linking && link_->up()) {
     state_ = state::up;
-    ch_.events_.push_back({datagram_channel::event::up, index_});
+    ch_.events_.push_back(
+      datagram_channel::event::make(datagram_channel::event::up, index_));
   }
   for (auto& m : link_->received()) {
-    datagram_channel::event ev{datagram_channel::event::frame, index_};
+    auto ev = datagram_channel::event::make(datagram_channel::event::frame,
+                                            index_);
     ev.stream = m.stream;
     ev.bytes = std::move(m.bytes);
     ch_.events_.push_back(std::move(ev));

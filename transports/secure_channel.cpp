@@ -15,11 +15,6 @@ void append_record(std::vector<char>& out, const uint8_t* data, size_t len) {
   out.insert(out.end(), data, data + len);
 }
 
-bool known_type(uint8_t t) {
-  return t >= static_cast<uint8_t>(wire::frame_type::select)
-         && t <= static_cast<uint8_t>(wire::frame_type::observed);
-}
-
 } // namespace
 
 secure_channel::secure_channel(settings s) : cfg_(std::move(s)) {
@@ -143,7 +138,7 @@ secure_channel::event secure_channel::on_transport_record(const uint8_t* rec,
                     "reordered)");
   if (++rx_count_ % cfg_.rekey_interval == 0)
     rx_.rekey();
-  if (plain_.empty() || !known_type(plain_[0]))
+  if (plain_.empty() || !wire::known_frame_type(plain_[0]))
     return fail(misbehaviour::protocol_violation,
                 plain_.empty() ? "empty frame"
                                : "unknown frame type "

@@ -49,6 +49,12 @@ enum class frame_type : uint8_t {
   observed = 0x08,
 };
 
+/// Whether `t` is a frame type this version knows.
+constexpr bool known_frame_type(uint8_t t) {
+  return t >= static_cast<uint8_t>(frame_type::select)
+         && t <= static_cast<uint8_t>(frame_type::observed);
+}
+
 /// Longest OBSERVED body ("[IPv6]:port" fits).
 constexpr size_t max_observed_size = 64;
 

@@ -78,6 +78,20 @@ struct wire_pair {
     return done();
   }
 
+  // Steps until `ch` reports `session` down; its reason ("" if never).
+  std::string down_reason(datagram_channel& ch, uint32_t session,
+                          int max_steps = 400000) {
+    std::string why;
+    run_until([&] {
+      for (auto& ev : ch.events())
+        if (ev.what == datagram_channel::event::down && ev.session == session)
+          why = ev.reason;
+      ch.events().clear();
+      return !why.empty();
+    }, max_steps);
+    return why;
+  }
+
   // Both sides up; returns a's and b's session indices.
   std::pair<uint32_t, uint32_t> connect() {
     auto sa = a.dial(at_b, idb.id(), false, now);
@@ -167,14 +181,7 @@ CAF_TEST(a pinned dial to the wrong peer fails) {
   wire_pair w;
   auto other = identity::ephemeral();
   auto sa = w.a.dial(w.at_b, other.id(), false, w.now);
-  std::string why;
-  CAF_REQUIRE(w.run_until([&] {
-    for (auto& ev : w.a.events())
-      if (ev.what == datagram_channel::event::down && ev.session == sa)
-        why = ev.reason;
-    w.a.events().clear();
-    return !why.empty();
-  }));
+  auto why = w.down_reason(w.a, sa);
   CAF_CHECK(why.find("expected peer") != std::string::npos);
 }
 
@@ -182,14 +189,7 @@ CAF_TEST(no answer: the dial ends at the handshake timeout) {
   wire_pair w;
   auto sa = w.a.dial(udp_address{"10.9.9.9", 9}, std::nullopt, false, w.now);
   auto start = w.now;
-  std::string why;
-  CAF_REQUIRE(w.run_until([&] {
-    for (auto& ev : w.a.events())
-      if (ev.what == datagram_channel::event::down && ev.session == sa)
-        why = ev.reason;
-    w.a.events().clear();
-    return !why.empty();
-  }, 20000000));
+  auto why = w.down_reason(w.a, sa, 20000000);
   CAF_CHECK(why.find("no answer") != std::string::npos);
   CAF_CHECK(w.now - start >= 10s);
   // Retransmitted with backoff: a handful of INITs, not thousands.
@@ -262,13 +262,6 @@ CAF_TEST(closing one end tells the other) {
   wire_pair w;
   auto [sa, sb] = w.connect();
   w.a.close(sa);
-  std::string why;
-  CAF_REQUIRE(w.run_until([&] {
-    for (auto& ev : w.b.events())
-      if (ev.what == datagram_channel::event::down && ev.session == sb)
-        why = ev.reason;
-    w.b.events().clear();
-    return !why.empty();
-  }));
+  CAF_CHECK(!w.down_reason(w.b, sb).empty());
   CAF_CHECK_EQUAL(w.b.sessions(), 0u);
 }
