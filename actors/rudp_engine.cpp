@@ -21,7 +21,7 @@ using clock_type = datagram_channel::clock;
 
 // How often usrsctp's timers and our retransmissions run while sessions
 // exist (its timer resolution is 1 ms; RTO min is 100 ms).
-constexpr auto tick_interval = std::chrono::milliseconds(5);
+constexpr caf::timespan default_tick = std::chrono::milliseconds(5);
 
 // How long a session outlives its connection actor, for its last frames.
 constexpr auto end_grace = std::chrono::milliseconds(250);
@@ -48,6 +48,7 @@ struct endpoint_state {
 };
 
 struct engine_state {
+  caf::timespan tick;
   std::map<uint32_t, endpoint_state> eps;
   uint32_t next_ep = 1;
   bool ticking = false;
@@ -64,7 +65,7 @@ void settle(engine_ptr self, uint32_t id, endpoint_state& ep);
 void start_ticking(engine_ptr self) {
   if (!self->state.ticking) {
     self->state.ticking = true;
-    set_timer(self, tick_interval, tick_atom::value);
+    set_timer(self, self->state.tick, tick_atom::value);
   }
 }
 
@@ -183,7 +184,10 @@ void close_endpoint(engine_ptr self, uint32_t id) {
   }
 }
 
-caf::behavior engine(engine_ptr self) {
+// (It takes its tick as an argument: CAF 0.17 dereferences a null
+// pointer for functions spawned without any.)
+caf::behavior engine(engine_ptr self, caf::timespan tick) {
+  self->state.tick = tick;
   self->set_down_handler([=](caf::down_msg& dm) {
     std::vector<uint32_t> gone;
     for (auto& [id, ep] : self->state.eps)
@@ -313,7 +317,7 @@ caf::actor rudp_engine_of(caf::actor_system& sys) {
   auto& reg = sys.registry();
   if (auto existing = reg.get(engine_key))
     return caf::actor_cast<caf::actor>(existing);
-  auto e = sys.spawn<caf::hidden>(engine);
+  auto e = sys.spawn<caf::hidden>(engine, default_tick);
   reg.put(engine_key, caf::actor_cast<caf::strong_actor_ptr>(e));
   return e;
 }

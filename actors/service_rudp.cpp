@@ -65,8 +65,12 @@ void open_on(self_ptr self, uint16_t port, bool last_try) {
         announce(self);
       },
       [=](caf::error& err) {
-        if (!last_try)
-          return open_on(self, 0, true); // the TCP port is taken for UDP
+        if (!last_try) {
+          // The TCP port may be taken for UDP, or the engine we asked was
+          // just stopping (its last socket closed): a fresh look at both.
+          self->state.rudp = rudp_engine_of(self->home_system());
+          return open_on(self, 0, true);
+        }
         auto& st = self->state;
         st.rudp = nullptr;
         self->send(st.handler,

@@ -244,14 +244,13 @@ void datagram_session::after_link_work() {
     ch_.events_.push_back(
       datagram_channel::event::make(datagram_channel::event::up, index_));
   }
-  for (auto& m : link_->received()) {
+  for (auto& m : link_->take_received()) {
     auto ev = datagram_channel::event::make(datagram_channel::event::frame,
                                             index_);
     ev.stream = m.stream;
     ev.bytes = std::move(m.bytes);
     ch_.events_.push_back(std::move(ev));
   }
-  link_->received().clear();
   if (link_->down())
     fail(link_->error().empty() ? "the peer ended the association"
                                 : link_->error(),
@@ -303,11 +302,8 @@ void datagram_session::tick(time_point now) {
 void datagram_session::flush(time_point now) {
   if (!link_)
     return;
-  auto& q = link_->output();
-  while (!q.empty()) {
-    seal(q.front().data(), q.front().size(), now);
-    q.pop_front();
-  }
+  for (auto& p : link_->take_output())
+    seal(p.data(), p.size(), now);
 }
 
 void datagram_session::seal(const uint8_t* plain, size_t size,

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 namespace crust {
 
@@ -105,12 +106,20 @@ sctp_stack::sctp_stack() : last_(std::chrono::steady_clock::now()) {
   usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);
 }
 
+std::recursive_mutex& sctp_stack::lock() {
+  static std::recursive_mutex mtx;
+  return mtx;
+}
+
+using guard = std::lock_guard<std::recursive_mutex>;
+
 sctp_stack& sctp_stack::instance() {
   static sctp_stack stack;
   return stack;
 }
 
 void sctp_stack::tick(uint32_t elapsed_ms) {
+  guard g{lock()};
   usrsctp_handle_timers(elapsed_ms);
 }
 
@@ -127,13 +136,16 @@ void sctp_stack::tick_to(std::chrono::steady_clock::time_point now) {
     carry_ -= whole;
     ms = static_cast<uint32_t>(std::min<int64_t>(whole.count(), 60000));
   }
-  if (ms > 0)
+  if (ms > 0) {
+    guard g{lock()};
     usrsctp_handle_timers(ms);
+  }
 }
 
 sctp_link::sctp_link(uint16_t streams, size_t max_message)
   : streams_(streams), max_message_(max_message), partial_(streams) {
   sctp_stack::instance();
+  guard g{sctp_stack::lock()};
   usrsctp_register_address(this);
   sock_ = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP,
                          sctp_callbacks::receive, nullptr, 0, this);
@@ -168,11 +180,13 @@ sctp_link::sctp_link(uint16_t streams, size_t max_message)
 }
 
 sctp_link::~sctp_link() {
+  guard g{sctp_stack::lock()};
   close();
   usrsctp_deregister_address(this);
 }
 
 void sctp_link::close() {
+  guard g{sctp_stack::lock()};
   if (sock_) {
     usrsctp_close(sock_);
     sock_ = nullptr;
@@ -181,6 +195,7 @@ void sctp_link::close() {
 }
 
 void sctp_link::connect() {
+  guard g{sctp_stack::lock()};
   auto a = address_of(this);
   if (down_)
     return;
@@ -200,11 +215,13 @@ void sctp_link::connect() {
 }
 
 void sctp_link::input(const uint8_t* data, size_t size) {
+  guard g{sctp_stack::lock()};
   if (sock_)
     usrsctp_conninput(this, data, size, 0);
 }
 
 bool sctp_link::send(uint16_t stream, const uint8_t* data, size_t size) {
+  guard g{sctp_stack::lock()};
   if (!up_ || down_ || !sock_ || stream >= streams_)
     return false;
   sctp_sndinfo info{};
@@ -213,6 +230,20 @@ bool sctp_link::send(uint16_t stream, const uint8_t* data, size_t size) {
   auto n = usrsctp_sendv(sock_, data, size, nullptr, 0, &info, sizeof(info),
                          SCTP_SENDV_SNDINFO, 0);
   return n == static_cast<ssize_t>(size);
+}
+
+} // namespace crust
+
+namespace crust {
+
+std::deque<std::vector<uint8_t>> sctp_link::take_output() {
+  guard g{sctp_stack::lock()};
+  return std::exchange(out_, {});
+}
+
+std::deque<sctp_link::message> sctp_link::take_received() {
+  guard g{sctp_stack::lock()};
+  return std::exchange(in_, {});
 }
 
 } // namespace crust

@@ -6,10 +6,14 @@
 // ticks the timers (sctp_stack::tick). See ../shared/USRSCTP-NOTES.md
 // for the API sequence this follows and its pitfalls.
 //
-// usrsctp is one stack per process (sctp_stack): call into it from one
-// thread at a time.
+// usrsctp is one stack per process (sctp_stack). Its timers fire for
+// every association in the process, whichever caller ticks them, so every
+// call into usrsctp, and every look at what its callbacks queued, holds
+// the stack's one lock (links of two engines, e.g. two actor systems, may
+// live on two threads).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -28,6 +32,10 @@ namespace crust {
 class sctp_stack {
 public:
   static sctp_stack& instance();
+
+  /// Held around every call into usrsctp and every access to the queues
+  /// its callbacks fill.
+  static std::recursive_mutex& lock();
 
   /// Advances usrsctp's timers by `elapsed_ms`.
   void tick(uint32_t elapsed_ms);
@@ -78,15 +86,11 @@ public:
   /// (retry after packets flowed) or the link is down.
   bool send(uint16_t stream, const uint8_t* data, size_t size);
 
-  /// Packets for the peer, oldest first.
-  std::deque<std::vector<uint8_t>>& output() {
-    return out_;
-  }
+  /// Takes the packets for the peer, oldest first.
+  std::deque<std::vector<uint8_t>> take_output();
 
-  /// Whole messages from the peer, oldest first.
-  std::deque<message>& received() {
-    return in_;
-  }
+  /// Takes the whole messages from the peer, oldest first.
+  std::deque<message> take_received();
 
   bool up() const {
     return up_;
@@ -108,8 +112,9 @@ private:
   struct socket* sock_ = nullptr;
   uint16_t streams_;
   size_t max_message_;
-  bool up_ = false;
-  bool down_ = false;
+  // Set by usrsctp's callbacks, which may run on another engine's thread.
+  std::atomic<bool> up_{false};
+  std::atomic<bool> down_{false};
   std::string error_;
   std::deque<std::vector<uint8_t>> out_;
   std::deque<message> in_;

@@ -21,8 +21,7 @@ struct pair_on_a_wire {
 
   size_t carry(sctp_link& from, sctp_link& to) {
     size_t n = 0;
-    auto packets = std::move(from.output());
-    from.output().clear();
+    auto packets = from.take_output();
     for (auto& p : packets) {
       ++n;
       if (loss > 0 && std::uniform_real_distribution<>(0, 1)(rng) < loss) {
@@ -75,7 +74,7 @@ void transfer(pair_on_a_wire& w, uint32_t count, size_t size) {
     while (sent < count
            && w.a.send(sent % 2, numbered(sent, size).data(), size))
       ++sent;
-    for (auto& m : w.b.received()) {
+    for (auto& m : w.b.take_received()) {
       auto n = number_of(m.bytes);
       intact = intact && m.bytes.size() == size && n % 2 == m.stream
                && n == next[m.stream] * 2 + m.stream
@@ -83,7 +82,6 @@ void transfer(pair_on_a_wire& w, uint32_t count, size_t size) {
       ++next[m.stream];
       ++got;
     }
-    w.b.received().clear();
     return got == count;
   };
   CAF_CHECK(w.run_until(done));
