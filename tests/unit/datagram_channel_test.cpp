@@ -265,3 +265,31 @@ CAF_TEST(closing one end tells the other) {
   CAF_CHECK(!w.down_reason(w.b, sb).empty());
   CAF_CHECK_EQUAL(w.b.sessions(), 0u);
 }
+
+CAF_TEST(a quiet session sends keepalives often enough for NATs) {
+  wire_pair w;
+  auto sa = w.connect().first;
+  transfer(w, sa, 1, 10);
+  // 60 s of silence from the application, in 100 ms steps: a's keepalives
+  // (empty DATA) at least every 25 s.
+  w.a.flush(w.now);
+  w.a.out().clear();
+  std::vector<clock_type::duration> gaps;
+  auto last = w.now;
+  for (int i = 0; i < 600; ++i) {
+    w.now += 100ms;
+    sctp_stack::instance().tick(100);
+    w.a.tick(w.now);
+    w.a.flush(w.now);
+    for (auto& p : w.a.out())
+      if (p.bytes[0] == static_cast<uint8_t>(datagram::kind::data)) {
+        gaps.push_back(w.now - last);
+        last = w.now;
+      }
+    w.a.out().clear();
+  }
+  CAF_REQUIRE(!gaps.empty());
+  for (auto g : gaps)
+    CAF_CHECK_LESS_OR_EQUAL(g, clock_type::duration{25s});
+  CAF_CHECK_LESS_OR_EQUAL(w.now - last, clock_type::duration{25s});
+}
