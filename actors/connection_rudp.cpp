@@ -29,7 +29,8 @@ void connection_core::rudp_attach() {
   self_->request(r.engine, std::chrono::seconds(10), rudp_attach_atom::value,
                  r.ep, r.session)
     .then(
-      [=](const peer_id& id, uint64_t session, bool bootstrapping) {
+      [=](const peer_id& id, uint64_t session, bool bootstrapping,
+          std::vector<std::vector<uint8_t>>& held) {
         if (phase_ != phase::handshaking)
           return;
         rudp_up_ = true;
@@ -37,11 +38,16 @@ void connection_core::rudp_attach() {
         phase_ = phase::negotiating;
         self_->send(setup_.service, hello_atom::value, peer_, session,
                     bootstrapping);
+        rudp_frames(held);
       },
       [=](caf::error&) { finish("the rudp session ended"); });
 }
 
 void connection_core::rudp_frames(std::vector<std::vector<uint8_t>>& fs) {
+  // Frames only follow the attach reply (which carries the earlier ones);
+  // none can come before it.
+  if (!rudp_up_)
+    return;
   for (auto& f : fs) {
     if (phase_ == phase::closing)
       return;

@@ -130,8 +130,7 @@ void settle(engine_ptr self, uint32_t id, endpoint_state& ep) {
       if (!r.backlog.empty())
         drain_backlog(ep, session, r);
     ep.ch->flush(now);
-    for (auto& out : ep.ch->out())
-      udp_send(ep.fd, out.to, out.bytes.data(), out.bytes.size());
+    udp_send_all(ep.fd, ep.ch->out());
     bool more = !ep.ch->out().empty();
     ep.ch->out().clear();
     while (!ep.ch->events().empty()) {
@@ -170,8 +169,7 @@ void close_endpoint(engine_ptr self, uint32_t id) {
   }
   ep.routes.clear();
   ep.ch->flush(clock_type::now());
-  for (auto& out : ep.ch->out())
-    udp_send(ep.fd, out.to, out.bytes.data(), out.bytes.size());
+  udp_send_all(ep.fd, ep.ch->out());
   // The reader owns the fd and closes it as it stops.
   self->send_exit(ep.reader, caf::exit_reason::user_shutdown);
   self->state.eps.erase(i);
@@ -243,7 +241,7 @@ caf::behavior engine(engine_ptr self, caf::timespan tick) {
       return rp;
     },
     [=](rudp_attach_atom, uint32_t id,
-        uint32_t session) -> caf::result<peer_id, uint64_t, bool> {
+        uint32_t session) -> caf::result<peer_id, uint64_t, bool, frames> {
       auto i = self->state.eps.find(id);
       if (i == self->state.eps.end())
         return make_error(errc::unreachable, "rudp is not running");
@@ -252,14 +250,14 @@ caf::behavior engine(engine_ptr self, caf::timespan tick) {
       auto r = ep.routes.find(session);
       if (!info || r == ep.routes.end())
         return make_error(errc::unreachable, "the rudp session ended");
+      // What arrived before the owner did travels in the reply itself: a
+      // separate message would reach it before the reply does.
       r->second.owner = caf::actor_cast<caf::actor>(self->current_sender());
-      if (!r->second.pending.empty()) {
-        self->send(r->second.owner, rudp_frames_atom::value,
-                   std::move(r->second.pending));
-        r->second.pending.clear();
-        r->second.pending_bytes = 0;
-      }
-      return {info->peer.id, info->peer.session, info->peer.bootstrapping};
+      auto held = std::move(r->second.pending);
+      r->second.pending.clear();
+      r->second.pending_bytes = 0;
+      return {info->peer.id, info->peer.session, info->peer.bootstrapping,
+              std::move(held)};
     },
     [=](rudp_send_atom, uint32_t id, uint32_t session, frames& fs) {
       auto i = self->state.eps.find(id);

@@ -13,7 +13,8 @@
 // To a service: (rudp_inbound_atom, ep, session, ip, port) for a session a
 //   peer started; the service spawns its connection actor.
 // From a connection actor:
-//   (rudp_attach_atom, ep, session) -> (peer_id, uint64_t, bool) its hello
+//   (rudp_attach_atom, ep, session) -> (peer_id, uint64_t, bool, frames):
+//       its HELLO and the frames that arrived before it attached
 //   (rudp_send_atom, ep, session, frames): each frame [stream][type][body]
 //   (rudp_end_atom, ep, session)
 // To a connection actor: (rudp_frames_atom, frames), (rudp_sent_atom,

@@ -115,15 +115,38 @@ size_t udp_read_batch(int fd, std::vector<udp_datagram>& out, size_t max) {
   return total;
 }
 
-bool udp_send(int fd, const udp_address& to, const uint8_t* data,
-              size_t size) {
-  sockaddr_storage ss;
-  socklen_t len = 0;
-  if (!to_sockaddr(to, ss, len))
-    return false;
-  return ::sendto(fd, data, size, MSG_DONTWAIT,
-                  reinterpret_cast<sockaddr*>(&ss), len)
-         == static_cast<ssize_t>(size);
+void udp_send_all(int fd,
+                  const std::vector<datagram_channel::outgoing>& out) {
+  constexpr size_t batch = 64;
+  mmsghdr msgs[batch];
+  iovec iov[batch];
+  sockaddr_storage addrs[batch];
+  size_t i = 0;
+  while (i < out.size()) {
+    unsigned n = 0;
+    for (; n < batch && i < out.size(); ++i) {
+      auto& o = out[i];
+      socklen_t len = 0;
+      if (!to_sockaddr(o.to, addrs[n], len))
+        continue;
+      iov[n] = {const_cast<uint8_t*>(o.bytes.data()), o.bytes.size()};
+      std::memset(&msgs[n], 0, sizeof(msgs[n]));
+      msgs[n].msg_hdr.msg_name = &addrs[n];
+      msgs[n].msg_hdr.msg_namelen = len;
+      msgs[n].msg_hdr.msg_iov = &iov[n];
+      msgs[n].msg_hdr.msg_iovlen = 1;
+      ++n;
+    }
+    unsigned sent = 0;
+    while (sent < n) {
+      int r = ::sendmmsg(fd, msgs + sent, n - sent, MSG_DONTWAIT);
+      if (r <= 0) {
+        ++sent; // the kernel refused this one: dropped
+        continue;
+      }
+      sent += static_cast<unsigned>(r);
+    }
+  }
 }
 
 } // namespace crust

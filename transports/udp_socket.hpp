@@ -1,5 +1,5 @@
-// The rudp UDP socket: bind, read a batch at once (recvmmsg), send one
-// datagram. IPv4 and IPv6; addresses as text (transports/datagram_channel's
+// The rudp UDP socket: bind, read a batch at once (recvmmsg), send a batch
+// (sendmmsg). IPv4 and IPv6; addresses as text (transports/datagram_channel's
 // udp_address). Non-blocking; a full send buffer drops the datagram, as
 // the network would (SCTP resends).
 #pragma once
@@ -28,7 +28,8 @@ uint16_t udp_local_port(int fd);
 /// Appends up to `max` waiting datagrams to `out`; how many it read.
 size_t udp_read_batch(int fd, std::vector<udp_datagram>& out, size_t max);
 
-/// Sends one datagram; false when the kernel refused it.
-bool udp_send(int fd, const udp_address& to, const uint8_t* data, size_t size);
+/// Sends them all, up to 64 per system call (sendmmsg); what the kernel
+/// refuses is dropped, as the network would.
+void udp_send_all(int fd, const std::vector<datagram_channel::outgoing>& out);
 
 } // namespace crust
