@@ -5,7 +5,8 @@
 //   crust-node [--config-file=F] [--crust.KEY=VALUE ...] [--node.auto-keep=false]
 //   crust-node netcheck [--json] [--config-file=F] [--crust.KEY=VALUE ...]
 //
-// Commands: connect ENDPOINT | send PEER TEXT | keep PEER | drop PEER |
+// Commands: connect ENDPOINT | send PEER TEXT | send-high PEER TEXT |
+//           keep PEER | drop PEER |
 //           peers | blacklist ENTRY... | unblacklist ENTRY... |
 //           allow-only [ENTRY...] | quit
 // (PEER: the hex id or a unique prefix of it; ENTRY: a peer id, an IP
@@ -226,9 +227,11 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
         self->send(st.service, connect{*ep});
         return;
       }
-      if (cmd != "send" && cmd != "keep" && cmd != "drop") {
+      if (cmd != "send" && cmd != "send-high" && cmd != "keep"
+          && cmd != "drop") {
         out(node::error_json("unknown command \"" + cmd
-                               + "\" (connect, send, keep, drop, peers, "
+                               + "\" (connect, send, send-high, keep, drop, "
+                                 "peers, "
                                  "blacklist, unblacklist, allow-only, quit)",
                              cmd));
         return;
@@ -254,7 +257,9 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
           rest.erase(0, 1);
         std::vector<uint8_t> bytes(rest.begin(), rest.end());
         auto n = bytes.size();
-        self->request(st.service, caf::infinite, send{p, std::move(bytes)})
+        auto prio = cmd == "send-high" ? priority::high : priority::normal;
+        self->request(st.service, caf::infinite,
+                      send{p, std::move(bytes), prio})
           .then([=](caf::ok_atom) { out(node::ack_json("sent", p, n)); },
                 reply_error(cmd));
       }
