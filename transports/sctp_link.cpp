@@ -104,6 +104,15 @@ sctp_stack::sctp_stack() : last_(std::chrono::steady_clock::now()) {
   usrsctp_sysctl_set_sctp_rto_initial_default(300);
   usrsctp_sysctl_set_sctp_init_rto_max_default(1000);
   usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);
+  // Under heavy loss (20 %) usrsctp's defaults stall: its RTO backs off to
+  // 60 s, a path that missed 5 timeouts becomes "potentially failed" and
+  // gets no data, and 10 timeouts abort the association. The connection's
+  // own heartbeat (crust.heartbeat-timeout) decides when a peer is gone;
+  // SCTP only has to keep trying, at least once a second.
+  usrsctp_sysctl_set_sctp_rto_max_default(1000);
+  usrsctp_sysctl_set_sctp_path_pf_threshold(0xFFFF);
+  usrsctp_sysctl_set_sctp_path_rtx_max_default(0xFFFF);
+  usrsctp_sysctl_set_sctp_assoc_rtx_max_default(0xFFFF);
 }
 
 std::recursive_mutex& sctp_stack::lock() {
