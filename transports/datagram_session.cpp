@@ -191,7 +191,12 @@ void datagram_session::on_data(const udp_address& from, const uint8_t* packet,
   }
   if (paused_until_) {
     if (now < *paused_until_) {
+      // Dropped unread, but charged: a sender that keeps pushing stays in
+      // debt and becomes a flood, as a TCP peer does whose bytes wait in
+      // the kernel.
       ++ch_.stats_.throttled;
+      if (gate_->on_read(p.body_size, 1, now) == flood_gate::verdict::flood)
+        fail("flood: " + gate_->detail(), misbehaviour::flood);
       return;
     }
     paused_until_.reset();

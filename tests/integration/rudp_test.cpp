@@ -115,4 +115,50 @@ CAF_TEST(a udp endpoint nobody answers fails the dial) {
   CAF_CHECK(a.failed[0].reason.find("no answer") != std::string::npos);
 }
 
+CAF_TEST(blacklisting closes a rudp peer and refuses its next udp dial) {
+  node a{sys}, b{sys};
+  link(a, b, crust::transport::rudp);
+  uint64_t closed = 0;
+  b.handler->request(b.svc, 10s, crust::blacklist{{"127.0.0.0/8"}})
+    .receive([&](uint64_t n) { closed = n; },
+             [](caf::error& err) { CAF_FAIL(to_string(err)); });
+  CAF_CHECK_EQUAL(closed, 1u);
+  CAF_REQUIRE(b.wait_until([&] { return !b.lost.empty(); }));
+  CAF_CHECK(b.lost[0].reason.find("blacklisted") != std::string::npos);
+  CAF_REQUIRE(a.wait_until([&] { return !a.lost.empty(); }));
+  // Over UDP the handshake is answered before admission (docs/THREATS.md),
+  // then the service refuses the connection: a never gets a kept peer.
+  a.handler->send(a.svc, crust::connect{b.endpoint(crust::transport::rudp)});
+  CAF_REQUIRE(a.wait_until(
+    [&] { return !a.failed.empty() || a.lost.size() >= 2; }));
+  CAF_CHECK_EQUAL(b.peers.size(), 1u);
+  b.handler->send(b.svc, crust::connect{a.endpoint(crust::transport::rudp)});
+  CAF_REQUIRE(b.wait_until([&] { return !b.failed.empty(); }));
+  CAF_CHECK(b.failed[0].reason.find("blacklisted") != std::string::npos);
+}
+
+CAF_TEST(a rate limit on rudp holds a sender back) {
+  // SCTP's congestion control obeys the datagrams the gate drops unread,
+  // as TCP obeys a reader that pauses: the sender slows to the limit
+  // instead of being closed as a flood.
+  node a{sys};
+  node b{sys, [](crust::service_options& o) {
+    o.max_bytes_per_sec = 256 * 1024;
+  }};
+  link(a, b, crust::transport::rudp);
+  std::vector<uint8_t> chunk(256 * 1024, 'f');
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 4; ++i)
+    CAF_REQUIRE(!a.send(b.id(), chunk));
+  CAF_REQUIRE(b.wait_until([&] { return b.msgs.size() == 4; }, 60s));
+  auto took = std::chrono::steady_clock::now() - start;
+  // 1 MiB at 256 KiB/s with a quarter second's burst: at least ~3.7 s.
+  CAF_CHECK_GREATER(took, std::chrono::milliseconds(3000));
+  CAF_CHECK(b.abuse.empty());
+  CAF_MESSAGE("1 MiB at a 256 KiB/s limit took "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(took)
+                   .count()
+              << " ms");
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
