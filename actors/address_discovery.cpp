@@ -1,6 +1,5 @@
 #include "actors/address_discovery.hpp"
 
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -9,10 +8,13 @@
 
 #include <caf/all.hpp>
 
+#include <cstring>
+
 #include "actors/atoms.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/timer.hpp"
 #include "crust/errors.hpp"
+#include "transports/socket_address.hpp"
 
 namespace crust {
 
@@ -40,10 +42,10 @@ caf::expected<stun::server_address> resolve(const std::string& text) {
   if (rc != 0 || !found)
     return make_error(errc::unreachable, std::string{"cannot resolve: "}
                                            + gai_strerror(rc));
-  auto sin = reinterpret_cast<sockaddr_in*>(found->ai_addr);
-  char ip[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-  stun::server_address result{ip, ntohs(sin->sin_port)};
+  sockaddr_storage ss{};
+  std::memcpy(&ss, found->ai_addr, found->ai_addrlen);
+  auto at = from_sockaddr(ss);
+  stun::server_address result{at.ip, at.port};
   freeaddrinfo(found);
   return result;
 }
@@ -59,20 +61,20 @@ void close_socket(address_discovery_state& st) {
 bool open_socket(self_ptr self, const address_discovery_setup& s) {
   auto& st = self->state;
   st.fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  if (st.fd < 0
-      || inet_pton(AF_INET, s.bind_address.c_str(), &local.sin_addr) != 1
-      || ::bind(st.fd, reinterpret_cast<sockaddr*>(&local), sizeof(local))
-           != 0) {
+  sockaddr_storage local;
+  socklen_t len = 0;
+  if (st.fd < 0 || !to_sockaddr(s.bind_address, 0, local, len)
+      || local.ss_family != AF_INET
+      || ::bind(st.fd, reinterpret_cast<sockaddr*>(&local), len) != 0) {
     close_socket(st);
     return false;
   }
-  socklen_t len = sizeof(local);
+  len = sizeof(local);
   getsockname(st.fd, reinterpret_cast<sockaddr*>(&local), &len);
+  auto port = from_sockaddr(local).port;
   st.local.clear();
   for (auto& ip : reachable_addresses(s.bind_address))
-    st.local.push_back(stun::server_address{ip, ntohs(local.sin_port)});
+    st.local.push_back(stun::server_address{ip, port});
   return true;
 }
 
@@ -96,25 +98,23 @@ void poll(self_ptr self, const address_discovery_setup& s) {
   auto now = stun::nat_probe::clock::now();
   for (int i = 0; i < reads_per_poll; ++i) {
     uint8_t buf[1500];
-    sockaddr_in from{};
+    sockaddr_storage from{};
     socklen_t len = sizeof(from);
     auto n = ::recvfrom(st.fd, buf, sizeof(buf), 0,
                         reinterpret_cast<sockaddr*>(&from), &len);
     if (n <= 0)
       break;
-    char ip[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &from.sin_addr, ip, sizeof(ip));
+    auto at = from_sockaddr(from);
     st.probe->on_datagram(buf, static_cast<size_t>(n),
-                          stun::server_address{ip, ntohs(from.sin_port)}, now);
+                          stun::server_address{at.ip, at.port}, now);
   }
   stun::nat_probe::clock::time_point deadline;
   for (auto& d : st.probe->poll(now, deadline)) {
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(d.to.port);
-    if (inet_pton(AF_INET, d.to.ip.c_str(), &to.sin_addr) == 1)
+    sockaddr_storage to;
+    socklen_t len = 0;
+    if (to_sockaddr(d.to.ip, d.to.port, to, len) && to.ss_family == AF_INET)
       ::sendto(st.fd, d.bytes.data(), d.bytes.size(), 0,
-               reinterpret_cast<sockaddr*>(&to), sizeof(to));
+               reinterpret_cast<sockaddr*>(&to), len);
   }
   if (st.probe->done()) {
     finish(self, s);

@@ -1,6 +1,5 @@
 #include "actors/dialer.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +16,7 @@
 #include "actors/atoms.hpp"
 #include "crust/config.hpp"
 #include "crust/errors.hpp"
+#include "transports/socket_address.hpp"
 
 namespace crust {
 
@@ -32,21 +32,11 @@ dial_result dial_tcp(const endpoint& target, caf::timespan timeout) {
   dial_result r;
   sockaddr_storage ss{};
   socklen_t len = 0;
-  bool v6 = target.host.find(':') != std::string::npos;
-  if (v6) {
-    auto sa = reinterpret_cast<sockaddr_in6*>(&ss);
-    sa->sin6_family = AF_INET6;
-    sa->sin6_port = htons(target.port);
-    inet_pton(AF_INET6, target.host.c_str(), &sa->sin6_addr);
-    len = sizeof(sockaddr_in6);
-  } else {
-    auto sa = reinterpret_cast<sockaddr_in*>(&ss);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons(target.port);
-    inet_pton(AF_INET, target.host.c_str(), &sa->sin_addr);
-    len = sizeof(sockaddr_in);
+  if (!to_sockaddr(target.host, target.port, ss, len)) {
+    r.error = "not an IP address: " + target.host;
+    return r;
   }
-  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     r.error = std::string{"socket: "} + strerror(errno);
     return r;
@@ -84,17 +74,9 @@ dial_result dial_tcp(const endpoint& target, caf::timespan timeout) {
   sockaddr_storage local{};
   socklen_t local_len = sizeof(local);
   getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
-  char buf[INET6_ADDRSTRLEN] = {0};
-  if (local.ss_family == AF_INET6) {
-    auto sa = reinterpret_cast<sockaddr_in6*>(&local);
-    inet_ntop(AF_INET6, &sa->sin6_addr, buf, sizeof(buf));
-    r.local.port = ntohs(sa->sin6_port);
-  } else {
-    auto sa = reinterpret_cast<sockaddr_in*>(&local);
-    inet_ntop(AF_INET, &sa->sin_addr, buf, sizeof(buf));
-    r.local.port = ntohs(sa->sin_port);
-  }
-  r.local.host = buf;
+  auto at = from_sockaddr(local);
+  r.local.host = at.ip;
+  r.local.port = at.port;
   r.fd = fd;
   return r;
 }

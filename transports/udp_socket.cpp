@@ -9,44 +9,19 @@
 #include <cstring>
 
 #include "crust/errors.hpp"
+#include "transports/socket_address.hpp"
 
 namespace crust {
 
 namespace {
 
 bool to_sockaddr(const udp_address& a, sockaddr_storage& ss, socklen_t& len) {
-  std::memset(&ss, 0, sizeof(ss));
-  auto v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  if (inet_pton(AF_INET, a.ip.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(a.port);
-    len = sizeof(sockaddr_in);
-    return true;
-  }
-  auto v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET6, a.ip.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(a.port);
-    len = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
+  return crust::to_sockaddr(a.ip, a.port, ss, len);
 }
 
-udp_address from_sockaddr(const sockaddr_storage& ss) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  udp_address a;
-  if (ss.ss_family == AF_INET) {
-    auto v4 = reinterpret_cast<const sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof(buf));
-    a.port = ntohs(v4->sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    auto v6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-    inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof(buf));
-    a.port = ntohs(v6->sin6_port);
-  }
-  a.ip = buf;
-  return a;
+udp_address udp_from(const sockaddr_storage& ss) {
+  auto a = from_sockaddr(ss);
+  return udp_address{std::move(a.ip), a.port};
 }
 
 } // namespace
@@ -105,7 +80,7 @@ size_t udp_read_batch(int fd, std::vector<udp_datagram>& out, size_t max) {
       break;
     for (int i = 0; i < got; ++i) {
       auto p = bufs.data() + i * room;
-      out.push_back({from_sockaddr(addrs[i]),
+      out.push_back({udp_from(addrs[i]),
                      std::vector<uint8_t>(p, p + msgs[i].msg_len)});
     }
     total += static_cast<size_t>(got);
