@@ -1,0 +1,286 @@
+// crust-bench-rudp: the crust sides, over udp:// (rudp) or tcp://. B
+// listens, echoes pings and counts bulk; A dials, ping-pongs, sends bulk.
+#include "bench/rudp_bench_shared.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <optional>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "crust/crust.hpp"
+
+namespace rudp_bench {
+
+using namespace std::chrono_literals;
+
+// -- crust ----------------------------------------------------------------------
+
+namespace {
+
+crust::service_options bench_options(const std::string& ip) {
+  crust::service_options o;
+  o.listen_address = ip;
+  o.upnp = false;
+  o.beacon = false;
+  o.peer_exchange = false;
+  o.min_connections = 0;
+  auto most = std::numeric_limits<uint32_t>::max();
+  o.max_bytes_per_sec = most;
+  o.max_bytes_per_sec_per_ip = most;
+  o.max_records_per_sec = most;
+  o.max_records_per_sec_per_ip = most;
+  return o;
+}
+
+// Whatever else a service tells its handler: ignored, without an answer.
+auto ignore_rest() {
+  return caf::others >> [](caf::message_view&) -> caf::result<caf::message> {
+    return caf::delegated<caf::message>{};
+  };
+}
+
+// Spawns a service on `ip`; its handler is `self`. Returns its port (0 and
+// an error in `err` when it fails).
+uint16_t start_service(caf::actor_system& sys, caf::scoped_actor& self,
+                       const std::string& ip, caf::actor& svc, char* err,
+                       const char* role) {
+  auto s = crust::spawn_service(sys, bench_options(ip), caf::actor{self});
+  if (!s) {
+    set_error(err, "%s: spawn_service: %s", role, sys.render(s.error()).c_str());
+    return 0;
+  }
+  svc = *s;
+  uint16_t port = 0;
+  bool timed_out = false;
+  while (port == 0 && !timed_out)
+    self->receive(
+      [&](crust::listening& l) {
+        for (auto& e : l.endpoints)
+          port = e.port;
+      },
+      [&](crust::service_failed& f) {
+        set_error(err, "%s: service failed: %s", role, f.reason.c_str());
+        timed_out = true;
+      },
+      ignore_rest(), caf::after(10s) >> [&] { timed_out = true; });
+  if (port == 0)
+    set_error(err, "%s: the service did not listen within 10 s", role);
+  return port;
+}
+
+} // namespace
+
+// B: keeps whoever connects, echoes small messages, counts big ones.
+int crust_server(const std::string& ip, const timing& t) {
+  // Never destroyed: the process ends with _exit() (an actor system's
+  // destructor would wait for the service, which never stops by itself).
+  auto& cfg = *new crust::config;
+  if (sharing_scheduler)
+    cfg.set("scheduler.policy", caf::atom("sharing"));
+  auto& sys = *new caf::actor_system{cfg};
+  auto& self = *new caf::scoped_actor{sys};
+  caf::actor svc;
+  auto port = start_service(sys, self, ip, svc, area->b_error, "listener");
+  if (port == 0)
+    return 1;
+  area->b_port = port;
+  area->b_ready = 1;
+  window_counter wc{t.bulk_warm, t.bulk_window};
+  while (!area->abort) {
+    bool done = false, lost = false;
+    self->receive(
+      [&](crust::new_peer& np) { self->send(svc, crust::keep{np.peer}); },
+      [&](crust::message& m) {
+        if (m.bytes.size() <= 64) {
+          self->send(svc, crust::send{m.peer, std::move(m.bytes),
+                                      crust::priority::normal});
+          return;
+        }
+        wc.add(now_s(), m.bytes.size());
+      },
+      [&](crust::peer_lost& pl) {
+        set_error(area->b_error, "listener: peer lost: %s", pl.reason.c_str());
+        lost = true;
+      },
+      [&](crust::misbehaving& x) {
+        set_error(area->b_error, "listener: misbehaving(%s): %s",
+                  crust::to_string(x.kind).c_str(), x.detail.c_str());
+      },
+      ignore_rest(), caf::after(20ms) >> [] {});
+    auto now = now_s();
+    done = wc.closed(now);
+    // Bulk began and nothing arrived for long: report zero.
+    double began = area->bulk_started;
+    if (!wc.started() && began != 0
+        && now > began + t.bulk_warm + t.bulk_window + 5) {
+      set_error(area->b_error, "listener: no bulk message arrived");
+      done = true;
+    }
+    if (done || lost) {
+      wc.publish(lost ? now : 0);
+      area->b_done = 1;
+      area->stop = 1;
+      return lost ? 1 : 0;
+    }
+  }
+  return 1;
+}
+
+namespace {
+
+double percentile(std::vector<double>& xs, double q) {
+  if (xs.empty())
+    return 0;
+  std::sort(xs.begin(), xs.end());
+  auto rank = static_cast<size_t>(std::ceil(q * double(xs.size())));
+  return xs[std::min(xs.size(), std::max<size_t>(rank, 1)) - 1];
+}
+
+} // namespace
+
+// A: dials B, ping-pongs, then sends bulk until B's window closed.
+int crust_client(const std::string& ip, const crust::endpoint& target,
+                 const timing& t) {
+  // Never destroyed: the process ends with _exit() (an actor system's
+  // destructor would wait for the service, which never stops by itself).
+  auto& cfg = *new crust::config;
+  if (sharing_scheduler)
+    cfg.set("scheduler.policy", caf::atom("sharing"));
+  auto& sys = *new caf::actor_system{cfg};
+  auto& self = *new caf::scoped_actor{sys};
+  caf::actor svc;
+  if (start_service(sys, self, ip, svc, area->a_error, "dialer") == 0) {
+    area->a_failed = 1;
+    return 1;
+  }
+  auto t0 = now_s();
+  self->send(svc, crust::connect{target});
+  std::optional<crust::peer_id> peer;
+  bool failed = false;
+  while (!peer && !failed && !area->abort)
+    self->receive(
+      [&](crust::new_peer& np) { peer = np.peer; },
+      [&](crust::connection_failed& f) {
+        set_error(area->a_error, "dialer: connect %s: %s", f.target.c_str(),
+                  f.reason.c_str());
+        failed = true;
+      },
+      [&](crust::misbehaving& x) {
+        set_error(area->a_error, "dialer: misbehaving(%s): %s",
+                  crust::to_string(x.kind).c_str(), x.detail.c_str());
+      },
+      ignore_rest(), caf::after(30s) >> [&] {
+        set_error(area->a_error, "dialer: connect: no answer in 30 s");
+        failed = true;
+      });
+  if (!peer) {
+    area->a_failed = 1;
+    return 1;
+  }
+  self->request(svc, 10s, crust::keep{*peer})
+    .receive([](caf::ok_atom) {},
+             [&](caf::error& e) {
+               set_error(area->a_error, "dialer: keep: %s", sys.render(e).c_str());
+               failed = true;
+             });
+  if (failed) {
+    area->a_failed = 1;
+    return 1;
+  }
+  area->connect_s = now_s() - t0;
+
+  // Ping-pong: one 32-byte message in flight; B echoes it.
+  std::vector<double> rtts;
+  auto deadline = now_s() + t.ping_limit;
+  for (uint32_t n = 0; n < uint32_t(t.pings_warm + t.pings) && !failed; ++n) {
+    if (n == uint32_t(t.pings_warm))
+      deadline = now_s() + t.ping_limit; // the limit counts measured pings
+    else if (n > uint32_t(t.pings_warm) && now_s() > deadline)
+      break;
+    std::vector<uint8_t> ping(ping_size, 0x50);
+    std::memcpy(ping.data(), &n, sizeof(n));
+    auto sent_at = now_s();
+    self->send(svc, crust::send{*peer, std::move(ping), crust::priority::normal});
+    bool back = false;
+    while (!back && !failed)
+      self->receive(
+        [&](crust::message& m) {
+          uint32_t echo = ~0u;
+          if (m.bytes.size() == ping_size)
+            std::memcpy(&echo, m.bytes.data(), sizeof(echo));
+          if (echo == n) {
+            back = true;
+            if (n >= uint32_t(t.pings_warm))
+              rtts.push_back((now_s() - sent_at) * 1e6);
+          }
+        },
+        [&](caf::error& e) {
+          set_error(area->a_error, "dialer: ping send: %s", sys.render(e).c_str());
+          failed = true;
+        },
+        [&](crust::peer_lost& pl) {
+          set_error(area->a_error, "dialer: peer lost: %s", pl.reason.c_str());
+          failed = true;
+        },
+        ignore_rest(),
+        caf::after(std::chrono::duration_cast<caf::timespan>(
+          std::chrono::duration<double>(t.answer_limit))) >> [&] {
+          set_error(area->a_error, "dialer: a ping got no answer in %.0f s", t.answer_limit);
+          failed = true;
+        });
+  }
+  area->pings = static_cast<uint32_t>(rtts.size());
+  area->p50_us = percentile(rtts, 0.50);
+  area->p99_us = percentile(rtts, 0.99);
+  area->a_ping_done = 1;
+  if (failed) {
+    area->a_failed = 1;
+    return 1;
+  }
+
+  // Bulk: keep the send queue full. Sends go as requests (a plain send
+  // gets no answer), a few in flight; send_queue_full means not queued:
+  // give the queue a moment.
+  std::vector<uint8_t> payload(bulk_size);
+  for (size_t i = 0; i < payload.size(); ++i)
+    payload[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
+  area->bulk_started = now_s();
+  using handle = decltype(self->request(svc, 10s, crust::send{}));
+  std::deque<handle> pending;
+  while (!area->stop && !area->abort && !failed) {
+    note_sender_cpu();
+    while (pending.size() < size_t(bulk_outstanding))
+      pending.push_back(self->request(
+        svc, 10s, crust::send{*peer, payload, crust::priority::normal}));
+    bool full = false;
+    pending.front().receive(
+      [&](caf::ok_atom) {},
+      [&](caf::error& e) {
+        if (e.category() == crust::error_category
+            && e.code() == static_cast<uint8_t>(crust::errc::send_queue_full)) {
+          full = true;
+        } else if (area->stop) {
+          // The window is over and the listener may be gone already: its
+          // connection's end is no failure of the run.
+          failed = false;
+        } else {
+          set_error(area->a_error, "dialer: bulk send: %s", sys.render(e).c_str());
+          failed = true;
+        }
+      });
+    pending.pop_front();
+    if (full)
+      std::this_thread::sleep_for(1ms);
+  }
+  note_sender_cpu();
+  if (failed)
+    area->a_failed = 1;
+  return failed ? 1 : 0;
+}
+
+} // namespace rudp_bench
