@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "transports/identity.hpp"
 
 namespace crust {
 
@@ -93,7 +92,7 @@ bool datagram_session::on_response(const datagram::packet& p, time_point now) {
     return fail("handshake message 2 did not verify (another network or "
                 "protocol version, or tampering)");
   remote_index_ = p.sender;
-  if (!finish_handshake(payload, now))
+  if (!accept_hello(payload))
     return false;
   auto mine = encode_hello(local_hello());
   std::vector<uint8_t> msg3;
@@ -104,7 +103,7 @@ bool datagram_session::on_response(const datagram::packet& p, time_point now) {
   last_sent_ = now;
   backoff_ = first_backoff;
   next_resend_ = now + backoff_;
-  return finish_handshake({}, now);
+  return key_session(now);
 }
 
 // -- responder ----------------------------------------------------------------
@@ -125,12 +124,8 @@ bool datagram_session::on_init(const datagram::packet& p, time_point now) {
 }
 
 void datagram_session::repeat_response(time_point now) {
-  if (state_ != state::responding || now < next_resend_)
-    return;
-  ch_.send_raw(info_.remote, last_);
-  last_sent_ = now;
-  backoff_ = std::min<duration>(backoff_ * 2, max_backoff);
-  next_resend_ = now + backoff_;
+  if (state_ == state::responding && now >= next_resend_)
+    resend(now);
 }
 
 bool datagram_session::on_final(const datagram::packet& p, time_point now) {
@@ -139,28 +134,21 @@ bool datagram_session::on_final(const datagram::packet& p, time_point now) {
   std::vector<uint8_t> payload;
   if (!hs_->read_message(p.body, p.body_size, payload))
     return fail("handshake message 3 did not verify");
-  return finish_handshake(payload, now);
+  return accept_hello(payload) && key_session(now);
 }
 
-// Checks the peer's HELLO (when `payload` carries one) and, once the
-// Noise handshake is over, keys the session and starts the association.
-bool datagram_session::finish_handshake(const std::vector<uint8_t>& payload,
-                                        time_point now) {
-  if (!payload.empty()) {
-    std::string why;
-    auto h = decode_hello(payload, why);
-    if (!h)
-      return fail(why);
-    if (!identity::binds(h->id, *hs_->remote_static()))
-      return fail("the peer's static key does not belong to the peer id it "
-                  "claims");
-    if (expected_ && *expected_ != h->id)
-      return fail("expected peer " + expected_->short_hex() + " but "
-                  + h->id.short_hex() + " answered");
-    info_.peer = *h;
-  }
-  if (!hs_->finished())
-    return true;
+bool datagram_session::accept_hello(const std::vector<uint8_t>& payload) {
+  std::string why;
+  auto h = verify_hello(payload, *hs_->remote_static(), expected_, why);
+  if (!h)
+    return fail(why);
+  info_.peer = *h;
+  return true;
+}
+
+// The Noise handshake is over: keys the session and starts the
+// association.
+bool datagram_session::key_session(time_point now) {
   auto [c1, c2] = hs_->split();
   tx_ = info_.inbound ? c2 : c1;
   rx_ = info_.inbound ? c1 : c2;
@@ -314,9 +302,12 @@ void datagram_session::flush(time_point now) {
 void datagram_session::seal(const uint8_t* plain, size_t size,
                             time_point now) {
   auto bytes = datagram::encode_data_header(remote_index_, tx_counter_);
-  auto header = bytes;
+  bytes.reserve(bytes.size() + size + noise::tag_len);
   tx_.set_nonce(tx_counter_++);
-  if (!tx_.encrypt_with_ad(header.data(), header.size(), plain, size, bytes))
+  // The header is its own associated data: the buffer grows only behind it
+  // (reserved above), so the pointer stays valid.
+  if (!tx_.encrypt_with_ad(bytes.data(), datagram::data_header_size, plain,
+                           size, bytes))
     return;
   ch_.send_raw(info_.remote, std::move(bytes));
   last_sent_ = now;

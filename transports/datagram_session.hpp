@@ -90,7 +90,8 @@ public:
 
 private:
   hello local_hello() const;
-  bool finish_handshake(const std::vector<uint8_t>& payload, time_point now);
+  bool accept_hello(const std::vector<uint8_t>& payload);
+  bool key_session(time_point now);
   bool fail(std::string why,
             std::optional<misbehaviour> kind = misbehaviour::handshake_invalid);
   void resend(time_point now);

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "transports/bytes.hpp"
+#include "transports/identity.hpp"
 #include "transports/wire.hpp"
 
 namespace crust {
@@ -30,6 +31,25 @@ std::optional<hello> decode_hello(const std::vector<uint8_t>& payload,
     return std::nullopt;
   }
   h.bootstrapping = (flags & wire::hello_bootstrapping) != 0;
+  return h;
+}
+
+std::optional<hello> verify_hello(const std::vector<uint8_t>& payload,
+                                  const noise::key& remote_static,
+                                  const std::optional<peer_id>& expected,
+                                  std::string& why) {
+  auto h = decode_hello(payload, why);
+  if (!h)
+    return std::nullopt;
+  if (!identity::binds(h->id, remote_static)) {
+    why = "the peer's static key does not belong to the peer id it claims";
+    return std::nullopt;
+  }
+  if (expected && *expected != h->id) {
+    why = "expected peer " + expected->short_hex() + " but "
+          + h->id.short_hex() + " answered";
+    return std::nullopt;
+  }
   return h;
 }
 

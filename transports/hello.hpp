@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "crust/peer_id.hpp"
+#include "transports/noise_primitives.hpp"
 
 namespace crust {
 
@@ -28,6 +29,15 @@ std::vector<uint8_t> encode_hello(const hello& h);
 /// unknown flags). The caller still checks that the id owns the static
 /// key the handshake authenticated.
 std::optional<hello> decode_hello(const std::vector<uint8_t>& payload,
+                                  std::string& why);
+
+/// The peer's HELLO from a handshake payload, checked: well formed, its
+/// id owns `remote_static` (the static key the handshake authenticated)
+/// and, when a peer is pinned, it is `expected`. Nothing, with `why`,
+/// otherwise.
+std::optional<hello> verify_hello(const std::vector<uint8_t>& payload,
+                                  const noise::key& remote_static,
+                                  const std::optional<peer_id>& expected,
                                   std::string& why);
 
 /// The prologue both sides must agree on: "crust", the protocol version

@@ -98,18 +98,13 @@ bool secure_channel::on_handshake_record(const uint8_t* rec, size_t len,
   bool carries_hello = hs_->remote_static().has_value();
   if (carries_hello) {
     std::string why;
-    auto h = decode_hello(payload, why);
+    std::optional<peer_id> expected;
+    if (cfg_.expected)
+      expected = *cfg_.expected;
+    auto h = verify_hello(payload, *hs_->remote_static(), expected, why);
     if (!h)
       return failed(misbehaviour::handshake_invalid, why);
     remote_ = *h;
-    if (!identity::binds(remote_.id, *hs_->remote_static()))
-      return failed(misbehaviour::handshake_invalid,
-                  "the peer's static key does not belong to the peer id it "
-                  "claims");
-    if (cfg_.expected && *cfg_.expected != remote_.id)
-      return failed(misbehaviour::handshake_invalid,
-                  "expected peer " + cfg_.expected->short_hex() + " but "
-                    + remote_.id.short_hex() + " answered");
   } else if (!payload.empty()) {
     return failed(misbehaviour::handshake_invalid,
                 "unexpected payload in the first handshake message");
