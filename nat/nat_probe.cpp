@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include <caf/message.hpp>
 
 #include "crust/errors.hpp"
 
@@ -35,17 +34,6 @@ std::vector<nat_probe::datagram> nat_probe::poll(clock::time_point now,
                                                  clock::time_point& deadline) {
   std::vector<datagram> out;
   deadline = now + std::chrono::hours(1);
-  if (second_observer_) {
-    auto finished = [](const request* r) {
-      return !r || r->answered || r->gave_up;
-    };
-    if (finished(find(kind::change_ip_port))
-        && finished(find(kind::change_port))) {
-      auto [server, to] = *second_observer_;
-      second_observer_.reset();
-      add(kind::second_observer, server, to, 0);
-    }
-  }
   for (auto& r : requests_) {
     if (r.answered || r.gave_up)
       continue;
@@ -63,6 +51,19 @@ std::vector<nat_probe::datagram> nat_probe::poll(clock::time_point now,
         r.gave_up = true;
         r.error = "no answer";
         break;
+    }
+  }
+  // The second observer waits for the filtering tests (its own binding
+  // would let their answers in). Released after they ended, in this call
+  // (gave up) or before it (answered): the caller polls again at once.
+  if (second_observer_) {
+    auto finished = [](const request* r) { return r->answered || r->gave_up; };
+    if (finished(find(kind::change_ip_port))
+        && finished(find(kind::change_port))) {
+      auto [server, to] = *second_observer_;
+      second_observer_.reset();
+      add(kind::second_observer, server, to, 0);
+      deadline = now;
     }
   }
   return out;
