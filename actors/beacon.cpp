@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "actors/atoms.hpp"
+#include "actors/interfaces.hpp"
 #include "actors/timer.hpp"
 #include "crust/errors.hpp"
 #include "crust/messages.hpp"
@@ -53,7 +54,7 @@ void on_datagram(self_ptr self, const beacon_setup& s, const beacon_datagram& d)
       if (!d.from_v4.empty()) {
         if (!target || ep.host == d.from_v4)
           target = ep;
-      } else if (!target && ep.host.compare(0, 4, "127.") != 0) {
+      } else if (!target && !is_loopback(ep.host)) {
         target = ep;
       }
     }

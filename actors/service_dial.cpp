@@ -62,9 +62,9 @@ void dial_tcp(self_ptr self, const endpoint& target, origin from,
                          setup);
       },
       [=](caf::error& err) {
-        failed(err.category() == error_category && error_detail(err)
-                 ? *error_detail(err)
-                 : self->system().render(err));
+        auto detail = err.category() == error_category ? error_detail(err)
+                                                         : std::nullopt;
+        failed(detail ? *detail : self->system().render(err));
       });
 }
 

@@ -79,7 +79,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value,
                                             const caf::message& ctx) {
     auto result = "crust::" + to_string(static_cast<errc>(code));
-    if (!ctx.empty())
+    if (ctx.match_elements<std::string>()) // as crust::error_detail reads it
       result += ": " + ctx.get_as<std::string>(0);
     return result;
   });
