@@ -101,6 +101,15 @@ struct node {
     return result;
   }
 
+  // Blacklists `entries`; how many connections that closed.
+  uint64_t blacklist(std::vector<std::string> entries) {
+    uint64_t closed = 0;
+    handler->request(svc, 10s, crust::blacklist{std::move(entries)})
+      .receive([&](uint64_t n) { closed = n; },
+               [](caf::error& err) { CAF_FAIL(to_string(err)); });
+    return closed;
+  }
+
   std::vector<crust::peer_info> peer_list() {
     std::vector<crust::peer_info> result;
     handler->request(svc, 10s, crust::list_peers{})

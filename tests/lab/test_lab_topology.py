@@ -41,35 +41,33 @@ class LabTopologyTest(unittest.TestCase):
         netlab.require_root()
         t0 = time.monotonic()
         cls.lab = lab = netlab.Lab()
-        try:
-            cls.p1 = lab.public_host("p1", ips=[P1, P1_OTHER])
-            cls.p2 = lab.public_host("p2")
-            cls.r1 = lab.router("r1", kind="port-restricted")
-            cls.r2 = lab.router("r2", kind="full-cone", hairpin=True)
-            cls.r3 = lab.router("r3", kind="symmetric")
-            cls.r4 = lab.router("r4", kind="udp-blocked")
-            cls.r5 = lab.router("r5", kind="port-restricted", loss=20)
-            cls.h1 = lab.host("h1", behind=cls.r1)
-            cls.h1b = lab.host("h1b", behind=cls.r1)
-            cls.h2 = lab.host("h2", behind=cls.r2)
-            cls.h2b = lab.host("h2b", behind=cls.r2)
-            cls.h3 = lab.host("h3", behind=cls.r3)
-            cls.h4 = lab.host("h4", behind=cls.r4)
-            cls.h5 = lab.host("h5", behind=cls.r5)
-            cls.turn = lab.coturn(cls.p1)
-            # Replies carry the source address seen; a second socket then pokes
-            # that address unasked, from another port (5003) or another IP.
-            cls.p1.agent_start("echo", "5001", "5002", "--bind", P1,
-                               "--unsolicited-from", "5003")
-            cls.p1.agent_start("echo", "5011", "--bind", P1, "--unsolicited-from", "5013",
-                               "--unsolicited-ip", P1_OTHER)
-            t1 = time.monotonic()
-            cls.igd = lab.miniupnpd(cls.r1, stun=cls.turn, upnp=True, natpmp=True)
-            print("\nlab %s built in %.1fs, miniupnpd ready in %.1fs"
-                  % (lab.prefix, t1 - t0, time.monotonic() - t1), file=sys.stderr)
-        except BaseException:
-            lab.close()
-            raise
+        # Closed however the class ends, setUpClass failing included.
+        cls.addClassCleanup(lab.close)
+        cls.p1 = lab.public_host("p1", ips=[P1, P1_OTHER])
+        cls.p2 = lab.public_host("p2")
+        cls.r1 = lab.router("r1", kind="port-restricted")
+        cls.r2 = lab.router("r2", kind="full-cone", hairpin=True)
+        cls.r3 = lab.router("r3", kind="symmetric")
+        cls.r4 = lab.router("r4", kind="udp-blocked")
+        cls.r5 = lab.router("r5", kind="port-restricted", loss=20)
+        cls.h1 = lab.host("h1", behind=cls.r1)
+        cls.h1b = lab.host("h1b", behind=cls.r1)
+        cls.h2 = lab.host("h2", behind=cls.r2)
+        cls.h2b = lab.host("h2b", behind=cls.r2)
+        cls.h3 = lab.host("h3", behind=cls.r3)
+        cls.h4 = lab.host("h4", behind=cls.r4)
+        cls.h5 = lab.host("h5", behind=cls.r5)
+        cls.turn = lab.coturn(cls.p1)
+        # Replies carry the source address seen; a second socket then pokes
+        # that address unasked, from another port (5003) or another IP.
+        cls.p1.agent_start("echo", "5001", "5002", "--bind", P1,
+                           "--unsolicited-from", "5003")
+        cls.p1.agent_start("echo", "5011", "--bind", P1, "--unsolicited-from", "5013",
+                           "--unsolicited-ip", P1_OTHER)
+        t1 = time.monotonic()
+        cls.igd = lab.miniupnpd(cls.r1, stun=cls.turn, upnp=True, natpmp=True)
+        print("\nlab %s built in %.1fs, miniupnpd ready in %.1fs"
+              % (lab.prefix, t1 - t0, time.monotonic() - t1), file=sys.stderr)
 
     @classmethod
     def tearDownClass(cls):
@@ -233,6 +231,9 @@ class LabTeardownTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    # ctest passes the crust-node binary, which this lab self-test needs not.
-    args = [a for i, a in enumerate(sys.argv) if i == 0 or a.startswith("-")]
-    unittest.main(argv=args, verbosity=2)
+    # ctest passes the crust-node binary, which this lab self-test needs
+    # not; test names and options stay.
+    if len(sys.argv) > 1 and os.path.isfile(sys.argv[1]) \
+            and os.access(sys.argv[1], os.X_OK):
+        del sys.argv[1]
+    unittest.main(argv=sys.argv, verbosity=2)

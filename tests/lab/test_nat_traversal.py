@@ -33,40 +33,34 @@ class NatTraversalTest(NodeTestCase):
     def setUpClass(cls):
         netlab.require_root()
         cls.lab = lab = netlab.Lab()
-        try:
-            cls.p1 = lab.public_host("p1", ips=[P1, P1_OTHER])
-            cls.p2 = lab.public_host("p2", ips=[P2])
-            cls.r1 = lab.router("r1", kind="port-restricted")   # miniupnpd: UPnP + NAT-PMP
-            cls.r2 = lab.router("r2", kind="full-cone")         # no IGD
-            cls.r3 = lab.router("r3", kind="symmetric")
-            cls.r4 = lab.router("r4", kind="udp-blocked")
-            cls.r5 = lab.router("r5", kind="port-restricted")   # miniupnpd: NAT-PMP only
-            cls.r6 = lab.router("r6", kind="port-restricted")   # miniupnpd: UPnP only
-            cls.h1 = lab.host("h1", behind=cls.r1)
-            cls.h2 = lab.host("h2", behind=cls.r2)
-            cls.h3 = lab.host("h3", behind=cls.r3)
-            cls.h4 = lab.host("h4", behind=cls.r4)
-            cls.h5 = lab.host("h5", behind=cls.r5)
-            cls.h6 = lab.host("h6", behind=cls.r6)
-            cls.turn = lab.coturn(cls.p1)
-            cls.igd = lab.miniupnpd(cls.r1, stun=cls.turn, upnp=True, natpmp=True)
-            cls.pmp = lab.miniupnpd(cls.r5, stun=cls.turn, upnp=False, natpmp=True)
-            # Its own daemon: miniupnpd 2.3.1 answers a refused NAT-PMP request
-            # by trying every other port (minutes of work, deaf meanwhile).
-            cls.strict = lab.miniupnpd(cls.r6, stun=cls.turn, upnp=True, natpmp=False)
-        except BaseException:
-            lab.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.close()
+        # Closed however the class ends, setUpClass failing included.
+        cls.addClassCleanup(lab.close)
+        cls.p1 = lab.public_host("p1", ips=[P1, P1_OTHER])
+        cls.p2 = lab.public_host("p2", ips=[P2])
+        cls.r1 = lab.router("r1", kind="port-restricted")   # miniupnpd: UPnP + NAT-PMP
+        cls.r2 = lab.router("r2", kind="full-cone")         # no IGD
+        cls.r3 = lab.router("r3", kind="symmetric")
+        cls.r4 = lab.router("r4", kind="udp-blocked")
+        cls.r5 = lab.router("r5", kind="port-restricted")   # miniupnpd: NAT-PMP only
+        cls.r6 = lab.router("r6", kind="port-restricted")   # miniupnpd: UPnP only
+        cls.h1 = lab.host("h1", behind=cls.r1)
+        cls.h2 = lab.host("h2", behind=cls.r2)
+        cls.h3 = lab.host("h3", behind=cls.r3)
+        cls.h4 = lab.host("h4", behind=cls.r4)
+        cls.h5 = lab.host("h5", behind=cls.r5)
+        cls.h6 = lab.host("h6", behind=cls.r6)
+        cls.turn = lab.coturn(cls.p1)
+        cls.igd = lab.miniupnpd(cls.r1, stun=cls.turn, upnp=True, natpmp=True)
+        cls.pmp = lab.miniupnpd(cls.r5, stun=cls.turn, upnp=False, natpmp=True)
+        # Its own daemon: miniupnpd 2.3.1 answers a refused NAT-PMP request
+        # by trying every other port (minutes of work, deaf meanwhile).
+        cls.strict = lab.miniupnpd(cls.r6, stun=cls.turn, upnp=True, natpmp=False)
 
     # -- helpers -------------------------------------------------------------
 
     def lab_node(self, host, *args, name=None):
-        n = self.node(ANY, *args, name=name or host.role, prefix=host.exec_prefix,
-                      start=False)
+        n = self.node(*args, name=name or host.role, prefix=host.exec_prefix,
+                      listen=ANY, start=False)
         ev = n.wait_for("listening", timeout=10)
         n.id = ev["peer_id"]
         n.endpoint = ev["endpoints"][0]  # n.port reads it
@@ -86,6 +80,12 @@ class NatTraversalTest(NodeTestCase):
         lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
         self.assertTrue(lines, "netcheck printed no JSON: %r %r" % (out.stdout, out.stderr))
         return json.loads(lines[-1]), took
+
+    def quit_and_wait_unmapped(self, n, daemon):
+        """`n` quits cleanly and its mapping on `daemon` goes."""
+        n.send_line("quit")
+        n.assert_exits_cleanly(self, "after quit")
+        self.wait_unmapped(daemon, n.port)
 
     def wait_unmapped(self, igd, port, timeout=10):
         deadline = time.monotonic() + timeout
@@ -120,9 +120,7 @@ class NatTraversalTest(NodeTestCase):
         self.assertIn({"protocol": "tcp", "address": "%s:%d" % (self.r1.wan_ip, n.port),
                        "source": "upnp"}, ext["addresses"])
         self.connect_from_public(n, tcp)
-        n.send_line("quit")
-        n.assert_exits_cleanly(self, "after quit")
-        self.wait_unmapped(self.igd, n.port)
+        self.quit_and_wait_unmapped(n, self.igd)
 
     def test_a_mapping_is_renewed_at_half_its_lease(self):
         n = self.lab_node(self.h1, "--crust.upnp-lease=60s")
@@ -135,9 +133,7 @@ class NatTraversalTest(NodeTestCase):
         self.assertGreater(waited, 20, "renewed after %.1fs" % waited)
         self.assertIn(("TCP", n.port, self.h1.ip, n.port), self.igd.mappings())
         # (A node killed instead would leave it until the lease runs out.)
-        n.send_line("quit")
-        n.assert_exits_cleanly(self, "after quit")
-        self.wait_unmapped(self.igd, n.port)
+        self.quit_and_wait_unmapped(n, self.igd)
 
     def test_natpmp_maps_the_port_when_the_daemon_has_no_upnp(self):
         n = self.lab_node(self.h5, "--crust.upnp-timeout=1s")
@@ -147,9 +143,7 @@ class NatTraversalTest(NodeTestCase):
         self.assertIn(tcp, ev["external"])
         self.assertIn(("TCP", n.port, self.h5.ip, n.port), self.pmp.mappings())
         self.connect_from_public(n, tcp)
-        n.send_line("quit")
-        n.assert_exits_cleanly(self, "after quit")
-        self.wait_unmapped(self.pmp, n.port)
+        self.quit_and_wait_unmapped(n, self.pmp)
 
     def test_no_gateway_falls_back_cleanly_within_the_timeout(self):
         started = time.monotonic()

@@ -72,17 +72,11 @@ class RudpLabTest(NodeTestCase):
     def setUpClass(cls):
         netlab.require_root(tools=("ip", "nft"))
         cls.lab = lab = netlab.Lab()
-        try:
-            cls.pa = lab.public_host("pa", ips=[PA])
-            cls.pb = lab.public_host("pb", ips=[PB])
-            cls.pr = lab.public_host("pr", ips=[PR])
-        except BaseException:
-            lab.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.close()
+        # Closed however the class ends, setUpClass failing included.
+        cls.addClassCleanup(lab.close)
+        cls.pa = lab.public_host("pa", ips=[PA])
+        cls.pb = lab.public_host("pb", ips=[PB])
+        cls.pr = lab.public_host("pr", ips=[PR])
 
     # -- helpers -------------------------------------------------------------
 
