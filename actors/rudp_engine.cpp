@@ -162,6 +162,7 @@ void close_endpoint(engine_ptr self, uint32_t id) {
   if (i == self->state.eps.end())
     return;
   auto& ep = i->second;
+  settle(self, id, ep); // what connections queued last (CLOSE) goes first
   for (auto& [session, r] : ep.routes) {
     if (r.dial)
       r.dial->deliver(make_error(errc::unreachable, "the service stopped"));
@@ -182,18 +183,22 @@ void close_endpoint(engine_ptr self, uint32_t id) {
   }
 }
 
+void close_endpoints_of(engine_ptr self, const caf::actor_addr& service) {
+  std::vector<uint32_t> theirs;
+  for (auto& [id, ep] : self->state.eps)
+    if (ep.service.address() == service)
+      theirs.push_back(id);
+  for (auto id : theirs)
+    close_endpoint(self, id);
+}
+
 // (It takes its tick as an argument: CAF 0.17 dereferences a null
 // pointer for functions spawned without any.)
 caf::behavior engine(engine_ptr self, caf::timespan tick) {
   self->state.tick = tick;
-  self->set_down_handler([=](caf::down_msg& dm) {
-    std::vector<uint32_t> gone;
-    for (auto& [id, ep] : self->state.eps)
-      if (ep.service.address() == dm.source)
-        gone.push_back(id);
-    for (auto id : gone)
-      close_endpoint(self, id);
-  });
+  // A service that stops, asking or not, takes its sockets along.
+  self->set_down_handler(
+    [=](caf::down_msg& dm) { close_endpoints_of(self, dm.source); });
   return {
     [=](rudp_open_atom, const std::string& host, uint16_t port,
         const rudp_settings& s) -> caf::result<uint32_t, uint16_t> {
@@ -210,7 +215,11 @@ caf::behavior engine(engine_ptr self, caf::timespan tick) {
       self->monitor(ep.service);
       return {id, udp_local_port(*fd)};
     },
-    [=](close_atom, uint32_t id) { close_endpoint(self, id); },
+    [=](close_atom) {
+      close_endpoints_of(
+        self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
+      return caf::ok_atom::value;
+    },
     [=](udp_batch_atom, uint32_t id, const udp_batch& batch) {
       auto i = self->state.eps.find(id);
       if (i != self->state.eps.end()) {

@@ -9,7 +9,7 @@
 //   (rudp_open_atom, host, port, rudp_settings) -> (uint32_t ep, uint16_t port)
 //   (rudp_dial_atom, ep, endpoint target, bool bootstrapping)
 //       -> uint32_t session once up, or an error saying why not
-//   (close_atom, ep): closes the socket and its sessions.
+//   close_atom -> ok: closes the sender's sockets and their sessions.
 // To a service: (rudp_inbound_atom, ep, session, ip, port) for a session a
 //   peer started; the service spawns its connection actor.
 // From a connection actor:

@@ -306,8 +306,10 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       // Connections over rudp first say CLOSE, then the socket goes.
       for (auto& [c, rec] : st.conns)
         close_conn(self, c, wire::close_reason::normal, "shutdown");
-      if (st.rudp)
+      if (st.rudp) {
+        ++st.closing; // until stop_rudp hands over to close_and_wait
         set_timer(self, std::chrono::milliseconds(300), stop_rudp_atom::value);
+      }
       // Not killed with the others: the cache saves what it was told, the
       // mapper removes its mappings, and the service waits for both.
       close_and_wait(self, st.cache, shutdown_grace);
@@ -316,7 +318,11 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       set_timer(self, shutdown_grace, shutdown{});
       quit_when_done(self);
     },
-    [=](stop_rudp_atom) { stop_rudp(self); },
+    [=](stop_rudp_atom) {
+      --self->state.closing;
+      stop_rudp(self);
+      quit_when_done(self);
+    },
   };
 }
 

@@ -104,9 +104,10 @@ void open_rudp(self_ptr self) {
 
 void stop_rudp(self_ptr self) {
   auto& st = self->state;
-  if (st.rudp && st.rudp_ep != 0)
-    self->send(st.rudp, close_atom::value, st.rudp_ep);
   st.rudp_ep = 0;
+  // The engine closes our socket, sending what our connections queued
+  // last (their CLOSE) before it lets the sessions go, then answers.
+  close_and_wait(self, st.rudp, std::chrono::seconds(2));
 }
 
 bool rudp_ready(self_ptr self) {

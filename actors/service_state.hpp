@@ -221,7 +221,7 @@ void on_observed(self_ptr self, conn_id c, const std::string& text);
 /// same port when free), then tells the application where we listen.
 void open_rudp(self_ptr self);
 
-/// Closes our UDP socket and its sessions.
+/// Closes our UDP socket and its sessions; shutdown waits for it.
 void stop_rudp(self_ptr self);
 
 /// Whether rudp dials can go out.

@@ -102,6 +102,14 @@ CAF_TEST(drop and shutdown over rudp tell the peer) {
   CAF_REQUIRE(b.wait_until([&] { return !b.lost.empty(); }));
   CAF_CHECK(b.lost[0].reason.find("dropped") != std::string::npos);
   CAF_MESSAGE("b heard: " << b.lost[0].reason);
+  // A shutdown says CLOSE before the socket goes (not a heartbeat timeout
+  // 20 s later).
+  node c{sys}, d{sys};
+  link(c, d, crust::transport::rudp);
+  caf::anon_send(c.svc, crust::shutdown{});
+  CAF_REQUIRE(d.wait_until([&] { return !d.lost.empty(); }, 5s));
+  CAF_CHECK(d.lost[0].reason.find("shutdown") != std::string::npos);
+  CAF_MESSAGE("d heard: " << d.lost[0].reason);
 }
 
 CAF_TEST(a udp endpoint nobody answers fails the dial) {
