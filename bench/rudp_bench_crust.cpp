@@ -75,14 +75,19 @@ uint16_t start_service(caf::actor_system& sys, caf::scoped_actor& self,
 
 } // namespace
 
-// B: keeps whoever connects, echoes small messages, counts big ones.
-int crust_server(const std::string& ip, const timing& t) {
-  // Never destroyed: the process ends with _exit() (an actor system's
-  // destructor would wait for the service, which never stops by itself).
+// This process's actor system, never destroyed: the process ends with
+// _exit() (an actor system's destructor would wait for the service, which
+// never stops by itself).
+caf::actor_system& process_actor_system() {
   auto& cfg = *new crust::config;
   if (sharing_scheduler)
     cfg.set("scheduler.policy", caf::atom("sharing"));
-  auto& sys = *new caf::actor_system{cfg};
+  return *new caf::actor_system{cfg};
+}
+
+// B: keeps whoever connects, echoes small messages, counts big ones.
+int crust_server(const std::string& ip, const timing& t) {
+  auto& sys = process_actor_system();
   auto& self = *new caf::scoped_actor{sys};
   caf::actor svc;
   auto port = start_service(sys, self, ip, svc, area->b_error, "listener");
@@ -146,12 +151,7 @@ double percentile(std::vector<double>& xs, double q) {
 // A: dials B, ping-pongs, then sends bulk until B's window closed.
 int crust_client(const std::string& ip, const crust::endpoint& target,
                  const timing& t) {
-  // Never destroyed: the process ends with _exit() (an actor system's
-  // destructor would wait for the service, which never stops by itself).
-  auto& cfg = *new crust::config;
-  if (sharing_scheduler)
-    cfg.set("scheduler.policy", caf::atom("sharing"));
-  auto& sys = *new caf::actor_system{cfg};
+  auto& sys = process_actor_system();
   auto& self = *new caf::scoped_actor{sys};
   caf::actor svc;
   if (start_service(sys, self, ip, svc, area->a_error, "dialer") == 0) {
