@@ -41,6 +41,7 @@ struct route {
 
 struct endpoint_state {
   int fd = -1;
+  bool gso = true; // until the kernel says it cannot segment
   caf::actor service;
   caf::actor reader;
   std::unique_ptr<datagram_channel> ch;
@@ -130,7 +131,7 @@ void settle(engine_ptr self, uint32_t id, endpoint_state& ep) {
       if (!r.backlog.empty())
         drain_backlog(ep, session, r);
     ep.ch->flush(now);
-    udp_send_all(ep.fd, ep.ch->out());
+    udp_send_all(ep.fd, ep.ch->out(), ep.gso);
     bool more = !ep.ch->out().empty();
     ep.ch->out().clear();
     while (!ep.ch->events().empty()) {
@@ -170,7 +171,7 @@ void close_endpoint(engine_ptr self, uint32_t id) {
   }
   ep.routes.clear();
   ep.ch->flush(clock_type::now());
-  udp_send_all(ep.fd, ep.ch->out());
+  udp_send_all(ep.fd, ep.ch->out(), ep.gso);
   // The reader owns the fd and closes it as it stops.
   self->send_exit(ep.reader, caf::exit_reason::user_shutdown);
   self->state.eps.erase(i);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,6 +40,10 @@ caf::expected<int> udp_bind(const std::string& host, uint16_t port) {
   int size = 4 * 1024 * 1024;
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
   ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+  // Runs of datagrams from one source may come as one buffer (udp_read_
+  // batch cuts them); a kernel without UDP_GRO just delivers them singly.
+  int on = 1;
+  ::setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     auto why = std::string{"cannot bind udp "} + host + ":"
                + std::to_string(port) + ": " + std::strerror(errno);
@@ -57,69 +62,156 @@ uint16_t udp_local_port(int fd) {
 }
 
 size_t udp_read_batch(int fd, std::vector<udp_datagram>& out, size_t max) {
-  constexpr size_t batch = 64;
-  constexpr size_t room = datagram::max_size + 1; // +1: tell "too long"
-  static thread_local std::vector<uint8_t> bufs(batch * room);
-  static thread_local std::vector<sockaddr_storage> addrs(batch);
+  // With UDP_GRO the kernel hands over a run of datagrams from one source
+  // as one buffer cut at gso_size, so each slot has room for 64 KiB.
+  constexpr size_t slots = 32;
+  constexpr size_t room = 65536;
+  struct slot_control {
+    alignas(cmsghdr) char bytes[CMSG_SPACE(sizeof(int))];
+  };
+  static thread_local std::vector<uint8_t> bufs(slots * room);
+  static thread_local std::vector<sockaddr_storage> addrs(slots);
+  static thread_local std::vector<slot_control> controls(slots);
   size_t total = 0;
   while (total < max) {
-    mmsghdr msgs[batch];
-    iovec iov[batch];
-    auto n = std::min(batch, max - total);
-    for (size_t i = 0; i < n; ++i) {
+    mmsghdr msgs[slots];
+    iovec iov[slots];
+    for (size_t i = 0; i < slots; ++i) {
       iov[i] = {bufs.data() + i * room, room};
       std::memset(&msgs[i], 0, sizeof(msgs[i]));
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &addrs[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      auto& h = msgs[i].msg_hdr;
+      h.msg_iov = &iov[i];
+      h.msg_iovlen = 1;
+      h.msg_name = &addrs[i];
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_control = controls[i].bytes;
+      h.msg_controllen = sizeof(controls[i].bytes);
     }
-    int got = ::recvmmsg(fd, msgs, static_cast<unsigned>(n), MSG_DONTWAIT,
-                         nullptr);
+    int got = ::recvmmsg(fd, msgs, slots, MSG_DONTWAIT, nullptr);
     if (got <= 0)
       break;
     for (int i = 0; i < got; ++i) {
       auto p = bufs.data() + i * room;
-      out.push_back({udp_from(addrs[i]),
-                     std::vector<uint8_t>(p, p + msgs[i].msg_len)});
+      size_t len = msgs[i].msg_len;
+      size_t segment = len; // no GRO: one datagram
+      for (auto c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != nullptr;
+           c = CMSG_NXTHDR(&msgs[i].msg_hdr, c))
+        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+          int s = 0;
+          std::memcpy(&s, CMSG_DATA(c), sizeof(s));
+          if (s > 0)
+            segment = static_cast<size_t>(s);
+        }
+      auto from = udp_from(addrs[i]); // one conversion for the whole run
+      for (size_t at = 0; at < len; at += segment) {
+        auto n = std::min(segment, len - at);
+        out.push_back({from, std::vector<uint8_t>(p + at, p + at + n)});
+        ++total;
+      }
     }
-    total += static_cast<size_t>(got);
-    if (static_cast<size_t>(got) < n)
+    if (static_cast<size_t>(got) < slots)
       break;
   }
   return total;
 }
 
-void udp_send_all(int fd,
-                  const std::vector<datagram_channel::outgoing>& out) {
-  constexpr size_t batch = 64;
-  mmsghdr msgs[batch];
-  iovec iov[batch];
-  sockaddr_storage addrs[batch];
+namespace {
+
+// Datagrams that leave in one system call: up to 64 messages, each a run
+// of datagrams for one destination that the kernel cuts into datagrams
+// of the run's first size (UDP_SEGMENT, "GSO"); only a run's last
+// datagram may be shorter.
+constexpr size_t send_batch = 64;
+constexpr size_t max_segments = 64;   // UDP_MAX_SEGMENTS of older kernels
+constexpr size_t max_run_bytes = 65000; // inside IPv4's and IPv6's 64 KiB
+
+struct send_slot {
+  sockaddr_storage addr;
+  socklen_t len = 0;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))];
+};
+
+// How many of out[from...] go in one run.
+size_t run_length(const std::vector<datagram_channel::outgoing>& out,
+                  size_t from, bool gso) {
+  if (!gso)
+    return 1;
+  auto& first = out[from];
+  auto segment = first.bytes.size();
+  size_t bytes = segment, n = 1;
+  while (from + n < out.size() && n < max_segments) {
+    auto& next = out[from + n];
+    if (next.bytes.size() > segment || bytes + next.bytes.size() > max_run_bytes
+        || next.to.port != first.to.port || next.to.ip != first.to.ip)
+      break;
+    bytes += next.bytes.size();
+    ++n;
+    if (next.bytes.size() < segment)
+      break; // a shorter one ends the run
+  }
+  return n;
+}
+
+} // namespace
+
+void udp_send_all(int fd, const std::vector<datagram_channel::outgoing>& out,
+                  bool& gso) {
+  std::vector<iovec> iov(out.size()); // one per datagram, never moved
+  mmsghdr msgs[send_batch];
+  send_slot slots[send_batch];
+  size_t starts[send_batch + 1];
   size_t i = 0;
   while (i < out.size()) {
     unsigned n = 0;
-    for (; n < batch && i < out.size(); ++i) {
-      auto& o = out[i];
-      socklen_t len = 0;
-      if (!to_sockaddr(o.to, addrs[n], len))
+    while (n < send_batch && i < out.size()) {
+      auto run = run_length(out, i, gso);
+      auto& s = slots[n];
+      if (!to_sockaddr(out[i].to, s.addr, s.len)) {
+        i += run;
         continue;
-      iov[n] = {const_cast<uint8_t*>(o.bytes.data()), o.bytes.size()};
+      }
+      for (size_t k = 0; k < run; ++k)
+        iov[i + k] = {const_cast<uint8_t*>(out[i + k].bytes.data()),
+                      out[i + k].bytes.size()};
       std::memset(&msgs[n], 0, sizeof(msgs[n]));
-      msgs[n].msg_hdr.msg_name = &addrs[n];
-      msgs[n].msg_hdr.msg_namelen = len;
-      msgs[n].msg_hdr.msg_iov = &iov[n];
-      msgs[n].msg_hdr.msg_iovlen = 1;
+      auto& h = msgs[n].msg_hdr;
+      h.msg_name = &s.addr;
+      h.msg_namelen = s.len;
+      h.msg_iov = &iov[i];
+      h.msg_iovlen = run;
+      if (run > 1) {
+        h.msg_control = s.control;
+        h.msg_controllen = sizeof(s.control);
+        auto c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        auto segment = static_cast<uint16_t>(out[i].bytes.size());
+        std::memcpy(CMSG_DATA(c), &segment, sizeof(segment));
+      }
+      starts[n] = i;
+      i += run;
       ++n;
     }
+    starts[n] = i;
     unsigned sent = 0;
     while (sent < n) {
       int r = ::sendmmsg(fd, msgs + sent, n - sent, MSG_DONTWAIT);
-      if (r <= 0) {
-        ++sent; // the kernel refused this one: dropped
+      if (r > 0) {
+        sent += static_cast<unsigned>(r);
         continue;
       }
-      sent += static_cast<unsigned>(r);
+      if (gso && msgs[sent].msg_hdr.msg_iovlen > 1
+          && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT
+              || errno == EOPNOTSUPP)) {
+        // This path cannot segment for us: one datagram per message from
+        // here on, starting again with the run it refused.
+        gso = false;
+        i = starts[sent];
+        break;
+      }
+      ++sent; // the kernel refused this one (a full buffer): dropped, as
+              // the network would drop it
     }
   }
 }

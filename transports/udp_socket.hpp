@@ -28,8 +28,11 @@ uint16_t udp_local_port(int fd);
 /// Appends up to `max` waiting datagrams to `out`; how many it read.
 size_t udp_read_batch(int fd, std::vector<udp_datagram>& out, size_t max);
 
-/// Sends them all, up to 64 per system call (sendmmsg); what the kernel
-/// refuses is dropped, as the network would.
-void udp_send_all(int fd, const std::vector<datagram_channel::outgoing>& out);
+/// Sends them all in few system calls (sendmmsg, and runs for one
+/// destination as one segmented buffer while `gso` holds; a kernel that
+/// cannot segment turns `gso` off). What the kernel refuses is dropped,
+/// as the network would.
+void udp_send_all(int fd, const std::vector<datagram_channel::outgoing>& out,
+                  bool& gso);
 
 } // namespace crust
