@@ -52,7 +52,7 @@ using rudp_down_atom = caf::atom_constant<caf::atom("rudp_down")>;
 using rudp_pause_atom = caf::atom_constant<caf::atom("rudp_pause")>;
 using rudp_end_atom = caf::atom_constant<caf::atom("rudp_end")>;
 using stop_rudp_atom = caf::atom_constant<caf::atom("rudp_stop")>;
-using udp_batch_atom = caf::atom_constant<caf::atom("udp_batch")>;
+using udp_readable_atom = caf::atom_constant<caf::atom("udp_ready")>;
 using udp_read_atom = caf::atom_constant<caf::atom("udp_read")>;
 
 } // namespace crust

@@ -11,6 +11,7 @@
 #include "actors/udp_reader.hpp"
 #include "crust/errors.hpp"
 #include "transports/sctp_link.hpp"
+#include "transports/udp_socket.hpp"
 
 namespace crust {
 
@@ -25,6 +26,10 @@ constexpr caf::timespan default_tick = std::chrono::milliseconds(5);
 
 // How long a session outlives its connection actor, for its last frames.
 constexpr auto end_grace = std::chrono::milliseconds(250);
+
+// Datagrams read per wake-up of the reader: what is left is read at the
+// next one, after this round's output went out.
+constexpr size_t read_budget = 1024;
 
 // Frames held for a session whose connection actor has not attached yet.
 constexpr size_t max_pending = 4 * 1024 * 1024;
@@ -221,13 +226,15 @@ caf::behavior engine(engine_ptr self, caf::timespan tick) {
         self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
       return caf::ok_atom::value;
     },
-    [=](udp_batch_atom, uint32_t id, const udp_batch& batch) {
+    [=](udp_readable_atom, uint32_t id) {
       auto i = self->state.eps.find(id);
       if (i != self->state.eps.end()) {
         auto& ep = i->second;
         auto now = clock_type::now();
-        for (auto& d : *batch)
-          ep.ch->receive(d.from, d.bytes.data(), d.bytes.size(), now);
+        udp_read(ep.fd, read_budget,
+                 [&](const udp_address& from, const uint8_t* p, size_t n) {
+                   ep.ch->receive(from, p, n, now);
+                 });
         settle(self, id, ep);
       }
       return caf::ok_atom::value;

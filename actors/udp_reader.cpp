@@ -14,7 +14,6 @@ namespace {
 // How long one wait blocks: the reader checks its mailbox (an exit from
 // the engine) at least this often.
 constexpr int poll_ms = 10;
-constexpr size_t batch_max = 256;
 
 } // namespace
 
@@ -29,9 +28,7 @@ caf::behavior udp_reader(caf::event_based_actor* self, int fd, uint32_t ep,
         self->send(self, udp_read_atom::value);
         return;
       }
-      auto batch = std::make_shared<std::vector<udp_datagram>>();
-      udp_read_batch(fd, *batch, batch_max);
-      self->request(engine, caf::infinite, udp_batch_atom::value, ep, batch)
+      self->request(engine, caf::infinite, udp_readable_atom::value, ep)
         .then([=](caf::ok_atom) { self->send(self, udp_read_atom::value); },
               [=](caf::error&) { self->quit(); });
     },

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "crust/errors.hpp"
 #include "transports/socket_address.hpp"
@@ -61,23 +62,25 @@ uint16_t udp_local_port(int fd) {
   return from_sockaddr(ss).port;
 }
 
-size_t udp_read_batch(int fd, std::vector<udp_datagram>& out, size_t max) {
+size_t udp_read(int fd, size_t max, const udp_each& each) {
   // With UDP_GRO the kernel hands over a run of datagrams from one source
-  // as one buffer cut at gso_size, so each slot has room for 64 KiB.
+  // as one buffer cut at gso_size, so each slot has room for 64 KiB. The
+  // buffers are per thread and touched only as far as datagrams fill them.
   constexpr size_t slots = 32;
   constexpr size_t room = 65536;
   struct slot_control {
     alignas(cmsghdr) char bytes[CMSG_SPACE(sizeof(int))];
   };
-  static thread_local std::vector<uint8_t> bufs(slots * room);
-  static thread_local std::vector<sockaddr_storage> addrs(slots);
-  static thread_local std::vector<slot_control> controls(slots);
+  static thread_local std::unique_ptr<uint8_t[]> bufs{
+    new uint8_t[slots * room]};
+  static thread_local sockaddr_storage addrs[slots];
+  static thread_local slot_control controls[slots];
   size_t total = 0;
   while (total < max) {
     mmsghdr msgs[slots];
     iovec iov[slots];
     for (size_t i = 0; i < slots; ++i) {
-      iov[i] = {bufs.data() + i * room, room};
+      iov[i] = {bufs.get() + i * room, room};
       std::memset(&msgs[i], 0, sizeof(msgs[i]));
       auto& h = msgs[i].msg_hdr;
       h.msg_iov = &iov[i];
@@ -91,7 +94,7 @@ size_t udp_read_batch(int fd, std::vector<udp_datagram>& out, size_t max) {
     if (got <= 0)
       break;
     for (int i = 0; i < got; ++i) {
-      auto p = bufs.data() + i * room;
+      auto p = bufs.get() + i * room;
       size_t len = msgs[i].msg_len;
       size_t segment = len; // no GRO: one datagram
       for (auto c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != nullptr;
@@ -104,8 +107,7 @@ size_t udp_read_batch(int fd, std::vector<udp_datagram>& out, size_t max) {
         }
       auto from = udp_from(addrs[i]); // one conversion for the whole run
       for (size_t at = 0; at < len; at += segment) {
-        auto n = std::min(segment, len - at);
-        out.push_back({from, std::vector<uint8_t>(p + at, p + at + n)});
+        each(from, p + at, std::min(segment, len - at));
         ++total;
       }
     }

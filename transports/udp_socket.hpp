@@ -1,10 +1,12 @@
-// The rudp UDP socket: bind, read a batch at once (recvmmsg), send a batch
-// (sendmmsg). IPv4 and IPv6; addresses as text (transports/datagram_channel's
-// udp_address). Non-blocking; a full send buffer drops the datagram, as
-// the network would (SCTP resends).
+// The rudp UDP socket: bind, read a batch at once (recvmmsg; runs from one
+// source come as one buffer, GRO), send a batch (sendmmsg; runs for one
+// destination go as one buffer, GSO). IPv4 and IPv6; addresses as text
+// (transports/datagram_channel's udp_address). Non-blocking; a full send
+// buffer drops the datagram, as the network would (SCTP resends).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,10 +16,10 @@
 
 namespace crust {
 
-struct udp_datagram {
-  udp_address from;
-  std::vector<uint8_t> bytes;
-};
+/// What udp_read hands each datagram to: its source and bytes (valid
+/// only during the call).
+using udp_each
+  = std::function<void(const udp_address&, const uint8_t*, size_t)>;
 
 /// Binds `host:port` (port 0: any free one); the fd, or why not.
 caf::expected<int> udp_bind(const std::string& host, uint16_t port);
@@ -25,8 +27,9 @@ caf::expected<int> udp_bind(const std::string& host, uint16_t port);
 /// The port `fd` is bound to.
 uint16_t udp_local_port(int fd);
 
-/// Appends up to `max` waiting datagrams to `out`; how many it read.
-size_t udp_read_batch(int fd, std::vector<udp_datagram>& out, size_t max);
+/// Reads up to `max` waiting datagrams without blocking, oldest first,
+/// handing each to `each`; how many it read.
+size_t udp_read(int fd, size_t max, const udp_each& each);
 
 /// Sends them all in few system calls (sendmmsg, and runs for one
 /// destination as one segmented buffer while `gso` holds; a kernel that

@@ -31,13 +31,21 @@ struct socket_pair {
   }
 };
 
+struct datagram {
+  udp_address from;
+  std::vector<uint8_t> bytes;
+};
+
 // Everything waiting on `fd`, reading until `want` came or 2 s passed.
-std::vector<udp_datagram> read_all(int fd, size_t want) {
-  std::vector<udp_datagram> got;
+std::vector<datagram> read_all(int fd, size_t want) {
+  std::vector<datagram> got;
   for (int i = 0; i < 200 && got.size() < want; ++i) {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 10) > 0)
-      udp_read_batch(fd, got, 256);
+      udp_read(fd, 256, [&](const udp_address& from, const uint8_t* b,
+                            size_t n) {
+        got.push_back({from, std::vector<uint8_t>(b, b + n)});
+      });
   }
   return got;
 }
