@@ -37,7 +37,11 @@ public:
   /// its callbacks fill.
   static std::recursive_mutex& lock();
 
-  /// Advances usrsctp's timers by `elapsed_ms`.
+  /// Advances usrsctp's timers by `elapsed_ms`. usrsctp also reads
+  /// gettimeofday(): a T3 timeout resends only chunks outstanding for
+  /// srtt + 4 * rttvar (at least 10 ms) by that clock, so the ticks must
+  /// keep pace with real time, not run ahead of it (a stepped test clock
+  /// moves both: tests/unit/test_wall_clock.hpp).
   void tick(uint32_t elapsed_ms);
 
   /// Advances usrsctp's timers to `now` on the process's one clock:

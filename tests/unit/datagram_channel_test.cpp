@@ -8,6 +8,7 @@
 #include "transports/datagram_packet.hpp"
 #include "transports/identity.hpp"
 #include "transports/sctp_link.hpp"
+#include "tests/unit/test_wall_clock.hpp"
 
 using namespace crust;
 using namespace std::chrono_literals;
@@ -27,9 +28,11 @@ datagram_channel::settings settings_for(const identity& me) {
 }
 
 // Two channels (a at 10.0.0.1:1000, b at 10.0.0.2:2000) on an in-memory
-// wire with seeded loss, a clock we advance, and strangers who may write
+// wire with seeded loss, a clock we advance (usrsctp's ticks and its
+// gettimeofday with it: test_wall_clock.hpp), and strangers who may write
 // to b.
 struct wire_pair {
+  test::frozen_wall_clock wall; // first: outlives the channels
   identity ida = identity::ephemeral();
   identity idb = identity::ephemeral();
   clock_type::time_point now = clock_type::now();
@@ -65,6 +68,7 @@ struct wire_pair {
     auto moved = carry(a, at_a, b, at_b) + carry(b, at_b, a, at_a);
     if (moved == 0) {
       now += 1ms;
+      wall.advance(1ms);
       sctp_stack::instance().tick(1);
       a.tick(now);
       b.tick(now);
@@ -278,6 +282,7 @@ CAF_TEST(a quiet session sends keepalives often enough for NATs) {
   auto last = w.now;
   for (int i = 0; i < 600; ++i) {
     w.now += 100ms;
+    w.wall.advance(100ms);
     sctp_stack::instance().tick(100);
     w.a.tick(w.now);
     w.a.flush(w.now);
