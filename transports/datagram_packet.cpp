@@ -119,10 +119,15 @@ std::vector<uint8_t> encode_cookie(uint32_t receiver, const cookie_bytes& c) {
 }
 
 std::vector<uint8_t> encode_data_header(uint32_t receiver, uint64_t counter) {
-  std::vector<uint8_t> out{static_cast<uint8_t>(kind::data)};
-  bytes::put<uint32_t>(out, receiver);
-  bytes::put<uint64_t>(out, counter);
+  std::vector<uint8_t> out(data_header_size);
+  write_data_header(out.data(), receiver, counter);
   return out;
+}
+
+void write_data_header(uint8_t* out, uint32_t receiver, uint64_t counter) {
+  out[0] = static_cast<uint8_t>(kind::data);
+  bytes::store<uint32_t>(out + 1, receiver);
+  bytes::store<uint64_t>(out + 5, counter);
 }
 
 } // namespace crust::datagram

@@ -71,6 +71,9 @@ std::vector<uint8_t> encode_cookie(uint32_t receiver, const cookie_bytes& c);
 /// The header of a data packet; the caller appends the ciphertext.
 std::vector<uint8_t> encode_data_header(uint32_t receiver, uint64_t counter);
 
+/// The same, written over the data_header_size bytes at `out`.
+void write_data_header(uint8_t* out, uint32_t receiver, uint64_t counter);
+
 constexpr size_t data_header_size = 1 + 4 + 8;
 
 } // namespace crust::datagram

@@ -158,7 +158,9 @@ bool datagram_session::key_session(time_point now) {
   // arrived; until then the initiator repeats FINAL.
   confirmed_ = info_.inbound;
   deadline_ = now + ch_.cfg_.handshake_timeout;
-  link_ = std::make_unique<sctp_link>(2, ch_.cfg_.max_message);
+  link_ = std::make_unique<sctp_link>(
+    2, ch_.cfg_.max_message,
+    sctp_link::room{datagram::data_header_size, noise::tag_len});
   link_->connect();
   auto& c = ch_.cfg_;
   gate_.emplace(c.rates, c.ips ? c.ips->acquire(info_.remote.ip, now) : nullptr,
@@ -295,8 +297,17 @@ void datagram_session::tick(time_point now) {
 void datagram_session::flush(time_point now) {
   if (!link_)
     return;
-  for (auto& p : link_->take_output())
-    seal(p.data(), p.size(), now);
+  constexpr auto head = datagram::data_header_size;
+  for (auto& p : link_->take_output()) {
+    // The packet lies between room for our header and room for the tag.
+    datagram::write_data_header(p.data(), remote_index_, tx_counter_);
+    tx_.set_nonce(tx_counter_++);
+    if (!tx_.encrypt_in_place(p.data(), head, p.data() + head,
+                              p.size() - head - noise::tag_len))
+      continue;
+    ch_.send_raw(info_.remote, std::move(p));
+    last_sent_ = now;
+  }
 }
 
 void datagram_session::seal(const uint8_t* plain, size_t size,

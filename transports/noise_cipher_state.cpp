@@ -34,6 +34,15 @@ bool cipher_state::encrypt_with_ad(const uint8_t* ad, size_t ad_len,
   return true;
 }
 
+bool cipher_state::encrypt_in_place(const uint8_t* ad, size_t ad_len,
+                                    uint8_t* data, size_t len) {
+  if (!has_key_ || n_ == reserved_nonce)
+    return false;
+  crust::noise::encrypt_in_place(k_, n_, ad, ad_len, data, len);
+  ++n_;
+  return true;
+}
+
 bool cipher_state::decrypt_with_ad(const uint8_t* ad, size_t ad_len,
                                    const uint8_t* cipher, size_t len,
                                    std::vector<uint8_t>& out) {

@@ -36,6 +36,12 @@ public:
   bool encrypt_with_ad(const uint8_t* ad, size_t ad_len, const uint8_t* plain,
                        size_t len, std::vector<uint8_t>& out);
 
+  /// Encrypts the `len` bytes at `data` where they are, the tag behind
+  /// them (room for len + tag_len bytes; needs a key). False when the
+  /// nonce space is used up or there is no key.
+  bool encrypt_in_place(const uint8_t* ad, size_t ad_len, uint8_t* data,
+                        size_t len);
+
   /// Appends the plaintext to `out`; false on a bad tag (the nonce does not
   /// advance then, and the connection must be dropped).
   bool decrypt_with_ad(const uint8_t* ad, size_t ad_len, const uint8_t* cipher,

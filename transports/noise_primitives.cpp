@@ -106,6 +106,16 @@ void encrypt(const key& k, uint64_t nonce, const uint8_t* ad, size_t ad_len,
                                             k.data());
 }
 
+void encrypt_in_place(const key& k, uint64_t nonce, const uint8_t* ad,
+                      size_t ad_len, uint8_t* data, size_t len) {
+  uint8_t n[12];
+  nonce_bytes(nonce, n);
+  unsigned long long clen = 0;
+  // libsodium allows the ciphertext to be written over the plaintext.
+  crypto_aead_chacha20poly1305_ietf_encrypt(data, &clen, data, len, ad, ad_len,
+                                            nullptr, n, k.data());
+}
+
 bool decrypt(const key& k, uint64_t nonce, const uint8_t* ad, size_t ad_len,
              const uint8_t* cipher, size_t len, std::vector<uint8_t>& out) {
   if (len < tag_len)

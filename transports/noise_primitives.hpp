@@ -47,6 +47,11 @@ void hkdf(const digest& chaining_key, const uint8_t* ikm, size_t ikm_len,
 void encrypt(const key& k, uint64_t nonce, const uint8_t* ad, size_t ad_len,
              const uint8_t* plain, size_t len, std::vector<uint8_t>& out);
 
+/// Encrypts the `len` bytes at `data` where they are and writes the tag
+/// behind them (room for len + tag_len bytes).
+void encrypt_in_place(const key& k, uint64_t nonce, const uint8_t* ad,
+                      size_t ad_len, uint8_t* data, size_t len);
+
 /// Appends the plaintext of `cipher` (tag included) to `out`; false when
 /// the tag does not verify (nothing is appended then).
 bool decrypt(const key& k, uint64_t nonce, const uint8_t* ad, size_t ad_len,

@@ -18,8 +18,11 @@ struct sctp_callbacks {
   // handle_timers: only queue here, never call back into usrsctp.
   static int output(void* addr, void* buf, size_t len, uint8_t, uint8_t) {
     auto link = static_cast<sctp_link*>(addr);
-    auto bytes = static_cast<const uint8_t*>(buf);
-    link->out_.emplace_back(bytes, bytes + len);
+    // Room around the packet for the caller's header and tag: it seals
+    // the packet where it lies.
+    std::vector<uint8_t> packet(link->headroom_ + len + link->tailroom_);
+    std::memcpy(packet.data() + link->headroom_, buf, len);
+    link->out_.push_back(std::move(packet));
     return 0;
   }
 
@@ -157,8 +160,12 @@ void sctp_stack::tick_to(std::chrono::steady_clock::time_point now) {
   }
 }
 
-sctp_link::sctp_link(uint16_t streams, size_t max_message)
-  : streams_(streams), max_message_(max_message), partial_(streams) {
+sctp_link::sctp_link(uint16_t streams, size_t max_message, room around)
+  : streams_(streams),
+    max_message_(max_message),
+    headroom_(around.head),
+    tailroom_(around.tail),
+    partial_(streams) {
   sctp_stack::instance();
   guard g{sctp_stack::lock()};
   usrsctp_register_address(this);

@@ -57,6 +57,12 @@ private:
   std::chrono::steady_clock::duration carry_{0};
 };
 
+/// Bytes before and behind each packet sctp_link hands out.
+struct packet_room {
+  size_t head = 0;
+  size_t tail = 0;
+};
+
 class sctp_link {
 public:
   /// Largest packet usrsctp hands us: fits a 1280-byte IPv6 path with
@@ -68,10 +74,14 @@ public:
     std::vector<uint8_t> bytes;
   };
 
+  using room = packet_room;
+
   /// `max_message`: the largest message the peer may send us; a longer
-  /// one breaks the link (down(), with error() saying so).
+  /// one breaks the link (down(), with error() saying so). `around`: room
+  /// left around each outgoing packet, for sealing it in place.
   explicit sctp_link(uint16_t streams = 2,
-                     size_t max_message = 16 * 1024 * 1024 + 64);
+                     size_t max_message = 16 * 1024 * 1024 + 64,
+                     room around = {});
   sctp_link(const sctp_link&) = delete;
   sctp_link& operator=(const sctp_link&) = delete;
   ~sctp_link();
@@ -90,7 +100,8 @@ public:
   /// (retry after packets flowed) or the link is down.
   bool send(uint16_t stream, const uint8_t* data, size_t size);
 
-  /// Takes the packets for the peer, oldest first.
+  /// Takes the packets for the peer, oldest first, each with the room
+  /// asked for around it.
   std::deque<std::vector<uint8_t>> take_output();
 
   /// Takes the whole messages from the peer, oldest first.
@@ -116,6 +127,8 @@ private:
   struct socket* sock_ = nullptr;
   uint16_t streams_;
   size_t max_message_;
+  size_t headroom_;
+  size_t tailroom_;
   // Set by usrsctp's callbacks, which may run on another engine's thread.
   std::atomic<bool> up_{false};
   std::atomic<bool> down_{false};
