@@ -10,6 +10,7 @@
 #include "actors/timer.hpp"
 #include "actors/udp_reader.hpp"
 #include "crust/errors.hpp"
+#include "crust/messages.hpp"
 #include "transports/sctp_link.hpp"
 #include "transports/udp_socket.hpp"
 
@@ -110,6 +111,12 @@ void on_event(engine_ptr self, uint32_t id, endpoint_state& ep,
       else if (r.owner)
         self->send(r.owner, rudp_down_atom::value, ev.reason,
                    ev.kind ? static_cast<uint8_t>(*ev.kind) : no_misbehaviour);
+      else if (ev.kind) // before its connection existed: the service says so
+        self->send(ep.service,
+                   misbehaving{ev.remote.ip + ":" + std::to_string(ev.remote.port),
+                               ev.peer ? caf::optional<peer_id>{*ev.peer}
+                                       : caf::optional<peer_id>{},
+                               *ev.kind, ev.reason});
       ep.routes.erase(ev.session);
       return;
   }

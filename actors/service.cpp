@@ -193,6 +193,12 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
         const std::string& ip, uint16_t port) {
       on_rudp_inbound(self, ep, session, ip, port);
     },
+    [=](misbehaving& m) {
+      // From the rudp engine: a peer that misbehaved before its
+      // connection existed (see datagram_channel::kill).
+      if (caf::actor_cast<caf::actor>(self->current_sender()) == self->state.rudp)
+        self->send(self->state.handler, std::move(m));
+    },
     [=](port_mapping& ev) {
       if (self->current_sender() == self->state.mapper)
         on_port_mapping(self, std::move(ev));

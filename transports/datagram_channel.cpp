@@ -156,20 +156,29 @@ void datagram_channel::close(uint32_t session) {
 }
 
 // Removes a failed session. The caller hears of it only when it knew of
-// it: sessions it dialled, and answered ones that came up. A stranger's
-// failed handshake is only counted.
+// it (sessions it dialled, and answered ones that came up) or when a peer
+// that proved who it is misbehaved before its association came up (a
+// flood of DATA that needs no SCTP). A stranger's failed handshake is
+// only counted.
 void datagram_channel::kill(uint32_t session, std::string reason,
                             std::optional<misbehaviour> kind) {
   auto i = sessions_.find(session);
   if (i == sessions_.end())
     return;
   auto& s = *i->second;
-  bool known = !s.info().inbound || s.current() == datagram_session::state::up;
+  auto state = s.current();
+  bool keyed = state == datagram_session::state::linking
+               || state == datagram_session::state::up;
+  bool known = !s.info().inbound || state == datagram_session::state::up
+               || (keyed && kind);
   if (!known)
     ++stats_.refused;
+  auto ev = event::make(event::down, session);
+  ev.remote = s.info().remote;
+  if (keyed)
+    ev.peer = s.info().peer.id;
   close(session);
   if (known) {
-    auto ev = event::make(event::down, session);
     ev.reason = std::move(reason);
     ev.kind = kind;
     events_.push_back(std::move(ev));

@@ -76,6 +76,8 @@ public:
     std::vector<uint8_t> bytes;
     std::string reason;
     std::optional<misbehaviour> kind;
+    udp_address remote;         // down: where the session's peer was
+    std::optional<peer_id> peer; // down: who, once the handshake proved it
 
     static event make(kind_t what, uint32_t session) {
       event ev;

@@ -7,6 +7,7 @@ report.
 
 import os
 import queue
+import resource
 import tempfile
 import time
 import unittest
@@ -14,6 +15,33 @@ import unittest
 from harness import _short
 from harness_node import _EOF, Node
 from harness_wire import Identity, RawListener, RawPeer
+
+
+def rss_kib(node):
+    with open("/proc/%d/status" % node.proc.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %s" % node.name)
+
+
+def sanitized(node):
+    """True for an ASan build, whose quarantine of freed memory makes RSS
+    say nothing about what the node keeps."""
+    with open("/proc/%d/maps" % node.proc.pid) as f:
+        return "libasan" in f.read()
+
+
+def assert_rss_below(testcase, node, kib, what):
+    if not sanitized(node):
+        testcase.assertLess(rss_kib(node), kib, what)
+
+
+def raise_fd_limit(wanted):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 class NodeTestCase(unittest.TestCase):

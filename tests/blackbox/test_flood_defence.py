@@ -8,42 +8,14 @@ Run alone:  /usr/bin/python3 tests/blackbox/test_flood_defence.py [PATH/TO/crust
 """
 
 import os
-import resource
 import socket
 import time
 
 import harness
 from harness import _short
-from harness_case import NodeTestCase
+from harness_case import NodeTestCase, assert_rss_below, raise_fd_limit, rss_kib, sanitized
 from harness_node import FAST_HEARTBEAT
 from harness_wire import record
-
-
-def rss_kib(node):
-    with open("/proc/%d/status" % node.proc.pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %s" % node.name)
-
-
-def sanitized(node):
-    """True for an ASan build, whose quarantine of freed memory makes RSS
-    say nothing about what the node keeps."""
-    with open("/proc/%d/maps" % node.proc.pid) as f:
-        return "libasan" in f.read()
-
-
-def assert_rss_below(testcase, node, kib, what):
-    if not sanitized(node):
-        testcase.assertLess(rss_kib(node), kib, what)
-
-
-def raise_fd_limit(wanted):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 class FloodDefenceTest(NodeTestCase):
