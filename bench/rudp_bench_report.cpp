@@ -137,6 +137,8 @@ void write_json(const std::string& file, const std::vector<row>& rows,
     std::fprintf(out, "    {\n      \"path\": \"%s\",\n      \"loss_percent\": %d,\n",
                  r.where.key.c_str(), r.where.loss);
     json_figures(out, "raw_udp", r.udp, false, false);
+    if (r.udp_gso.ran)
+      json_figures(out, "raw_udp_gso", r.udp_gso, false, false);
     json_figures(out, "rudp", r.rudp, true, false);
     json_figures(out, "tcp", r.tcp, true, true);
     std::fprintf(out, "    }%s\n", i + 1 < rows.size() ? "," : "");

@@ -185,9 +185,11 @@ void reap_all(double grace_s = 2.0);
 
 // Raw UDP (rudp_bench_udp.cpp): B counts what arrives, A sends paced by a
 // window on B's highest sequence number.
-int udp_receiver(const std::string& ip, const timing& t);
+// With `gso`, runs of datagrams go and come as one buffer (UDP_SEGMENT,
+// UDP_GRO).
+int udp_receiver(const std::string& ip, const timing& t, bool gso);
 int udp_sender(const std::string& ip, const std::string& to_ip,
-               uint16_t to_port);
+               uint16_t to_port, bool gso);
 
 // Forwards datagrams between one client (whoever sends to its front
 // socket) and `target`, dropping `loss` of them in each direction with a
@@ -226,7 +228,10 @@ extern netns_pair lab;
 
 // -- one measurement ----------------------------------------------------------------
 
-enum class proto { udp, rudp, tcp };
+// udp_gso: raw UDP that hands the kernel runs of datagrams at once (UDP
+// GSO) and takes them so (GRO), as rudp's socket does: the fairer ceiling
+// for rudp, measured on the first row only.
+enum class proto { udp, udp_gso, rudp, tcp };
 
 struct path {
   std::string label;   // for the table
@@ -257,7 +262,7 @@ struct figures {
 
 struct row {
   path where;
-  figures udp, rudp, tcp;
+  figures udp, udp_gso, rudp, tcp;
 };
 
 void print_table(const std::vector<row>& rows);

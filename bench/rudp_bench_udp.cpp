@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -59,15 +60,24 @@ int side_socket(const std::string& ip, uint16_t& port, char* err,
 
 // -- raw UDP ------------------------------------------------------------------
 
-int udp_receiver(const std::string& ip, const timing& t) {
+int udp_receiver(const std::string& ip, const timing& t, bool gso) {
   uint16_t port = 0;
   int fd = side_socket(ip, port, area->b_error, "receiver");
   if (fd < 0)
     return 1;
+  if (gso) {
+    int on = 1;
+    ::setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
+  }
   area->b_port = port;
   area->b_ready = 1;
   constexpr int batch = 64;
-  static char bufs[batch][2048];
+  // With GRO a slot holds a run of datagrams: 64 KiB each.
+  static char bufs[batch][65536];
+  struct control {
+    alignas(cmsghdr) char bytes[CMSG_SPACE(sizeof(int))];
+  };
+  static control controls[batch];
   mmsghdr msgs[batch];
   iovec iov[batch];
   window_counter wc{t.udp_warm, t.udp_window};
@@ -78,15 +88,28 @@ int udp_receiver(const std::string& ip, const timing& t) {
       std::memset(&msgs[i], 0, sizeof(msgs[i]));
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_control = controls[i].bytes;
+      msgs[i].msg_hdr.msg_controllen = sizeof(controls[i].bytes);
     }
     int got = ::recvmmsg(fd, msgs, batch, MSG_WAITFORONE, nullptr);
     auto now = now_s();
     if (got > 0) {
       for (int i = 0; i < got; ++i) {
-        uint64_t seq;
-        std::memcpy(&seq, bufs[i], sizeof(seq));
-        max_seq = std::max(max_seq, seq + 1);
-        wc.add(now, msgs[i].msg_len);
+        size_t len = msgs[i].msg_len, segment = len;
+        for (auto c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != nullptr;
+             c = CMSG_NXTHDR(&msgs[i].msg_hdr, c))
+          if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+            int s = 0;
+            std::memcpy(&s, CMSG_DATA(c), sizeof(s));
+            if (s > 0)
+              segment = static_cast<size_t>(s);
+          }
+        for (size_t at = 0; at < len; at += segment) {
+          uint64_t seq;
+          std::memcpy(&seq, bufs[i] + at, sizeof(seq));
+          max_seq = std::max(max_seq, seq + 1);
+          wc.add(now, std::min(segment, len - at));
+        }
       }
       area->max_seq.store(max_seq, std::memory_order_release);
     }
@@ -102,17 +125,23 @@ int udp_receiver(const std::string& ip, const timing& t) {
 }
 
 int udp_sender(const std::string& ip, const std::string& to_ip,
-               uint16_t to_port) {
+               uint16_t to_port, bool gso) {
   uint16_t port = 0;
   int fd = side_socket(ip, port, area->a_error, "sender");
   if (fd < 0)
     return 1;
   auto to = v4(to_ip, to_port);
   constexpr int batch = 32;
-  static char bufs[batch][udp_payload];
+  // With GSO one message carries a run of up to 32 datagrams.
+  constexpr int run_max = 32;
+  static char bufs[batch * run_max][udp_payload];
   std::memset(bufs, 0xab, sizeof(bufs));
+  struct control {
+    alignas(cmsghdr) char bytes[CMSG_SPACE(sizeof(uint16_t))];
+  };
+  static control controls[batch];
   mmsghdr msgs[batch];
-  iovec iov[batch];
+  static iovec iov[batch * run_max];
   uint64_t seq = 0, forgiven = 0, last_seen = 0;
   double last_progress = now_s();
   while (!area->stop && !area->abort) {
@@ -138,21 +167,38 @@ int udp_sender(const std::string& ip, const std::string& to_ip,
       }
       continue;
     }
-    int n = static_cast<int>(
-      std::min<uint64_t>(batch, udp_window_pkts - in_flight));
-    for (int i = 0; i < n; ++i) {
-      uint64_t s = seq + i;
-      std::memcpy(bufs[i], &s, sizeof(s));
-      iov[i] = {bufs[i], udp_payload};
-      std::memset(&msgs[i], 0, sizeof(msgs[i]));
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &to;
-      msgs[i].msg_hdr.msg_namelen = sizeof(to);
+    auto room = udp_window_pkts - in_flight;
+    int run = gso ? run_max : 1;
+    int n = 0;
+    uint64_t s = seq;
+    for (; n < batch && room > 0; ++n) {
+      auto k = static_cast<int>(std::min<uint64_t>(run, room));
+      for (int j = 0; j < k; ++j, ++s) {
+        auto* b = bufs[n * run_max + j];
+        std::memcpy(b, &s, sizeof(s));
+        iov[n * run_max + j] = {b, udp_payload};
+      }
+      room -= static_cast<uint64_t>(k);
+      std::memset(&msgs[n], 0, sizeof(msgs[n]));
+      auto& h = msgs[n].msg_hdr;
+      h.msg_iov = &iov[n * run_max];
+      h.msg_iovlen = static_cast<size_t>(k);
+      h.msg_name = &to;
+      h.msg_namelen = sizeof(to);
+      if (k > 1) {
+        h.msg_control = controls[n].bytes;
+        h.msg_controllen = sizeof(controls[n].bytes);
+        auto c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t size = udp_payload;
+        std::memcpy(CMSG_DATA(c), &size, sizeof(size));
+      }
     }
     int sent = ::sendmmsg(fd, msgs, n, 0);
-    if (sent > 0)
-      seq += sent;
+    for (int i = 0; i < sent; ++i)
+      seq += msgs[i].msg_hdr.msg_iovlen;
   }
   note_sender_cpu();
   return 0;
