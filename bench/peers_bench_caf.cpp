@@ -1,0 +1,127 @@
+// crust-bench-peers: CAF's remote actors over BASP (caf::io::publish and
+// remote_actor), unencrypted: what a CAF user would write instead of
+// crust. The server publishes one actor; the client's scoped actor sends
+// it std::vector<char> messages (a CAF built-in type, serialised as
+// bytes). BASP has no backpressure of its own, so the server acknowledges
+// every 8th message and the client keeps at most a window unacknowledged,
+// as an application would have to; pings are requests.
+//
+// Connection rate and idle memory are not measured: BASP keeps one
+// connection per pair of actor systems (see all_systems() in
+// peers_bench.cpp).
+#include <chrono>
+#include <cstring>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "bench/peers_bench.hpp"
+
+using ping_atom = caf::atom_constant<caf::atom("bping")>;
+using ack_atom = caf::atom_constant<caf::atom("back")>;
+
+namespace peers_bench {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr uint64_t ack_every = 8;
+
+struct basp_config : caf::actor_system_config {
+  basp_config() {
+    load<caf::io::middleman>();
+  }
+};
+
+// Never destroyed: the process ends with _exit() (see spawn()).
+caf::actor_system& actor_system_here() {
+  return *new caf::actor_system{*new basp_config};
+}
+
+struct sink_state {
+  uint64_t got = 0;
+};
+
+caf::behavior sink(caf::stateful_actor<sink_state>* self) {
+  return {
+    [](ping_atom, std::vector<char>& b) { return std::move(b); },
+    [=](std::vector<char>& b) {
+      shared->rx_bytes.fetch_add(b.size(), std::memory_order_relaxed);
+      shared->rx_msgs.fetch_add(1, std::memory_order_relaxed);
+      if (++self->state.got % ack_every == 0)
+        self->send(caf::actor_cast<caf::actor>(self->current_sender()),
+                   ack_atom::value, self->state.got);
+    },
+  };
+}
+
+} // namespace
+
+int caf_server(const job&) {
+  auto& sys = actor_system_here();
+  auto a = sys.spawn(sink);
+  auto port = sys.middleman().publish(a, 0, "127.0.0.1");
+  if (!port) {
+    PEERS_ERROR("caf server: publish: %s", sys.render(port.error()).c_str());
+    return 1;
+  }
+  shared->port = *port;
+  shared->server_ready = 1;
+  rudp_bench::wait_for([] { return shared->base.abort.load() != 0; }, 110);
+  return 0;
+}
+
+int caf_client(const job& j) {
+  auto& sys = actor_system_here();
+  auto& self = *new caf::scoped_actor{sys};
+  auto remote = sys.middleman().remote_actor("127.0.0.1", shared->port);
+  if (!remote) {
+    PEERS_ERROR("caf client: remote_actor: %s",
+                sys.render(remote.error()).c_str());
+    return 1;
+  }
+  auto dst = *remote;
+  std::vector<double> rtts;
+  bool failed = false;
+  auto deadline = now_s() + 30;
+  for (int n = 0; n < j.pings_warm + j.pings && !failed && !shared->base.abort;
+       ++n) {
+    if (n == j.pings_warm)
+      deadline = now_s() + j.ping_limit;
+    else if (now_s() > deadline)
+      break;
+    std::vector<char> ping(ping_size, char(ping_mark));
+    auto t0 = now_s();
+    self->request(dst, 5s, ping_atom::value, std::move(ping))
+      .receive([&](std::vector<char>&) {},
+               [&](caf::error& e) {
+                 PEERS_ERROR("caf client: ping: %s", sys.render(e).c_str());
+                 failed = true;
+               });
+    if (!failed && n >= j.pings_warm)
+      rtts.push_back((now_s() - t0) * 1e6);
+  }
+  if (j.pings > 0)
+    publish_pings(rtts);
+  if (failed)
+    return 1;
+  std::vector<char> msg(j.size);
+  for (size_t i = 0; i < msg.size(); ++i)
+    msg[i] = char(i * 2654435761u >> 13);
+  msg[0] = 'S';
+  uint64_t window = j.size >= 4096 ? 16 : 512;
+  uint64_t sent = 0, acked = 0;
+  shared->streaming = 1;
+  while (!shared->base.stop && !shared->base.abort) {
+    while (sent - acked < window) {
+      self->send(dst, msg);
+      ++sent;
+    }
+    self->receive([&](ack_atom, uint64_t n) { acked = std::max(acked, n); },
+                  caf::after(200ms) >> [] {});
+  }
+  return 0;
+}
+
+} // namespace peers_bench
