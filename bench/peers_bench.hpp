@@ -137,6 +137,12 @@ struct ceilings {
 
 ceilings measure_ceilings(double seconds_each);
 
+// Each figure's median over several measurements (the machine may be
+// shared: measured between the runs, like them).
+ceilings median_ceilings(const std::vector<ceilings>& all);
+
+std::string formula(const ceilings& c); // the handshake ceiling, in words
+
 // -- results and report (peers_bench_report.cpp) -------------------------------
 
 // One figure of one system over the repetitions.

@@ -42,6 +42,26 @@ double rate(double seconds, int batch, F op) {
 
 } // namespace
 
+ceilings median_ceilings(const std::vector<ceilings>& all) {
+  if (all.empty())
+    return {};
+  auto med = [&](double ceilings::*f) {
+    std::vector<double> v;
+    for (auto& c : all)
+      v.push_back(c.*f);
+    return percentile(v, 0.5);
+  };
+  ceilings c;
+  for (auto f : {&ceilings::aead_mbps, &ceilings::x25519_per_s,
+                 &ceilings::x25519_base_per_s, &ceilings::pk_convert_per_s,
+                 &ceilings::ed_sign_per_s, &ceilings::ed_verify_per_s})
+    c.*f = med(f);
+  c.handshake_per_s = 1 / (1 / c.x25519_base_per_s + 3 / c.x25519_per_s
+                           + 1 / c.pk_convert_per_s);
+  c.formula = formula(c);
+  return c;
+}
+
 ceilings measure_ceilings(double s) {
   ceilings c;
   if (sodium_init() < 0)
@@ -93,6 +113,11 @@ ceilings measure_ceilings(double s) {
   double per = 1 / c.x25519_base_per_s + 3 / c.x25519_per_s
                + 1 / c.pk_convert_per_s;
   c.handshake_per_s = 1 / per;
+  c.formula = formula(c);
+  return c;
+}
+
+std::string formula(const ceilings& c) {
   char buf[400];
   std::snprintf(buf, sizeof(buf),
                 "1 / (1 X25519 base-point mult [ephemeral key] + 3 X25519 DH "
@@ -101,8 +126,7 @@ ceilings measure_ceilings(double s) {
                 "handshake = 1 / (%.1f + 3 x %.1f + %.1f us) = %.0f/s",
                 1e6 / c.x25519_base_per_s, 1e6 / c.x25519_per_s,
                 1e6 / c.pk_convert_per_s, c.handshake_per_s);
-  c.formula = buf;
-  return c;
+  return buf;
 }
 
 } // namespace peers_bench

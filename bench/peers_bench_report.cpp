@@ -138,6 +138,35 @@ std::vector<target> targets(const results& r, const ceilings& c) {
   return t;
 }
 
+// How each figure was made, where it matters for reading it.
+const std::vector<std::string>& method_notes() {
+  static const std::vector<std::string> all{
+    "Every side runs in a process of its own on 127.0.0.1; rates are counted "
+    "at the receiving server over the window, CPU time is both processes' "
+    "(/proc/PID/stat) over the same window.",
+    "crust, ZeroMQ and CAF send one message per API call; raw TCP writes "
+    "crust's record framing in 256 KiB batches (the transport limit), so its "
+    "small-message rate is a ceiling, not a rival.",
+    "crust sends are requests (16 in flight for 64 KiB, 256 for 64 B; the "
+    "answer is crust's backpressure); ZeroMQ is paced by its high-water "
+    "mark; CAF has none, so its server acknowledges every 8th message and "
+    "the client keeps at most 16 (64 KiB) or 512 (64 B) unacknowledged.",
+    "New connections: 128 dials in flight, each closed once done. crust's "
+    "dialers are the library's own secure_channel with an identity each "
+    "(crust keeps one connection per peer id), done when the server's "
+    "OBSERVED frame arrives (the connection is live at the service); "
+    "ZeroMQ's: a new DEALER's first message answered; raw TCP: accept + "
+    "one byte.",
+    "Idle memory: growth of VmRSS (user-space resident memory) from before "
+    "dialling to all connections up, divided by the connections. Kernel "
+    "socket memory is not in RSS, for any system; raw TCP's figure is "
+    "therefore close to zero. crust's client end is the raw Noise dialer "
+    "(one secure_channel per connection); its server end is a crust "
+    "service, the figure the target is about.",
+  };
+  return all;
+}
+
 } // namespace
 
 void print_report(const results& r, const ceilings& c, mode, int reps,
@@ -163,6 +192,8 @@ void print_report(const results& r, const ceilings& c, mode, int reps,
               "median over the other's (above 1 is better for rates, below "
               "1 for times, memory and CPU). MB = 10^6 bytes of payload.\n",
               reps, reps == 1 ? "" : "s");
+  for (auto& n : method_notes())
+    std::printf("- %s\n", n.c_str());
   std::printf("Not measured:\n");
   for (auto& m : metrics()) {
     auto i = r.find(m.key);
@@ -238,6 +269,7 @@ void write_json(const std::string& file, const results& r, const ceilings& c,
   }
   if (!idle_note.empty())
     j["idle_note"] = idle_note;
+  j["method"] = method_notes();
   for (auto& t : targets(r, c))
     j["targets"].push_back({{"name", t.name},
                             {"rule", t.rule},

@@ -208,7 +208,8 @@ int zmq_hold(void* ctx, const job& j, const char* pub, const char* sec) {
 int zmq_client(const job& j) {
   raise_fd_limit();
   void* ctx = zmq_ctx_new();
-  zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, j.conns / j.clients + 256);
+  // Closed sockets linger in ZeroMQ's reaper for a while: room for them.
+  zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, j.conns / j.clients + 8 * j.in_flight + 1024);
   char pub[41], sec[41];
   zmq_curve_keypair(pub, sec);
   switch (j.what) {
