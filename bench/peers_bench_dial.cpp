@@ -65,8 +65,30 @@ bool flush(slot& s) {
 
 } // namespace
 
+namespace {
+
+// Until abort: every 2 s, what each held session needs to stay alive.
+void keep_alive(std::vector<slot>& held) {
+  auto next = now_s();
+  std::vector<char> out;
+  while (!shared->base.abort) {
+    if (now_s() >= next) {
+      for (auto& s : held) {
+        out.clear();
+        if (s.s->keepalive(out))
+          (void)::send(s.fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
+      next = now_s() + 2;
+    }
+    ::usleep(10'000);
+  }
+}
+
+} // namespace
+
 dial_outcome dial_many(uint16_t port, int in_flight, int count, bool hold,
-                       double limit_s, const session_maker& make) {
+                       double limit_s, const session_maker& make,
+                       const std::function<void()>& all_held) {
   dial_outcome r;
   int ep = ::epoll_create1(EPOLL_CLOEXEC);
   std::unordered_map<int, slot> live;
@@ -187,11 +209,15 @@ dial_outcome dial_many(uint16_t port, int in_flight, int count, bool hold,
     r.first_error = "too many failed dials";
   for (auto& [fd, s] : live)
     reset_close(fd);
-  // Held ones stay open (and their sessions alive): the process ends
-  // when the parent says so.
-  if (hold)
-    (void)new std::vector<slot>(std::move(held)); // kept till _exit()
   ::close(ep);
+  if (hold && r.done >= uint64_t(count)) {
+    if (all_held)
+      all_held();
+    keep_alive(held);
+  }
+  // Held ones stay open: the process ends with _exit() after abort.
+  if (hold)
+    (void)new std::vector<slot>(std::move(held));
   return r;
 }
 

@@ -20,6 +20,11 @@ struct dial_session {
   // Bytes arrived (replies go to `out`): -1 failed, 0 more, 1 done.
   virtual int on_bytes(const char* data, size_t size,
                        std::vector<char>& out) = 0;
+  // Held and idle: bytes that keep the connection alive go to `out` (a
+  // protocol with a heartbeat timeout drops a silent peer). False: none.
+  virtual bool keepalive(std::vector<char>&) {
+    return false;
+  }
   // Why it failed, when it did.
   virtual std::string why() const {
     return {};
@@ -35,10 +40,12 @@ struct dial_outcome {
 
 // `in_flight` dials at once to 127.0.0.1:`port`. With `hold`, the first
 // `count` done connections stay open (client_conns in the page counts
-// them) and it returns once all are done; without, each done connection
+// them); once all are done it calls `all_held`, then keeps them (alive,
+// see keepalive) until the page's abort. Without, each done connection
 // is closed (reset, so no TIME_WAIT eats the ports) and a new one dialled,
-// until the page's stop or abort. At most `limit_s` seconds either way.
+// until the page's stop or abort. Dialling takes `limit_s` at most.
 dial_outcome dial_many(uint16_t port, int in_flight, int count, bool hold,
-                       double limit_s, const session_maker& make);
+                       double limit_s, const session_maker& make,
+                       const std::function<void()>& all_held = {});
 
 } // namespace peers_bench

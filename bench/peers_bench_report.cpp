@@ -194,16 +194,22 @@ void print_report(const results& r, const ceilings& c, mode, int reps,
               reps, reps == 1 ? "" : "s");
   for (auto& n : method_notes())
     std::printf("- %s\n", n.c_str());
-  std::printf("Not measured:\n");
+  // Each system's reason once, with the figures it leaves out.
+  std::map<std::pair<std::string, std::string>, std::string> missing;
   for (auto& m : metrics()) {
     auto i = r.find(m.key);
     if (i == r.end())
       continue;
     for (auto& [sys, s] : i->second)
-      if (s.runs.empty() && !s.note.empty())
-        std::printf("  %s, %s: %s\n", m.label.c_str(), sys.c_str(),
-                    s.note.c_str());
+      if (s.runs.empty() && !s.note.empty()) {
+        auto& labels = missing[{sys, s.note}];
+        labels += (labels.empty() ? "" : "; ") + m.label;
+      }
   }
+  std::printf("Not measured:\n");
+  for (auto& [key, labels] : missing)
+    std::printf("  %s, %s: %s\n", key.first.c_str(), labels.c_str(),
+                key.second.c_str());
   if (!idle_note.empty())
     std::printf("  %s\n", idle_note.c_str());
   std::printf("Handshake ceiling: %s\n", c.formula.c_str());

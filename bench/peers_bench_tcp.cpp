@@ -256,15 +256,12 @@ int tcp_client(const job& j) {
   if (hold && !rudp_bench::wait_for([] { return shared->go.load() != 0; }, 60))
     return 1;
   auto r = dial_many(shared->port, j.in_flight, count, hold, hold ? 60 : 30,
-                     [](int) { return std::make_unique<tcp_session>(); });
+                     [](int) { return std::make_unique<tcp_session>(); },
+                     [] { shared->clients_holding.fetch_add(1); });
   if (hold && r.done < uint64_t(count)) {
     PEERS_ERROR("tcp client: %llu of %d connections (%s)",
                 (unsigned long long)r.done, count, r.first_error.c_str());
     return 1;
-  }
-  if (hold) {
-    shared->clients_holding.fetch_add(1);
-    rudp_bench::wait_for([] { return shared->base.abort.load() != 0; }, 120);
   }
   return 0;
 }

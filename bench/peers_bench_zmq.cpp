@@ -53,6 +53,10 @@ int zmq_server(const job& j) {
   zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one));
   zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, shared->zmq_secret, 40);
   zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+  // ZeroMQ listens with a backlog of 100 by default; 128 dials at once
+  // would then wait for SYN retries. The others listen with 4096.
+  int backlog = 4096;
+  zmq_setsockopt(s, ZMQ_BACKLOG, &backlog, sizeof(backlog));
   if (zmq_bind(s, "tcp://127.0.0.1:*") != 0) {
     PEERS_ERROR("zmq server: bind: %s", zmq_strerror(errno));
     return 1;
