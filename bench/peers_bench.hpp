@@ -1,6 +1,7 @@
 // crust-bench-peers (see peers_bench.cpp): crust against what a user would
 // pick instead, in one run. What its files share:
-//   peers_bench.cpp         main(): the runs, the parent's sampling
+//   peers_bench.cpp         main(): the systems, the repetitions
+//   peers_bench_runs.cpp    one pair's run and the parent's sampling
 //   peers_bench_proc.cpp    /proc figures, percentiles, the shared page
 //   peers_bench_crypto.cpp  libsodium ceilings (ChaCha20-Poly1305, X25519)
 //   peers_bench_tcp.cpp     raw TCP with crust's record framing, no crypto
@@ -18,6 +19,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -97,6 +99,44 @@ int zmq_client(const job& j);
 // CAF BASP (peers_bench_caf.cpp).
 int caf_server(const job& j);
 int caf_client(const job& j);
+
+// -- one measurement (peers_bench_runs.cpp) ----------------------------------
+
+struct timing {
+  double warm, window;    // stream and connect: uncounted, counted
+  int pings_warm, pings;  // ping-pong before the bulk stream
+  double ping_limit;
+  int reps;
+  std::vector<int> idle_counts;
+};
+
+// One system: its two sides, and why a figure is not measured.
+struct system_def {
+  std::string key;
+  std::function<int(const job&)> server, client, dialer; // dialer: connect, idle
+  std::string no_connect, no_idle;
+  int idle_per_process = 1 << 30; // dialling processes for idle runs
+};
+
+// What one pair of processes gave; -1: not measured (error says why).
+struct pair_out {
+  std::string error;
+  double mbps = -1, msgs_per_s = -1, cpu_per_gb = -1;
+  double p50 = -1, p99 = -1, conn_per_s = -1;
+  double server_kib = -1, both_kib = -1;
+};
+
+// Enough handshakes at once that the server, not the round trips, sets
+// the pace (crust and ZeroMQ level off between 128 and 256); --in-flight.
+extern int connect_in_flight;
+
+// Pings (for 64 KiB), then a stream of `size`-byte messages, counted over
+// the window.
+pair_out run_stream(const system_def& sys, size_t size, const timing& t);
+// New connections (handshake included) per second, counted at the server.
+pair_out run_connect(const system_def& sys, const timing& t);
+// `n` connections held open: RSS growth of both ends, per connection.
+pair_out run_idle(const system_def& sys, int n);
 
 // -- helpers (peers_bench_proc.cpp) -----------------------------------------
 
