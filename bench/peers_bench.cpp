@@ -175,8 +175,10 @@ int main(int argc, char** argv) {
       if (s.dialer) {
         conn = run_connect(s, t);
         add(r, "conn_per_s", s.key, conn.conn_per_s, conn.error);
+        add(r, "conn_server_cpu_us", s.key, conn.server_cpu_us, conn.error);
       } else {
         r["conn_per_s"][s.key].note = s.no_connect;
+        r["conn_server_cpu_us"][s.key].note = s.no_connect;
       }
       std::printf("  %d %-13s bulk %7.1f MB/s  small %9.0f msg/s  rtt p50 %6.1f "
                   "p99 %7.1f us  %7.0f conn/s  %6.2f CPU-s/GB  (%.1f s)%s%s%s\n",

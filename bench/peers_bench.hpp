@@ -122,7 +122,7 @@ struct system_def {
 struct pair_out {
   std::string error;
   double mbps = -1, msgs_per_s = -1, cpu_per_gb = -1;
-  double p50 = -1, p99 = -1, conn_per_s = -1;
+  double p50 = -1, p99 = -1, conn_per_s = -1, server_cpu_us = -1;
   double server_kib = -1, both_kib = -1;
 };
 

@@ -39,6 +39,7 @@ const std::vector<metric_info>& metrics() {
     {"rtt_p50_us", "ping-pong round trip p50, 64 B", "µs", false},
     {"rtt_p99_us", "ping-pong round trip p99, 64 B", "µs", false},
     {"conn_per_s", "new connections with full handshake", "conn/s", true},
+    {"conn_server_cpu_us", "server CPU time per new connection", "µs", false},
     {"idle_server_kib_1000", "idle memory, 1,000 conns, server end", "KiB/conn", false},
     {"idle_both_kib_1000", "idle memory, 1,000 conns, both ends", "KiB/conn", false},
     {"idle_server_kib_10000", "idle memory, 10,000 conns, server end", "KiB/conn", false},
@@ -104,6 +105,10 @@ double limit_of(const std::string& m, const ceilings& c) {
     return c.aead_mbps;
   if (m == "conn_per_s")
     return c.handshake_per_s;
+  if (m == "conn_server_cpu_us" && c.handshake_per_s > 0)
+    return 1e6 / c.handshake_per_s; // one side's crypto
+  if (m == "cpu_s_per_gb" && c.aead_mbps > 0)
+    return 2 * 1e3 / c.aead_mbps; // sealing and opening, at sealing speed
   return -1;
 }
 
@@ -157,6 +162,11 @@ const std::vector<std::string>& method_notes() {
     "OBSERVED frame arrives (the connection is live at the service); "
     "ZeroMQ's: a new DEALER's first message answered; raw TCP: accept + "
     "one byte.",
+    "libsodium limit column: bulk = one core sealing 16 KiB records with "
+    "ChaCha20-Poly1305 (sender and receiver each have a core); conn/s = the "
+    "handshake ceiling below; server CPU per connection = one side's "
+    "handshake crypto (1 / ceiling); CPU per GB = sealing plus opening a GB "
+    "at the sealing speed.",
     "Idle memory: growth of VmRSS (user-space resident memory) from before "
     "dialling to all connections up, divided by the connections. Kernel "
     "socket memory is not in RSS, for any system; raw TCP's figure is "

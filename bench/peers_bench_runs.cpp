@@ -115,10 +115,16 @@ pair_out run_connect(const system_def& sys, const timing& t) {
           [] { return shared->clients_ready.load() != 0 || failed(); }, 20)
         && pause_for(t.warm)) {
       auto c0 = shared->completed.load();
+      auto cpu0 = cpu_of(server);
       auto t0 = now_s();
       if (pause_for(t.window)) {
         auto c1 = shared->completed.load();
+        auto cpu1 = cpu_of(server);
         o.conn_per_s = double(c1 - c0) / (now_s() - t0);
+        // The server may use more than one core: its CPU time per
+        // connection compares with one side's crypto cost directly.
+        if (c1 > c0 && cpu1 >= cpu0)
+          o.server_cpu_us = (cpu1 - cpu0) / double(c1 - c0) * 1e6;
       }
     }
   }
