@@ -99,6 +99,8 @@ int zmq_client(const job& j);
 // CAF BASP (peers_bench_caf.cpp).
 int caf_server(const job& j);
 int caf_client(const job& j);
+// Idle only: many CAF nodes (actor systems), one connection each.
+int caf_dialer(const job& j);
 
 // -- one measurement (peers_bench_runs.cpp) ----------------------------------
 
@@ -113,9 +115,12 @@ struct timing {
 // One system: its two sides, and why a figure is not measured.
 struct system_def {
   std::string key;
-  std::function<int(const job&)> server, client, dialer; // dialer: connect, idle
-  std::string no_connect, no_idle;
-  int idle_per_process = 1 << 30; // dialling processes for idle runs
+  std::function<int(const job&)> server, client; // the stream runs
+  std::function<int(const job&)> connector, holder; // connect, idle runs
+  std::string no_connect;         // why there is no connector
+  int idle_per_process = 1 << 30; // connections per holding process
+  int idle_max = 1 << 30;         // more idle connections than this...
+  std::string no_idle;            // ...are not measured, because
 };
 
 // What one pair of processes gave; -1: not measured (error says why).

@@ -6,9 +6,14 @@
 // every 8th message and the client keeps at most a window unacknowledged,
 // as an application would have to; pings are requests.
 //
-// Connection rate and idle memory are not measured: BASP keeps one
-// connection per pair of actor systems (see all_systems() in
-// peers_bench.cpp).
+// BASP keeps one connection per pair of actor systems (remote_actor to a
+// node it already knows reuses the connection). So for idle memory each
+// connection is a CAF node of its own: the dialling processes hold many
+// actor systems (one scheduler thread each), made before the baseline, and
+// each dials the server once and says hello, which the server counts. The
+// connection rate is not measured: a node connects to another once, and
+// 0.17 has no call that closes the connection again to dial anew.
+#include <thread>
 #include <chrono>
 #include <cstring>
 
@@ -19,6 +24,7 @@
 
 using ping_atom = caf::atom_constant<caf::atom("bping")>;
 using ack_atom = caf::atom_constant<caf::atom("back")>;
+using hello_atom = caf::atom_constant<caf::atom("bhello")>;
 
 namespace peers_bench {
 
@@ -29,8 +35,15 @@ namespace {
 constexpr uint64_t ack_every = 8;
 
 struct basp_config : caf::actor_system_config {
-  basp_config() {
+  explicit basp_config(bool small = false) {
     load<caf::io::middleman>();
+    // An idle node needs no worker pool: one scheduler thread, which
+    // sleeps on a condition variable (the default work stealing polls:
+    // a thousand of them would load the machine).
+    if (small) {
+      set("scheduler.max-threads", 1);
+      set("scheduler.policy", caf::atom("sharing"));
+    }
   }
 };
 
@@ -46,6 +59,7 @@ struct sink_state {
 caf::behavior sink(caf::stateful_actor<sink_state>* self) {
   return {
     [](ping_atom, std::vector<char>& b) { return std::move(b); },
+    [](hello_atom) { shared->completed.fetch_add(1); },
     [=](std::vector<char>& b) {
       shared->rx_bytes.fetch_add(b.size(), std::memory_order_relaxed);
       shared->rx_msgs.fetch_add(1, std::memory_order_relaxed);
@@ -121,6 +135,30 @@ int caf_client(const job& j) {
     self->receive([&](ack_atom, uint64_t n) { acked = std::max(acked, n); },
                   caf::after(200ms) >> [] {});
   }
+  return 0;
+}
+
+// Idle only: this process's share of the nodes, each connected once.
+int caf_dialer(const job& j) {
+  int count = j.conns / j.clients;
+  std::vector<caf::actor_system*> nodes;
+  for (int i = 0; i < count && !shared->base.abort; ++i)
+    nodes.push_back(new caf::actor_system{*new basp_config{true}});
+  shared->clients_ready.fetch_add(1);
+  if (!rudp_bench::wait_for([] { return shared->go.load() != 0; }, 60))
+    return 1;
+  for (auto* sys : nodes) {
+    auto remote = sys->middleman().remote_actor("127.0.0.1", shared->port);
+    if (!remote) {
+      PEERS_ERROR("caf dialer: remote_actor: %s",
+                  sys->render(remote.error()).c_str());
+      return 1;
+    }
+    caf::anon_send(*remote, hello_atom::value);
+    shared->client_conns.fetch_add(1);
+  }
+  shared->clients_holding.fetch_add(1);
+  rudp_bench::wait_for([] { return shared->base.abort.load() != 0; }, 150);
   return 0;
 }
 

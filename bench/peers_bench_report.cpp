@@ -172,7 +172,8 @@ const std::vector<std::string>& method_notes() {
     "socket memory is not in RSS, for any system; raw TCP's figure is "
     "therefore close to zero. crust's client end is the raw Noise dialer "
     "(one secure_channel per connection); its server end is a crust "
-    "service, the figure the target is about.",
+    "service, the figure the target is about. CAF's dialling ends are actor "
+    "systems, one per connection (BASP connects two nodes once).",
   };
   return all;
 }

@@ -110,7 +110,7 @@ pair_out run_connect(const system_def& sys, const timing& t) {
   j.in_flight = connect_in_flight;
   auto server = start_server(sys, j);
   if (server > 0) {
-    rudp_bench::spawn("", 60, [&] { return sys.dialer(j); });
+    rudp_bench::spawn("", 60, [&] { return sys.connector(j); });
     if (rudp_bench::wait_for(
           [] { return shared->clients_ready.load() != 0 || failed(); }, 20)
         && pause_for(t.warm)) {
@@ -154,7 +154,7 @@ pair_out run_idle(const system_def& sys, int n) {
       auto jc = j;
       jc.client = c;
       clients.push_back(
-        rudp_bench::spawn("", 150, [&] { return sys.dialer(jc); }));
+        rudp_bench::spawn("", 150, [&] { return sys.holder(jc); }));
     }
     auto k = uint32_t(j.clients);
     if (rudp_bench::wait_for(
