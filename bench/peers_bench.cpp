@@ -79,9 +79,10 @@ std::vector<system_def> all_systems() {
   all[3].client = caf_client;
   all[3].holder = caf_dialer;
   all[3].no_connect =
-    "BASP keeps one connection per pair of actor systems and CAF 0.17 has "
-    "no call that closes it to dial anew: a new connection means a new "
-    "actor system, whose start-up, not the handshake, would be measured";
+    "BASP keeps one connection per pair of actor systems, and CAF 0.17's "
+    "middleman has no call that closes a connection to a node (only a "
+    "published port): a new connection means a new actor system, whose "
+    "start-up, not the handshake, would be measured";
   // Each connection is an actor system of its own (scheduler, clock and
   // multiplexer threads): 250 per process, 1,000 in all.
   all[3].idle_per_process = 250;
