@@ -19,12 +19,15 @@
 // alternate within each repetition; the median and the min–max of the
 // repetitions are reported.
 //
-//   crust-bench-peers            full run (< 3 min), JSON to
-//                                bench/results/peers.json
-//   crust-bench-peers --quick    shorter, idle at 1,000 only (< 1 min)
-//   crust-bench-peers --smoke    a few messages per system (ctest); exit 1
-//                                when a system moved nothing; no JSON
-// Options: --json=PATH, --only=crust|tcp|zmq|caf (repeatable).
+//   crust-bench-peers            full run: 5 repetitions (about 2 min),
+//                                JSON to bench/results/peers.json
+//   crust-bench-peers --quick    2 shorter repetitions, idle at 1,000
+//                                only (about 25 s)
+//   crust-bench-peers --smoke    a few messages per system (ctest, < 10 s);
+//                                exit 1 when a system moved nothing; no JSON
+// Options: --json=PATH, --only=crust|tcp|zmq|caf (repeatable; a partial
+// run writes JSON only when given a path), --in-flight=N (dials at once in
+// the connection runs, 128).
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -56,7 +59,7 @@ timing timing_for(mode m) {
     case mode::full:
       break;
   }
-  return {0.3, 1.0, 100, 2000, 1.0, 3, {1000, 10000}};
+  return {0.3, 1.0, 100, 2000, 1.0, 5, {1000, 10000}};
 }
 
 std::vector<system_def> all_systems() {
