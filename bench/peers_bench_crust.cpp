@@ -1,0 +1,226 @@
+// crust-bench-peers: crust through its public API on both ends, as an
+// application uses it: spawn_service, connect, keep, send, and the
+// handler's messages. The server keeps whoever connects, echoes pings and
+// counts the rest; the client dials (tcp:// or udp://), ping-pongs, then
+// streams. Sends go as requests with a window in flight: the request's
+// answer (queued, or send_queue_full) is the API's only backpressure.
+//
+// Policy limits are raised so the bench measures the transport: the
+// per-peer and per-IP rate limits to their maximum, and the connection
+// limits (every dialler of the connect and idle runs is on 127.0.0.1) to
+// what the runs open. Everything else is crust's default.
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <optional>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "bench/peers_bench.hpp"
+#include "crust/crust.hpp"
+
+namespace peers_bench {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+crust::service_options options() {
+  crust::service_options o;
+  o.listen_address = "127.0.0.1";
+  o.upnp = false;
+  o.beacon = false;
+  o.peer_exchange = false;
+  o.min_connections = 0;
+  o.bootstrap_cache_file.clear();
+  auto most = std::numeric_limits<uint32_t>::max();
+  o.max_bytes_per_sec = most;
+  o.max_bytes_per_sec_per_ip = most;
+  o.max_records_per_sec = most;
+  o.max_records_per_sec_per_ip = most;
+  o.max_connections = 1 << 20;
+  o.max_connections_per_ip = 1 << 20;
+  o.max_half_open = 1 << 20;
+  o.max_half_open_per_ip = 1 << 20;
+  return o;
+}
+
+auto ignore_rest() {
+  return caf::others >> [](caf::message_view&) -> caf::result<caf::message> {
+    return caf::delegated<caf::message>{};
+  };
+}
+
+// Never destroyed: the process ends with _exit() (see spawn()).
+caf::actor_system& actor_system_here() {
+  auto& cfg = *new crust::config;
+  return *new caf::actor_system{cfg};
+}
+
+// Spawns a service whose handler is `self`; its port, or 0.
+uint16_t start(caf::actor_system& sys, caf::scoped_actor& self,
+               caf::actor& svc, const char* role) {
+  auto s = crust::spawn_service(sys, options(), caf::actor{self});
+  if (!s) {
+    PEERS_ERROR("crust %s: spawn_service: %s", role,
+                sys.render(s.error()).c_str());
+    return 0;
+  }
+  svc = *s;
+  uint16_t port = 0;
+  bool over = false;
+  while (port == 0 && !over)
+    self->receive(
+      [&](crust::listening& l) {
+        for (auto& e : l.endpoints)
+          port = e.port;
+      },
+      [&](crust::service_failed& f) {
+        PEERS_ERROR("crust %s: service failed: %s", role, f.reason.c_str());
+        over = true;
+      },
+      ignore_rest(), caf::after(10s) >> [&] { over = true; });
+  if (port == 0)
+    PEERS_ERROR("crust %s: no listening within 10 s", role);
+  return port;
+}
+
+} // namespace
+
+int crust_server(const job& j, bool) {
+  raise_fd_limit();
+  auto& sys = actor_system_here();
+  auto& self = *new caf::scoped_actor{sys};
+  caf::actor svc;
+  auto port = start(sys, self, svc, "server");
+  if (port == 0)
+    return 1;
+  shared->port = port;
+  shared->server_ready = 1;
+  // The connect run closes each connection at once: no keep, no drop.
+  bool keep = j.what != test::connect;
+  while (!shared->base.abort)
+    self->receive(
+      [&](crust::new_peer& np) {
+        if (keep)
+          self->send(svc, crust::keep{np.peer});
+        shared->completed.fetch_add(1, std::memory_order_relaxed);
+      },
+      [&](crust::message& m) {
+        if (m.bytes.size() == ping_size && m.bytes[0] == ping_mark) {
+          self->send(svc, crust::send{m.peer, std::move(m.bytes),
+                                      crust::priority::normal});
+          return;
+        }
+        shared->rx_bytes.fetch_add(m.bytes.size(), std::memory_order_relaxed);
+        shared->rx_msgs.fetch_add(1, std::memory_order_relaxed);
+      },
+      [&](crust::misbehaving& x) {
+        if (j.what == test::stream)
+          rudp_bench::set_error(shared->base.b_error,
+                                "crust server: misbehaving(%s): %s",
+                                crust::to_string(x.kind).c_str(),
+                                x.detail.c_str());
+      },
+      ignore_rest(), caf::after(50ms) >> [] {});
+  return 0;
+}
+
+int crust_client(const job& j, bool rudp) {
+  auto& sys = actor_system_here();
+  auto& self = *new caf::scoped_actor{sys};
+  caf::actor svc;
+  if (start(sys, self, svc, "client") == 0)
+    return 1;
+  crust::endpoint target{rudp ? crust::transport::rudp : crust::transport::tcp,
+                         "127.0.0.1", shared->port, {}};
+  self->send(svc, crust::connect{target});
+  std::optional<crust::peer_id> peer;
+  bool failed = false;
+  while (!peer && !failed && !shared->base.abort)
+    self->receive(
+      [&](crust::new_peer& np) { peer = np.peer; },
+      [&](crust::connection_failed& f) {
+        PEERS_ERROR("crust client: connect: %s", f.reason.c_str());
+        failed = true;
+      },
+      ignore_rest(), caf::after(20s) >> [&] {
+        PEERS_ERROR("crust client: no connection in 20 s");
+        failed = true;
+      });
+  if (!peer)
+    return 1;
+  self->send(svc, crust::keep{*peer});
+
+  // Ping-pong: one 64-byte message in flight, echoed by the server.
+  std::vector<double> rtts;
+  auto deadline = now_s() + 30;
+  for (int n = 0; n < j.pings_warm + j.pings && !failed && !shared->base.abort;
+       ++n) {
+    if (n == j.pings_warm)
+      deadline = now_s() + j.ping_limit;
+    else if (now_s() > deadline)
+      break;
+    std::vector<uint8_t> ping(ping_size, ping_mark);
+    std::memcpy(ping.data() + 1, &n, sizeof(n));
+    auto t0 = now_s();
+    self->send(svc, crust::send{*peer, std::move(ping), crust::priority::normal});
+    bool back = false;
+    while (!back && !failed)
+      self->receive(
+        [&](crust::message& m) {
+          int echo = -1;
+          if (m.bytes.size() == ping_size)
+            std::memcpy(&echo, m.bytes.data() + 1, sizeof(echo));
+          back = echo == n;
+        },
+        [&](crust::peer_lost& pl) {
+          PEERS_ERROR("crust client: peer lost: %s", pl.reason.c_str());
+          failed = true;
+        },
+        ignore_rest(), caf::after(5s) >> [&] {
+          PEERS_ERROR("crust client: a ping got no answer in 5 s");
+          failed = true;
+        });
+    if (back && n >= j.pings_warm)
+      rtts.push_back((now_s() - t0) * 1e6);
+  }
+  if (j.pings > 0)
+    publish_pings(rtts);
+  if (failed || j.size == 0)
+    return failed ? 1 : 0;
+
+  // The stream: a window of requests; each answer lets the next go.
+  std::vector<uint8_t> payload(j.size);
+  for (size_t i = 0; i < payload.size(); ++i)
+    payload[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
+  payload[0] = 'S';
+  size_t window = j.size >= 4096 ? 16 : 256;
+  using handle = decltype(self->request(svc, 10s, crust::send{}));
+  std::deque<handle> pending;
+  shared->streaming = 1;
+  while (!shared->base.stop && !shared->base.abort && !failed) {
+    while (pending.size() < window)
+      pending.push_back(self->request(
+        svc, 10s, crust::send{*peer, payload, crust::priority::normal}));
+    bool full = false;
+    pending.front().receive(
+      [&](caf::ok_atom) {},
+      [&](caf::error& e) {
+        if (e.category() == crust::error_category
+            && e.code() == static_cast<uint8_t>(crust::errc::send_queue_full))
+          full = true;
+        else if (!shared->base.stop)
+          failed = true;
+      });
+    pending.pop_front();
+    if (full)
+      std::this_thread::sleep_for(1ms);
+  }
+  return 0;
+}
+
+} // namespace peers_bench

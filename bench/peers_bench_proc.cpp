@@ -1,0 +1,98 @@
+// crust-bench-peers: what the parent reads of its children (/proc), and
+// small helpers every side uses.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "bench/peers_bench.hpp"
+
+namespace peers_bench {
+
+page* shared = nullptr;
+
+// /proc/PID/stat: utime and stime (fields 14 and 15) cover every thread of
+// the process, so the parent can sample a child at the window's edges
+// without the child's help.
+double cpu_of(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/stat", int(pid));
+  FILE* f = std::fopen(path, "r");
+  if (!f)
+    return -1;
+  char buf[1024] = {0};
+  auto n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  // The command name may hold spaces: fields count from its closing ')'.
+  const char* p = std::strrchr(buf, ')');
+  if (!p)
+    return -1;
+  unsigned long long ut = 0, st = 0;
+  // After ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt
+  // majflt cmajflt utime(14) stime(15).
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                  &ut, &st)
+      != 2)
+    return -1;
+  return double(ut + st) / double(::sysconf(_SC_CLK_TCK));
+}
+
+double rss_kib(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/status", int(pid));
+  FILE* f = std::fopen(path, "r");
+  if (!f)
+    return -1;
+  char line[256];
+  double kib = -1;
+  while (std::fgets(line, sizeof(line), f))
+    if (std::strncmp(line, "VmRSS:", 6) == 0) {
+      kib = std::atof(line + 6);
+      break;
+    }
+  std::fclose(f);
+  return kib;
+}
+
+// 10,000 connections need more descriptors than the usual soft limit of
+// 1024; the hard limit is as far as an unprivileged process may go.
+long raise_fd_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return -1;
+  rl.rlim_cur = rl.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &rl);
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  return long(rl.rlim_cur);
+}
+
+double percentile(std::vector<double>& xs, double q) {
+  if (xs.empty())
+    return 0;
+  std::sort(xs.begin(), xs.end());
+  auto rank = static_cast<size_t>(std::ceil(q * double(xs.size())));
+  return xs[std::min(xs.size(), std::max<size_t>(rank, 1)) - 1];
+}
+
+std::string load_average() {
+  char buf[128] = "?\n";
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (!std::fgets(buf, sizeof(buf), f))
+      std::snprintf(buf, sizeof(buf), "?\n");
+    std::fclose(f);
+  }
+  return buf;
+}
+
+void publish_pings(std::vector<double>& rtts) {
+  shared->base.pings = uint32_t(rtts.size());
+  shared->base.p50_us = percentile(rtts, 0.50);
+  shared->base.p99_us = percentile(rtts, 0.99);
+  shared->base.a_ping_done = 1;
+}
+
+} // namespace peers_bench
