@@ -31,6 +31,9 @@ using namespace caf::io;
 // high-priority message is never stuck behind megabytes of bulk.
 constexpr size_t write_window = 256 * 1024;
 
+// Reads start small (an idle connection's buffer in CAF stays this size)
+// and grow once a read fills them.
+constexpr size_t first_read_size = 4 * 1024;
 constexpr size_t read_size = 64 * 1024;
 
 secure_channel::settings channel_settings(const connection_setup& s) {
@@ -94,7 +97,7 @@ behavior connection_core::start() {
       admitted_ = true;
       if (rudp_)
         return rudp_attach();
-      sock_.configure(read_size);
+      sock_.configure(first_read_size, read_size);
       update_reading();
       write_raw([&](std::vector<char>& buf) { channel_.start(buf); });
     },

@@ -12,7 +12,7 @@ namespace crust {
 using namespace caf;
 
 void connection_core::on_bytes(const std::vector<char>& buf) {
-  sock_.consumed();
+  sock_.consumed(buf.size());
   if (phase_ == phase::closing)
     return;
   auto records = channel_.records_read();

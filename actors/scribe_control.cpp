@@ -6,8 +6,18 @@
 
 namespace crust {
 
-void scribe_control::configure(size_t read_size) {
-  self_->configure_read(hdl_, caf::io::receive_policy::at_most(read_size));
+void scribe_control::configure(size_t small, size_t large) {
+  read_size_ = small;
+  large_ = large;
+  self_->configure_read(hdl_, caf::io::receive_policy::at_most(small));
+}
+
+void scribe_control::consumed(size_t bytes) {
+  armed_ = false;
+  if (bytes >= read_size_ && read_size_ < large_) {
+    read_size_ = large_;
+    self_->configure_read(hdl_, caf::io::receive_policy::at_most(large_));
+  }
 }
 
 void scribe_control::arm() {

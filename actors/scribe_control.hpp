@@ -33,17 +33,19 @@ public:
     // nop
   }
 
-  /// Sets the read size; reading starts with the first arm().
-  void configure(size_t read_size);
+  /// Reads at most `small` bytes at a time until a read fills that, then
+  /// at most `large`: CAF keeps a buffer of the read size per connection
+  /// and never shrinks it, so an idle connection stays small while a busy
+  /// one reads in large chunks. Reading starts with the first arm().
+  void configure(size_t small, size_t large);
 
   /// Allows one more read unless one is allowed already. Call it from a
   /// read, right after configure(), or from a timer (see `settle`).
   void arm();
 
-  /// Every read uses the token: call first thing on new data.
-  void consumed() {
-    armed_ = false;
-  }
+  /// Every read uses the token: call first thing on new data (`bytes`
+  /// of it).
+  void consumed(size_t bytes);
 
   /// Sends `finish` to the broker once it may let the socket go: after
   /// `settle`, or `linger` while writes are pending (the broker may call
@@ -66,6 +68,8 @@ private:
   caf::io::connection_handle hdl_;
   bool armed_ = false;
   bool released_ = false;
+  size_t read_size_ = 0;
+  size_t large_ = 0;
 };
 
 } // namespace crust
