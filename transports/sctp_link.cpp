@@ -122,6 +122,11 @@ sctp_stack::sctp_stack() : last_(std::chrono::steady_clock::now()) {
   usrsctp_sysctl_set_sctp_path_pf_threshold(0xFFFF);
   usrsctp_sysctl_set_sctp_path_rtx_max_default(0xFFFF);
   usrsctp_sysctl_set_sctp_assoc_rtx_max_default(0xFFFF);
+  // RFC 4960's Max.Burst of 4 packets per SACK: our SACKs come in batches
+  // (the engine reads many datagrams per wake-up), so 4 starves the
+  // window; 16 (19 KB) still bounds a burst. Loopback bench, interleaved:
+  // 114-140 MB/s at 4, 154-170 at 16, 144-195 unbounded.
+  usrsctp_sysctl_set_sctp_max_burst_default(16);
 }
 
 std::recursive_mutex& sctp_stack::lock() {
