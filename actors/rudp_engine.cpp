@@ -170,6 +170,15 @@ void settle(engine_ptr self, uint32_t id, endpoint_state& ep) {
     start_ticking(self);
 }
 
+// Hands the channel what waits in the socket, up to read_budget.
+void read_socket(endpoint_state& ep) {
+  auto now = clock_type::now();
+  udp_read(ep.fd, read_budget,
+           [&](const udp_address& from, const uint8_t* p, size_t n) {
+             ep.ch->receive(from, p, n, now);
+           });
+}
+
 void close_endpoint(engine_ptr self, uint32_t id) {
   auto i = self->state.eps.find(id);
   if (i == self->state.eps.end())
@@ -236,13 +245,8 @@ caf::behavior engine(engine_ptr self, caf::timespan tick) {
     [=](udp_readable_atom, uint32_t id) {
       auto i = self->state.eps.find(id);
       if (i != self->state.eps.end()) {
-        auto& ep = i->second;
-        auto now = clock_type::now();
-        udp_read(ep.fd, read_budget,
-                 [&](const udp_address& from, const uint8_t* p, size_t n) {
-                   ep.ch->receive(from, p, n, now);
-                 });
-        settle(self, id, ep);
+        read_socket(i->second);
+        settle(self, id, i->second);
       }
       return caf::ok_atom::value;
     },
@@ -292,6 +296,9 @@ caf::behavior engine(engine_ptr self, caf::timespan tick) {
         return;
       for (auto& f : fs)
         r->second.backlog.push_back(std::move(f));
+      // What waits in the socket (SACKs, under a bulk send) first: it
+      // frees room in SCTP's window now, not after the reader's next turn.
+      read_socket(i->second);
       settle(self, id, i->second);
     },
     [=](rudp_pause_atom, uint32_t id, uint32_t session, bool on) {
