@@ -154,11 +154,8 @@ double rss_kib(pid_t pid);
 // Raises this process's open-file limit to its hard limit; returns it.
 long raise_fd_limit();
 
-// q in [0, 1] of `xs` (sorts it); 0 when empty.
-double percentile(std::vector<double>& xs, double q);
-
-// /proc/loadavg: the machine may be shared, the figures say how busy.
-std::string load_average();
+using rudp_bench::load_average;
+using rudp_bench::percentile;
 
 // Writes the pings' round trips (µs) into the page.
 void publish_pings(std::vector<double>& rtts);

@@ -19,10 +19,13 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "bench/bench_service.hpp"
 #include "bench/peers_bench.hpp"
 #include "crust/crust.hpp"
 
 namespace peers_bench {
+
+using bench::ignore_rest;
 
 using namespace std::chrono_literals;
 
@@ -48,11 +51,6 @@ crust::service_options options() {
   return o;
 }
 
-auto ignore_rest() {
-  return caf::others >> [](caf::message_view&) -> caf::result<caf::message> {
-    return caf::delegated<caf::message>{};
-  };
-}
 
 // Never destroyed: the process ends with _exit() (see spawn()).
 caf::actor_system& actor_system_here() {
@@ -63,28 +61,10 @@ caf::actor_system& actor_system_here() {
 // Spawns a service whose handler is `self`; its port, or 0.
 uint16_t start(caf::actor_system& sys, caf::scoped_actor& self,
                caf::actor& svc, const char* role) {
-  auto s = crust::spawn_service(sys, options(), caf::actor{self});
-  if (!s) {
-    PEERS_ERROR("crust %s: spawn_service: %s", role,
-                sys.render(s.error()).c_str());
-    return 0;
-  }
-  svc = *s;
-  uint16_t port = 0;
-  bool over = false;
-  while (port == 0 && !over)
-    self->receive(
-      [&](crust::listening& l) {
-        for (auto& e : l.endpoints)
-          port = e.port;
-      },
-      [&](crust::service_failed& f) {
-        PEERS_ERROR("crust %s: service failed: %s", role, f.reason.c_str());
-        over = true;
-      },
-      ignore_rest(), caf::after(10s) >> [&] { over = true; });
+  std::string why;
+  auto port = bench::start_service(sys, self, options(), svc, why);
   if (port == 0)
-    PEERS_ERROR("crust %s: no listening within 10 s", role);
+    PEERS_ERROR("crust %s: %s", role, why.c_str());
   return port;
 }
 
@@ -199,28 +179,13 @@ int crust_client(const job& j, bool rudp) {
     payload[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
   payload[0] = 'S';
   size_t window = j.size >= 4096 ? 16 : 256;
-  using handle = decltype(self->request(svc, 10s, crust::send{}));
-  std::deque<handle> pending;
   shared->streaming = 1;
-  while (!shared->base.stop && !shared->base.abort && !failed) {
-    while (pending.size() < window)
-      pending.push_back(self->request(
-        svc, 10s, crust::send{*peer, payload, crust::priority::normal}));
-    bool full = false;
-    pending.front().receive(
-      [&](caf::ok_atom) {},
-      [&](caf::error& e) {
-        if (e.category() == crust::error_category
-            && e.code() == static_cast<uint8_t>(crust::errc::send_queue_full))
-          full = true;
-        else if (!shared->base.stop)
-          failed = true;
-      });
-    pending.pop_front();
-    if (full)
-      std::this_thread::sleep_for(1ms);
-  }
-  return 0;
+  auto e = bench::pour(self, svc, *peer, payload, window, [&] {
+    return shared->base.stop || shared->base.abort;
+  });
+  if (e)
+    PEERS_ERROR("crust client: stream: %s", sys.render(e).c_str());
+  return e ? 1 : 0;
 }
 
 } // namespace peers_bench

@@ -70,23 +70,6 @@ long raise_fd_limit() {
   return long(rl.rlim_cur);
 }
 
-double percentile(std::vector<double>& xs, double q) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto rank = static_cast<size_t>(std::ceil(q * double(xs.size())));
-  return xs[std::min(xs.size(), std::max<size_t>(rank, 1)) - 1];
-}
-
-std::string load_average() {
-  char buf[128] = "?\n";
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (!std::fgets(buf, sizeof(buf), f))
-      std::snprintf(buf, sizeof(buf), "?\n");
-    std::fclose(f);
-  }
-  return buf;
-}
 
 void publish_pings(std::vector<double>& rtts) {
   shared->base.pings = uint32_t(rtts.size());

@@ -12,9 +12,12 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "bench/bench_service.hpp"
 #include "crust/crust.hpp"
 
 namespace rudp_bench {
+
+using bench::ignore_rest;
 
 using namespace std::chrono_literals;
 
@@ -37,39 +40,15 @@ crust::service_options bench_options(const std::string& ip) {
   return o;
 }
 
-// Whatever else a service tells its handler: ignored, without an answer.
-auto ignore_rest() {
-  return caf::others >> [](caf::message_view&) -> caf::result<caf::message> {
-    return caf::delegated<caf::message>{};
-  };
-}
-
 // Spawns a service on `ip`; its handler is `self`. Returns its port (0 and
 // an error in `err` when it fails).
 uint16_t start_service(caf::actor_system& sys, caf::scoped_actor& self,
                        const std::string& ip, caf::actor& svc, char* err,
                        const char* role) {
-  auto s = crust::spawn_service(sys, bench_options(ip), caf::actor{self});
-  if (!s) {
-    set_error(err, "%s: spawn_service: %s", role, sys.render(s.error()).c_str());
-    return 0;
-  }
-  svc = *s;
-  uint16_t port = 0;
-  bool timed_out = false;
-  while (port == 0 && !timed_out)
-    self->receive(
-      [&](crust::listening& l) {
-        for (auto& e : l.endpoints)
-          port = e.port;
-      },
-      [&](crust::service_failed& f) {
-        set_error(err, "%s: service failed: %s", role, f.reason.c_str());
-        timed_out = true;
-      },
-      ignore_rest(), caf::after(10s) >> [&] { timed_out = true; });
+  std::string why;
+  auto port = bench::start_service(sys, self, bench_options(ip), svc, why);
   if (port == 0)
-    set_error(err, "%s: the service did not listen within 10 s", role);
+    set_error(err, "%s: %s", role, why.c_str());
   return port;
 }
 
@@ -136,17 +115,6 @@ int crust_server(const std::string& ip, const timing& t) {
   return 1;
 }
 
-namespace {
-
-double percentile(std::vector<double>& xs, double q) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto rank = static_cast<size_t>(std::ceil(q * double(xs.size())));
-  return xs[std::min(xs.size(), std::max<size_t>(rank, 1)) - 1];
-}
-
-} // namespace
 
 // A: dials B, ping-pongs, then sends bulk until B's window closed.
 int crust_client(const std::string& ip, const crust::endpoint& target,
@@ -250,32 +218,12 @@ int crust_client(const std::string& ip, const crust::endpoint& target,
   for (size_t i = 0; i < payload.size(); ++i)
     payload[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
   area->bulk_started = now_s();
-  using handle = decltype(self->request(svc, 10s, crust::send{}));
-  std::deque<handle> pending;
-  while (!area->stop && !area->abort && !failed) {
-    note_sender_cpu();
-    while (pending.size() < size_t(bulk_outstanding))
-      pending.push_back(self->request(
-        svc, 10s, crust::send{*peer, payload, crust::priority::normal}));
-    bool full = false;
-    pending.front().receive(
-      [&](caf::ok_atom) {},
-      [&](caf::error& e) {
-        if (e.category() == crust::error_category
-            && e.code() == static_cast<uint8_t>(crust::errc::send_queue_full)) {
-          full = true;
-        } else if (area->stop) {
-          // The window is over and the listener may be gone already: its
-          // connection's end is no failure of the run.
-          failed = false;
-        } else {
-          set_error(area->a_error, "dialer: bulk send: %s", sys.render(e).c_str());
-          failed = true;
-        }
-      });
-    pending.pop_front();
-    if (full)
-      std::this_thread::sleep_for(1ms);
+  auto e = bench::pour(
+    self, svc, *peer, payload, size_t(bulk_outstanding),
+    [] { return area->stop || area->abort; }, [] { note_sender_cpu(); });
+  if (e) {
+    set_error(area->a_error, "dialer: bulk send: %s", sys.render(e).c_str());
+    failed = true;
   }
   note_sender_cpu();
   if (failed)

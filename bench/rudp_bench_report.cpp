@@ -147,15 +147,5 @@ void write_json(const std::string& file, const std::vector<row>& rows,
   std::fclose(out);
 }
 
-// The machine may be shared: the figures say how busy it was.
-std::string load_average() {
-  char buf[128] = "?\n";
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (!std::fgets(buf, sizeof(buf), f))
-      std::snprintf(buf, sizeof(buf), "?\n");
-    std::fclose(f);
-  }
-  return buf;
-}
 
 } // namespace rudp_bench

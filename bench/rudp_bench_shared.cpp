@@ -158,4 +158,23 @@ void reap_all(double grace_s) {
   children.clear();
 }
 
+// The machine may be shared: the figures say how busy it was.
+std::string load_average() {
+  char buf[128] = "?\n";
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (!std::fgets(buf, sizeof(buf), f))
+      std::snprintf(buf, sizeof(buf), "?\n");
+    std::fclose(f);
+  }
+  return buf;
+}
+
+double percentile(std::vector<double>& xs, double q) {
+  if (xs.empty())
+    return 0;
+  std::sort(xs.begin(), xs.end());
+  auto rank = static_cast<size_t>(std::ceil(q * double(xs.size())));
+  return xs[std::min(xs.size(), std::max<size_t>(rank, 1)) - 1];
+}
+
 } // namespace rudp_bench

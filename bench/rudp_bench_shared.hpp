@@ -274,4 +274,7 @@ void write_json(const std::string& file, const std::vector<row>& rows,
 // The machine may be shared: the figures say how busy it was.
 std::string load_average();
 
+// q in [0, 1] of `xs` (sorts it); 0 when empty.
+double percentile(std::vector<double>& xs, double q);
+
 } // namespace rudp_bench

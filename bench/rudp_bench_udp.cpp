@@ -1,5 +1,6 @@
 // crust-bench-rudp: raw UDP (the ceiling) and the lossy userspace relay.
 #include "bench/rudp_bench_shared.hpp"
+#include "transports/udp_socket.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -95,15 +96,8 @@ int udp_receiver(const std::string& ip, const timing& t, bool gso) {
     auto now = now_s();
     if (got > 0) {
       for (int i = 0; i < got; ++i) {
-        size_t len = msgs[i].msg_len, segment = len;
-        for (auto c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != nullptr;
-             c = CMSG_NXTHDR(&msgs[i].msg_hdr, c))
-          if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-            int s = 0;
-            std::memcpy(&s, CMSG_DATA(c), sizeof(s));
-            if (s > 0)
-              segment = static_cast<size_t>(s);
-          }
+        size_t len = msgs[i].msg_len;
+        auto segment = crust::udp_segment_size(msgs[i].msg_hdr, len);
         for (size_t at = 0; at < len; at += segment) {
           uint64_t seq;
           std::memcpy(&seq, bufs[i] + at, sizeof(seq));

@@ -62,6 +62,18 @@ uint16_t udp_local_port(int fd) {
   return from_sockaddr(ss).port;
 }
 
+size_t udp_segment_size(const msghdr& h, size_t len) {
+  auto& m = const_cast<msghdr&>(h); // CMSG_NXTHDR takes no const
+  for (auto c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c))
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int s = 0;
+      std::memcpy(&s, CMSG_DATA(c), sizeof(s));
+      if (s > 0)
+        return static_cast<size_t>(s);
+    }
+  return len;
+}
+
 size_t udp_read(int fd, size_t max, const udp_each& each) {
   // With UDP_GRO the kernel hands over a run of datagrams from one source
   // as one buffer cut at gso_size, so each slot has room for 64 KiB. The
@@ -96,15 +108,7 @@ size_t udp_read(int fd, size_t max, const udp_each& each) {
     for (int i = 0; i < got; ++i) {
       auto p = bufs.get() + i * room;
       size_t len = msgs[i].msg_len;
-      size_t segment = len; // no GRO: one datagram
-      for (auto c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != nullptr;
-           c = CMSG_NXTHDR(&msgs[i].msg_hdr, c))
-        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-          int s = 0;
-          std::memcpy(&s, CMSG_DATA(c), sizeof(s));
-          if (s > 0)
-            segment = static_cast<size_t>(s);
-        }
+      auto segment = udp_segment_size(msgs[i].msg_hdr, len);
       auto from = udp_from(addrs[i]); // one conversion for the whole run
       for (size_t at = 0; at < len; at += segment) {
         each(from, p + at, std::min(segment, len - at));

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <functional>
+
+#include <sys/socket.h>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,10 @@ namespace crust {
 /// only during the call).
 using udp_each
   = std::function<void(const udp_address&, const uint8_t*, size_t)>;
+
+/// The size the kernel cut a received run of datagrams at (UDP GRO), or
+/// `len` when `h` holds one datagram.
+size_t udp_segment_size(const msghdr& h, size_t len);
 
 /// Binds `host:port` (port 0: any free one); the fd, or why not.
 caf::expected<int> udp_bind(const std::string& host, uint16_t port);
