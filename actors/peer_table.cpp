@@ -9,6 +9,8 @@ peer_table::outcome peer_table::on_hello(conn_id c, const peer_id& peer,
   if (i == conns_.end())
     return result;
   auto& e = i->second;
+  if (e.ph == phase::kept && live(e.peer) == c)
+    --kept_; // a HELLO again: no longer kept (the caller ends it)
   e.peer = peer;
   e.session = session;
   e.ph = phase::negotiating;
@@ -39,8 +41,12 @@ std::optional<conn_id> peer_table::on_selected(conn_id c) {
 std::optional<conn_id> peer_table::make_live(conn_id c, entry& e) {
   std::optional<conn_id> old;
   auto l = live_.find(e.peer);
-  if (l != live_.end() && l->second != c)
-    old = l->second;
+  if (l != live_.end()) {
+    if (conns_.at(l->second).ph == phase::kept)
+      --kept_; // superseded (or made undecided again)
+    if (l->second != c)
+      old = l->second;
+  }
   live_[e.peer] = c;
   e.ph = phase::undecided;
   return old;
@@ -54,6 +60,7 @@ bool peer_table::keep(const peer_id& peer) {
   if (e.ph != phase::undecided)
     return e.ph == phase::kept;
   e.ph = phase::kept;
+  ++kept_;
   return true;
 }
 
@@ -65,6 +72,8 @@ std::optional<peer_id> peer_table::remove(conn_id c) {
   auto l = live_.find(i->second.peer);
   if (l != live_.end() && l->second == c) {
     result = l->first;
+    if (i->second.ph == phase::kept)
+      --kept_;
     live_.erase(l);
   }
   conns_.erase(i);

@@ -73,6 +73,12 @@ public:
     return conns_.size();
   }
 
+  /// Peers whose live connection is kept (counted as they change, so the
+  /// service asks in O(1) however many peers it has).
+  size_t kept() const {
+    return kept_;
+  }
+
   template <class F>
   void for_each_live(F f) const {
     for (auto& [peer, c] : live_)
@@ -85,6 +91,7 @@ private:
   peer_id local_;
   std::unordered_map<conn_id, entry> conns_;
   std::unordered_map<peer_id, conn_id> live_;
+  size_t kept_ = 0;
 };
 
 } // namespace crust

@@ -30,12 +30,7 @@ caf::timespan rebootstrap_delay(uint32_t short_rounds) {
 } // namespace
 
 uint32_t kept_count(self_ptr self) {
-  uint32_t n = 0;
-  self->state.table->for_each_live(
-    [&](const peer_id&, conn_id, const peer_table::entry& e) {
-      n += e.ph == peer_table::phase::kept ? 1 : 0;
-    });
-  return n;
+  return static_cast<uint32_t>(self->state.table->kept());
 }
 
 namespace {

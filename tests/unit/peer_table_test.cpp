@@ -89,3 +89,30 @@ CAF_TEST(keep moves undecided to kept once) {
   CAF_CHECK(t.remove(1) == high);
   CAF_CHECK_EQUAL(t.size(), 0u);
 }
+
+CAF_TEST(kept peers are counted through keep and supersession and removal) {
+  peer_table t{mid};
+  t.add(1);
+  t.add(2);
+  t.on_hello(1, high, 7);
+  t.on_hello(2, filled_id(0xE0), 7);
+  CAF_CHECK_EQUAL(t.kept(), 0u);
+  CAF_CHECK(t.keep(high));
+  CAF_CHECK(t.keep(high)); // again: still one
+  CAF_CHECK(t.keep(filled_id(0xE0)));
+  CAF_CHECK_EQUAL(t.kept(), 2u);
+  // A restarted peer's new connection supersedes the kept one: undecided.
+  t.add(3);
+  auto out = t.on_hello(3, high, 8);
+  CAF_CHECK(out.superseded && *out.superseded == 1u);
+  CAF_CHECK_EQUAL(t.kept(), 1u);
+  CAF_CHECK(!t.remove(1)); // the superseded one was no longer live
+  CAF_CHECK_EQUAL(t.kept(), 1u);
+  CAF_CHECK(t.keep(high));
+  CAF_CHECK_EQUAL(t.kept(), 2u);
+  CAF_CHECK(t.remove(3));
+  CAF_CHECK(t.remove(2));
+  CAF_CHECK_EQUAL(t.kept(), 0u);
+  CAF_CHECK(!t.keep(high)); // nobody live
+  CAF_CHECK_EQUAL(t.kept(), 0u);
+}
