@@ -106,4 +106,25 @@ CAF_TEST(without segmentation every datagram still goes) {
   CAF_CHECK(!gso);
 }
 
+// A socket that sends without UDP checksums cannot have the kernel cut
+// runs (UDP_SEGMENT gives EINVAL), as on a device without checksum
+// offload (EIO): the run is sent again one datagram at a time and
+// segmentation stays off for that socket.
+CAF_TEST(a kernel that refuses to segment gets single datagrams) {
+  int on = 1;
+  CAF_REQUIRE_EQUAL(::setsockopt(a, SOL_SOCKET, SO_NO_CHECK, &on, sizeof(on)),
+                    0);
+  std::vector<datagram_channel::outgoing> out;
+  for (int i = 0; i < 100; ++i)
+    out.push_back({udp_address{"127.0.0.1", port_b},
+                   bytes(1200, static_cast<uint8_t>(i))});
+  bool gso = true;
+  udp_send_all(a, out, gso);
+  CAF_CHECK(!gso);
+  auto got = read_all(b, out.size());
+  CAF_REQUIRE_EQUAL(got.size(), out.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    CAF_CHECK(got[i].bytes == out[i].bytes);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
