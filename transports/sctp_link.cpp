@@ -109,7 +109,11 @@ sctp_stack::sctp_stack() : last_(std::chrono::steady_clock::now()) {
   usrsctp_init_nothreads(0, sctp_callbacks::output, quiet);
   usrsctp_sysctl_set_sctp_ecn_enable(0);
   usrsctp_enable_crc32c_offload();
-  usrsctp_sysctl_set_sctp_rto_min_default(100);
+  // RTO floor 40 ms: above the 20 ms a receiver may hold a SACK back (no
+  // spurious resend of a lone packet), and only binding on paths whose
+  // RTO would be lower anyway; at 5 % loss on a veth pair the round trip
+  // p99 fell from 300-400 to 40-80 ms against a 100 ms floor.
+  usrsctp_sysctl_set_sctp_rto_min_default(40);
   usrsctp_sysctl_set_sctp_rto_initial_default(300);
   usrsctp_sysctl_set_sctp_init_rto_max_default(1000);
   usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);

@@ -27,7 +27,7 @@ namespace crust {
 
 /// The process's usrsctp stack: initialised on first use (without its
 /// own timer thread, CRC32c off because our AEAD authenticates every
-/// packet, timers tuned so one lost packet costs ~100 ms, not seconds)
+/// packet, timers tuned so one lost packet costs ~40-100 ms, not seconds)
 /// and never finished (usrsctp cannot be started twice in a process).
 class sctp_stack {
 public:
