@@ -113,7 +113,7 @@ void on_event(engine_ptr self, uint32_t id, endpoint_state& ep,
                    ev.kind ? static_cast<uint8_t>(*ev.kind) : no_misbehaviour);
       else if (ev.kind) // before its connection existed: the service says so
         self->send(ep.service,
-                   misbehaving{ev.remote.ip + ":" + std::to_string(ev.remote.port),
+                   misbehaving{ev.remote.text(),
                                ev.peer ? caf::optional<peer_id>{*ev.peer}
                                        : caf::optional<peer_id>{},
                                *ev.kind, ev.reason});

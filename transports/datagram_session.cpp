@@ -291,36 +291,27 @@ void datagram_session::tick(time_point now) {
     resend(now); // FINAL, until the peer's DATA shows it arrived
   after_link_work();
   if (!broken_ && state_ == state::up && now - last_sent_ >= datagram_channel::keepalive)
-    seal(nullptr, 0, now);
+    seal(std::vector<uint8_t>(datagram::data_header_size + noise::tag_len),
+         now); // an empty DATA: a keepalive
 }
 
 void datagram_session::flush(time_point now) {
   if (!link_)
     return;
-  constexpr auto head = datagram::data_header_size;
-  for (auto& p : link_->take_output()) {
-    // The packet lies between room for our header and room for the tag.
-    datagram::write_data_header(p.data(), remote_index_, tx_counter_);
-    tx_.set_nonce(tx_counter_++);
-    if (!tx_.encrypt_in_place(p.data(), head, p.data() + head,
-                              p.size() - head - noise::tag_len))
-      continue;
-    ch_.send_raw(info_.remote, std::move(p));
-    last_sent_ = now;
-  }
+  for (auto& p : link_->take_output())
+    seal(std::move(p), now);
 }
 
-void datagram_session::seal(const uint8_t* plain, size_t size,
-                            time_point now) {
-  auto bytes = datagram::encode_data_header(remote_index_, tx_counter_);
-  bytes.reserve(bytes.size() + size + noise::tag_len);
+// `p` is the plaintext between room for our header and room for the tag
+// (sctp_link leaves that room around its packets): sealed where it lies.
+void datagram_session::seal(std::vector<uint8_t> p, time_point now) {
+  constexpr auto head = datagram::data_header_size;
+  datagram::write_data_header(p.data(), remote_index_, tx_counter_);
   tx_.set_nonce(tx_counter_++);
-  // The header is its own associated data: the buffer grows only behind it
-  // (reserved above), so the pointer stays valid.
-  if (!tx_.encrypt_with_ad(bytes.data(), datagram::data_header_size, plain,
-                           size, bytes))
+  if (!tx_.encrypt_in_place(p.data(), head, p.data() + head,
+                            p.size() - head - noise::tag_len))
     return;
-  ch_.send_raw(info_.remote, std::move(bytes));
+  ch_.send_raw(info_.remote, std::move(p));
   last_sent_ = now;
 }
 

@@ -95,7 +95,7 @@ private:
   bool fail(std::string why,
             std::optional<misbehaviour> kind = misbehaviour::handshake_invalid);
   void resend(time_point now);
-  void seal(const uint8_t* plain, size_t size, time_point now);
+  void seal(std::vector<uint8_t> packet, time_point now);
   void after_link_work();
 
   datagram_channel& ch_;
