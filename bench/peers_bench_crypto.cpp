@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bench/peers_bench.hpp"
+#include "transports/wire.hpp"
 
 namespace peers_bench {
 
@@ -40,6 +41,13 @@ double rate(double seconds, int batch, F op) {
   return t > t0 ? double(n) / (t - t0) : 0;
 }
 
+// The handshake ceiling from the operation rates (see formula()).
+void derive_handshake(ceilings& c) {
+  c.handshake_per_s = 1 / (1 / c.x25519_base_per_s + 3 / c.x25519_per_s
+                           + 1 / c.pk_convert_per_s);
+  c.formula = formula(c);
+}
+
 } // namespace
 
 ceilings median_ceilings(const std::vector<ceilings>& all) {
@@ -56,9 +64,7 @@ ceilings median_ceilings(const std::vector<ceilings>& all) {
                  &ceilings::x25519_base_per_s, &ceilings::pk_convert_per_s,
                  &ceilings::ed_sign_per_s, &ceilings::ed_verify_per_s})
     c.*f = med(f);
-  c.handshake_per_s = 1 / (1 / c.x25519_base_per_s + 3 / c.x25519_per_s
-                           + 1 / c.pk_convert_per_s);
-  c.formula = formula(c);
+  derive_handshake(c);
   return c;
 }
 
@@ -66,8 +72,8 @@ ceilings measure_ceilings(double s) {
   ceilings c;
   if (sodium_init() < 0)
     return c;
-  // crust seals 16 KiB chunks (wire::chunk_size) plus type and flags.
-  std::vector<uint8_t> plain(16 * 1024 + 2, 0x5a);
+  // crust seals 16 KiB chunks plus type and flags.
+  std::vector<uint8_t> plain(crust::wire::chunk_size + 2, 0x5a);
   std::vector<uint8_t> sealed(plain.size() + 16);
   uint8_t key[32], nonce[12] = {0};
   randombytes_buf(key, sizeof(key));
@@ -110,10 +116,7 @@ ceilings measure_ceilings(double s) {
     if (crypto_sign_ed25519_verify_detached(sig, msg, sizeof(msg), ed_pk) != 0)
       msg[1] ^= 1; // never: the signature is good
   });
-  double per = 1 / c.x25519_base_per_s + 3 / c.x25519_per_s
-               + 1 / c.pk_convert_per_s;
-  c.handshake_per_s = 1 / per;
-  c.formula = formula(c);
+  derive_handshake(c);
   return c;
 }
 

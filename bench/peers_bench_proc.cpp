@@ -72,10 +72,7 @@ long raise_fd_limit() {
 
 
 void publish_pings(std::vector<double>& rtts) {
-  shared->base.pings = uint32_t(rtts.size());
-  shared->base.p50_us = percentile(rtts, 0.50);
-  shared->base.p99_us = percentile(rtts, 0.99);
-  shared->base.a_ping_done = 1;
+  rudp_bench::publish_pings(shared->base, rtts);
 }
 
 } // namespace peers_bench

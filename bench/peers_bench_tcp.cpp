@@ -18,13 +18,16 @@
 
 #include "bench/peers_bench.hpp"
 #include "bench/peers_bench_dial.hpp"
+#include "transports/wire.hpp"
 
 namespace peers_bench {
 
 namespace {
 
-constexpr size_t chunk = 16 * 1024;
-constexpr uint8_t type_data = 0x03, flag_last = 0x01;
+// crust's own framing constants: the same records, without the crypto.
+constexpr size_t chunk = crust::wire::chunk_size;
+constexpr auto type_data = static_cast<uint8_t>(crust::wire::frame_type::data);
+constexpr uint8_t flag_last = crust::wire::flag_last;
 
 // Appends `msg` as records.
 void frame(const uint8_t* msg, size_t size, std::vector<char>& out) {

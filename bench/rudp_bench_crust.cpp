@@ -202,10 +202,7 @@ int crust_client(const std::string& ip, const crust::endpoint& target,
           failed = true;
         });
   }
-  area->pings = static_cast<uint32_t>(rtts.size());
-  area->p50_us = percentile(rtts, 0.50);
-  area->p99_us = percentile(rtts, 0.99);
-  area->a_ping_done = 1;
+  publish_pings(*area, rtts);
   if (failed) {
     area->a_failed = 1;
     return 1;

@@ -177,4 +177,11 @@ double percentile(std::vector<double>& xs, double q) {
   return xs[std::min(xs.size(), std::max<size_t>(rank, 1)) - 1];
 }
 
+void publish_pings(shared_area& a, std::vector<double>& rtts) {
+  a.pings = static_cast<uint32_t>(rtts.size());
+  a.p50_us = percentile(rtts, 0.50);
+  a.p99_us = percentile(rtts, 0.99);
+  a.a_ping_done = 1;
+}
+
 } // namespace rudp_bench

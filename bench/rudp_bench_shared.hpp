@@ -277,4 +277,7 @@ std::string load_average();
 // q in [0, 1] of `xs` (sorts it); 0 when empty.
 double percentile(std::vector<double>& xs, double q);
 
+// Writes the pings' round trips (µs) into `a`: count, p50, p99, done.
+void publish_pings(shared_area& a, std::vector<double>& rtts);
+
 } // namespace rudp_bench
