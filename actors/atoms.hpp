@@ -54,5 +54,6 @@ using rudp_end_atom = caf::atom_constant<caf::atom("rudp_end")>;
 using stop_rudp_atom = caf::atom_constant<caf::atom("rudp_stop")>;
 using udp_readable_atom = caf::atom_constant<caf::atom("udp_ready")>;
 using udp_read_atom = caf::atom_constant<caf::atom("udp_read")>;
+using pump_atom = caf::atom_constant<caf::atom("pump")>;
 
 } // namespace crust

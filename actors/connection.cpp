@@ -90,17 +90,8 @@ behavior connection_core::start() {
   self_->send(setup_.service, conn_up_atom::value, setup_.info);
   set_timer(self_, setup_.opts.handshake_timeout, hs_timeout_atom::value);
   set_timer(self_, setup_.opts.heartbeat_interval, tick_atom::value);
+  // The busiest handlers first: CAF tries them in order.
   return {
-    [=](admit_atom) {
-      if (phase_ != phase::handshaking || admitted_)
-        return;
-      admitted_ = true;
-      if (rudp_)
-        return rudp_attach();
-      sock_.configure(first_read_size, read_size);
-      update_reading();
-      write_raw([&](std::vector<char>& buf) { channel_.start(buf); });
-    },
     [=](const new_data_msg& msg) { on_bytes(msg.buf); },
     [=](const connection_passivated_msg&) {
       // Out of read tokens: reading waits for update_reading().
@@ -111,6 +102,34 @@ behavior connection_core::start() {
         sock_.release();
       else
         pump();
+    },
+    [=](send& cmd) {
+      if (phase_ != phase::kept)
+        return respond(self_, make_error(errc::not_kept));
+      if (auto err = out_.push(cmd.prio, std::move(cmd.bytes));
+          err != errc::none)
+        return respond(self_, make_error(err));
+      // Sealed once the sends queued behind this one are in as well: small
+      // messages sent together then share records (see pump).
+      if (!pump_pending_) {
+        pump_pending_ = true;
+        self_->send(self_, pump_atom::value);
+      }
+      respond(self_, none);
+    },
+    [=](pump_atom) {
+      pump_pending_ = false;
+      pump();
+    },
+    [=](admit_atom) {
+      if (phase_ != phase::handshaking || admitted_)
+        return;
+      admitted_ = true;
+      if (rudp_)
+        return rudp_attach();
+      sock_.configure(first_read_size, read_size);
+      update_reading();
+      write_raw([&](std::vector<char>& buf) { channel_.start(buf); });
     },
     [=](rudp_frames_atom, std::vector<std::vector<uint8_t>>& fs) {
       rudp_frames(fs);
@@ -169,15 +188,6 @@ behavior connection_core::start() {
       auto r = static_cast<wire::close_reason>(reason);
       close_with(r, wire::to_string(r), wire::to_string(r));
     },
-    [=](send& cmd) {
-      if (phase_ != phase::kept)
-        return respond(self_, make_error(errc::not_kept));
-      if (auto err = out_.push(cmd.prio, std::move(cmd.bytes));
-          err != errc::none)
-        return respond(self_, make_error(err));
-      pump();
-      respond(self_, none);
-    },
     [=](hs_timeout_atom) {
       if (phase_ == phase::handshaking || phase_ == phase::negotiating)
         abuse(misbehaviour::handshake_timeout,
@@ -215,6 +225,8 @@ void connection_core::on_tick() {
 }
 
 // Moves chunks from the outbox to CAF while the write window has room.
+// Small chunks queued together leave as one BATCH record: one seal and
+// one record for many small messages.
 void connection_core::pump() {
   if (phase_ == phase::closing)
     return;
@@ -223,11 +235,25 @@ void connection_core::pump() {
   size_t moved = 0;
   chunk_view c;
   auto& buf = self_->wr_buf(hdl_);
+  auto fits = [](size_t used, const chunk_view& x) {
+    return used + wire::batch_item_header + 1 + x.size <= wire::max_batch_body;
+  };
   while (in_flight_ + moved < write_window && out_.peek(c)) {
     auto before = buf.size();
-    channel_.seal(wire::frame_type::data, &c.flags, 1, c.data, c.size, buf);
+    if (out_.messages() > 1 && fits(0, c)) {
+      channel_.seal_with(wire::frame_type::batch, buf, [&](std::vector<char>& b) {
+        size_t used = 0;
+        while (out_.peek(c) && fits(used, c)) {
+          wire::append_batch_item(b, c.flags, c.data, c.size);
+          used += wire::batch_item_header + 1 + c.size;
+          out_.pop();
+        }
+      });
+    } else {
+      channel_.seal(wire::frame_type::data, &c.flags, 1, c.data, c.size, buf);
+      out_.pop();
+    }
     moved += buf.size() - before;
-    out_.pop();
   }
   if (moved > 0)
     flushed(moved);

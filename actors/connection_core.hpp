@@ -108,6 +108,7 @@ private:
   std::string closed_by_peer_;
   bool duplicate_ = false;
   bool admitted_ = false;
+  bool pump_pending_ = false;
   std::optional<rudp_route> rudp_;
   bool rudp_up_ = false;
   uint16_t rudp_stream_ = 0; // of the frame on_frame is looking at

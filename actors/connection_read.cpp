@@ -105,6 +105,21 @@ bool connection_core::on_frame(const frame_view& f) {
       return true;
     case ft::data:
       return on_data(f);
+    case ft::batch: {
+      // Judged whole before any item counts: a bad batch delivers nothing.
+      frame_view item{ft::data, nullptr, 0};
+      size_t n = 0;
+      wire::batch_reader check{f.body, f.size};
+      while (check.next(item.body, item.size))
+        ++n;
+      if (n == 0 || check.malformed())
+        return violation("malformed BATCH frame");
+      wire::batch_reader items{f.body, f.size};
+      while (items.next(item.body, item.size))
+        if (!on_data(item))
+          return false;
+      return true;
+    }
     case ft::ping:
       return true;
     case ft::peers_request:

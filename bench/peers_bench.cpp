@@ -25,9 +25,11 @@
 //                                only (about 25 s)
 //   crust-bench-peers --smoke    a few messages per system (ctest, < 10 s);
 //                                exit 1 when a system moved nothing; no JSON
-// Options: --json=PATH, --only=crust|tcp|zmq|caf (repeatable; a partial
-// run writes JSON only when given a path), --in-flight=N (dials at once in
-// the connection runs, 128).
+// Options: --json=PATH, --only=crust|tcp|zmq|caf and
+// --test=bulk|small|connect|idle (repeatable; a partial run writes JSON
+// only when given a path; `bulk` includes the round trips, for profiling
+// one figure at a time), --in-flight=N (dials at once in the connection
+// runs, 128).
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -115,7 +117,7 @@ int main(int argc, char** argv) {
   mode m = mode::full;
   std::string json = std::string{CRUST_SOURCE_DIR} + "/bench/results/peers.json";
   bool json_given = false;
-  std::set<std::string> only;
+  std::set<std::string> only, tests;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick" || a == "quick")
@@ -128,9 +130,12 @@ int main(int argc, char** argv) {
       connect_in_flight = std::atoi(a.c_str() + 12);
     else if (a.rfind("--only=", 0) == 0)
       only.insert(a.substr(7));
+    else if (a.rfind("--test=", 0) == 0)
+      tests.insert(a.substr(7));
     else {
       std::fprintf(stderr, "usage: crust-bench-peers [--quick | --smoke] "
-                           "[--json=PATH] [--only=crust|tcp|zmq|caf]...\n");
+                           "[--json=PATH] [--only=crust|tcp|zmq|caf]... "
+                           "[--test=bulk|small|connect|idle]...\n");
       return 2;
     }
   }
@@ -153,6 +158,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "peers_bench: cannot make ZeroMQ CURVE keys\n");
     return 1;
   }
+  auto wanted = [&](const char* t) { return tests.empty() || tests.count(t); };
   auto short_key = [](const std::string& k) {
     return k == "crust" ? "crust" : k == "raw TCP" ? "tcp"
                                    : k == "ZeroMQ CURVE" ? "zmq" : "caf";
@@ -184,15 +190,19 @@ int main(int argc, char** argv) {
       if (rudp_bench::interrupted)
         break;
       auto t0 = now_s();
-      auto bulk = run_stream(s, 64 * 1024, t);
+      pair_out bulk, small;
+      if (wanted("bulk"))
+        bulk = run_stream(s, 64 * 1024, t);
       add(r, "bulk_mbps", s.key, bulk.mbps, bulk.error);
       add(r, "cpu_s_per_gb", s.key, bulk.cpu_per_gb, bulk.error);
       add(r, "rtt_p50_us", s.key, bulk.p50, bulk.error);
       add(r, "rtt_p99_us", s.key, bulk.p99, bulk.error);
-      auto small = run_stream(s, 64, t);
+      if (wanted("small"))
+        small = run_stream(s, 64, t);
       add(r, "small_msgs_per_s", s.key, small.msgs_per_s, small.error);
       pair_out conn;
-      if (s.connector) {
+      if (!wanted("connect")) {
+      } else if (s.connector) {
         conn = run_connect(s, t);
         add(r, "conn_per_s", s.key, conn.conn_per_s, conn.error);
         add(r, "conn_server_cpu_us", s.key, conn.server_cpu_us, conn.error);
@@ -212,7 +222,7 @@ int main(int argc, char** argv) {
   }
   auto c = median_ceilings(cs);
   // Idle memory once per count: it is not a rate, load barely moves it.
-  for (int n : t.idle_counts)
+  for (int n : wanted("idle") ? t.idle_counts : std::vector<int>{})
     for (auto& s : chosen) {
       if (rudp_bench::interrupted)
         break;

@@ -56,6 +56,15 @@ bool cipher_state::decrypt_with_ad(const uint8_t* ad, size_t ad_len,
   return true;
 }
 
+bool cipher_state::decrypt_in_place(const uint8_t* ad, size_t ad_len,
+                                    uint8_t* data, size_t len) {
+  if (!has_key_ || n_ == reserved_nonce
+      || !crust::noise::decrypt_in_place(k_, n_, ad, ad_len, data, len))
+    return false;
+  ++n_;
+  return true;
+}
+
 void cipher_state::rekey() {
   uint8_t zeros[key_len] = {0};
   std::vector<uint8_t> out;

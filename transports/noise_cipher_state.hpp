@@ -47,6 +47,12 @@ public:
   bool decrypt_with_ad(const uint8_t* ad, size_t ad_len, const uint8_t* cipher,
                        size_t len, std::vector<uint8_t>& out);
 
+  /// Opens the `len` bytes at `data` (ciphertext, then tag) where they
+  /// are; the plaintext is the first len - tag_len of them. Needs a key;
+  /// false on a bad tag (the nonce does not advance then).
+  bool decrypt_in_place(const uint8_t* ad, size_t ad_len, uint8_t* data,
+                        size_t len);
+
   /// REKEY(k) of the spec: the new key is the first 32 bytes of encrypting
   /// 32 zero bytes with nonce 2^64 - 1.
   void rekey();

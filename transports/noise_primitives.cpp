@@ -135,6 +135,20 @@ bool decrypt(const key& k, uint64_t nonce, const uint8_t* ad, size_t ad_len,
   return true;
 }
 
+bool decrypt_in_place(const key& k, uint64_t nonce, const uint8_t* ad,
+                      size_t ad_len, uint8_t* data, size_t len) {
+  if (len < tag_len)
+    return false;
+  uint8_t n[12];
+  nonce_bytes(nonce, n);
+  unsigned long long plen = 0;
+  // libsodium checks the tag before it decrypts, and allows the plaintext
+  // to be written over the ciphertext.
+  return crypto_aead_chacha20poly1305_ietf_decrypt(data, &plen, nullptr, data,
+                                                   len, ad, ad_len, n, k.data())
+         == 0;
+}
+
 template <size_t N>
 void wipe(std::array<uint8_t, N>& x) {
   sodium_memzero(x.data(), x.size());

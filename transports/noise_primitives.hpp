@@ -52,6 +52,11 @@ void encrypt(const key& k, uint64_t nonce, const uint8_t* ad, size_t ad_len,
 void encrypt_in_place(const key& k, uint64_t nonce, const uint8_t* ad,
                       size_t ad_len, uint8_t* data, size_t len);
 
+/// Opens `len` bytes (ciphertext and tag) where they are: the plaintext
+/// takes the first len - tag_len bytes. False on a bad tag.
+bool decrypt_in_place(const key& k, uint64_t nonce, const uint8_t* ad,
+                      size_t ad_len, uint8_t* data, size_t len);
+
 /// Appends the plaintext of `cipher` (tag included) to `out`; false when
 /// the tag does not verify (nothing is appended then).
 bool decrypt(const key& k, uint64_t nonce, const uint8_t* ad, size_t ad_len,

@@ -38,6 +38,11 @@ public:
     return lanes_[0].empty() && lanes_[1].empty();
   }
 
+  /// Messages (whole or partly sent) still queued.
+  size_t messages() const {
+    return lanes_[0].messages.size() + lanes_[1].messages.size();
+  }
+
   /// Message bytes still queued.
   size_t queued_bytes() const {
     return queued_;

@@ -122,45 +122,56 @@ bool secure_channel::on_handshake_record(const uint8_t* rec, size_t len,
   return true;
 }
 
-secure_channel::event secure_channel::on_transport_record(const uint8_t* rec,
+secure_channel::event secure_channel::on_transport_record(uint8_t* rec,
                                                           size_t len,
                                                           frame_view& f) {
-  plain_.clear();
-  if (!rx_.decrypt_with_ad(nullptr, 0, rec, len, plain_))
+  if (!rx_.decrypt_in_place(nullptr, 0, rec, len))
     return fail(misbehaviour::decrypt_failure,
                 "record " + std::to_string(rx_count_)
                   + " failed authentication (tampered, replayed or "
                     "reordered)");
   if (++rx_count_ % cfg_.rekey_interval == 0)
     rx_.rekey();
-  if (plain_.empty() || !wire::known_frame_type(plain_[0]))
+  auto plain = len - noise::tag_len;
+  if (plain == 0 || !wire::known_frame_type(rec[0]))
     return fail(misbehaviour::protocol_violation,
-                plain_.empty() ? "empty frame"
-                               : "unknown frame type "
-                                   + std::to_string(plain_[0]));
-  f.type = static_cast<wire::frame_type>(plain_[0]);
-  f.body = plain_.data() + 1;
-  f.size = plain_.size() - 1;
+                plain == 0 ? "empty frame"
+                           : "unknown frame type " + std::to_string(rec[0]));
+  f.type = static_cast<wire::frame_type>(rec[0]);
+  f.body = rec + 1;
+  f.size = plain - 1;
   return event::frame;
 }
 
 bool secure_channel::seal(wire::frame_type type, const uint8_t* head,
                           size_t head_len, const uint8_t* body,
                           size_t body_len, std::vector<char>& out) {
-  if (!established_ || broken_
-      || 1 + head_len + body_len > max_body(wire::max_record_size) + 1)
+  return seal_with(type, out, [&](std::vector<char>& buf) {
+    auto h = reinterpret_cast<const char*>(head);
+    auto b = reinterpret_cast<const char*>(body);
+    buf.insert(buf.end(), h, h + head_len);
+    buf.insert(buf.end(), b, b + body_len);
+  });
+}
+
+bool secure_channel::close_record(std::vector<char>& out, size_t start) {
+  auto plain = out.size() - start - wire::record_length_size;
+  if (plain > max_body(wire::max_record_size) + 1) {
+    out.resize(start);
     return false;
-  std::vector<uint8_t> plain;
-  plain.reserve(1 + head_len + body_len);
-  plain.push_back(static_cast<uint8_t>(type));
-  plain.insert(plain.end(), head, head + head_len);
-  plain.insert(plain.end(), body, body + body_len);
-  std::vector<uint8_t> cipher;
-  if (!tx_.encrypt_with_ad(nullptr, 0, plain.data(), plain.size(), cipher))
+  }
+  out.insert(out.end(), noise::tag_len, char{0});
+  auto rec = reinterpret_cast<uint8_t*>(out.data()) + start;
+  if (!tx_.encrypt_in_place(nullptr, 0, rec + wire::record_length_size,
+                            plain)) {
+    out.resize(start);
     return false;
+  }
   if (++tx_count_ % cfg_.rekey_interval == 0)
     tx_.rekey();
-  append_record(out, cipher.data(), cipher.size());
+  auto len = plain + noise::tag_len;
+  rec[0] = static_cast<uint8_t>(len >> 8);
+  rec[1] = static_cast<uint8_t>(len);
   return true;
 }
 

@@ -55,13 +55,28 @@ public:
   void feed(const void* data, size_t size);
 
   /// Processes buffered bytes up to the next event. Handshake replies are
-  /// appended to `out`. A frame view is valid until the next call.
+  /// appended to `out`. A frame view is valid until the next call (records
+  /// are opened where they lie in the buffer).
   event next(std::vector<char>& out, frame_view& f);
 
   /// Seals one frame (type, then `head` and `body` concatenated) into a
   /// record appended to `out`. Only once established.
   bool seal(wire::frame_type type, const uint8_t* head, size_t head_len,
             const uint8_t* body, size_t body_len, std::vector<char>& out);
+
+  /// Seals one frame whose body `fill(out)` appends to `out`, into a record
+  /// appended to `out`: the plaintext is written once, where it is then
+  /// encrypted. False (and `out` as before) when not established or the
+  /// body is longer than max_body(wire::max_record_size).
+  template <class Fill>
+  bool seal_with(wire::frame_type type, std::vector<char>& out, Fill&& fill) {
+    if (!established_ || broken_)
+      return false;
+    auto start = out.size();
+    out.insert(out.end(), {char{0}, char{0}, static_cast<char>(type)});
+    fill(out);
+    return close_record(out, start);
+  }
 
   bool established() const {
     return established_;
@@ -101,7 +116,9 @@ private:
   // False when the handshake failed.
   bool on_handshake_record(const uint8_t* rec, size_t len,
                            std::vector<char>& out);
-  event on_transport_record(const uint8_t* rec, size_t len, frame_view& f);
+  event on_transport_record(uint8_t* rec, size_t len, frame_view& f);
+  // Seals the frame from out[start + 2] on and writes the record length.
+  bool close_record(std::vector<char>& out, size_t start);
 
   settings cfg_;
   std::optional<noise::handshake_state> hs_;
@@ -116,7 +133,6 @@ private:
   hello remote_;
   std::vector<uint8_t> buf_;
   size_t pos_ = 0;
-  std::vector<uint8_t> plain_;
   misbehaviour kind_ = misbehaviour::protocol_violation;
   std::string detail_;
 };

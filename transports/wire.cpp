@@ -24,4 +24,33 @@ const char* to_string(close_reason x) {
   return "unknown reason";
 }
 
+void append_batch_item(std::vector<char>& out, uint8_t flags,
+                       const uint8_t* data, size_t size) {
+  auto n = size + 1;
+  out.push_back(static_cast<char>(n >> 8));
+  out.push_back(static_cast<char>(n));
+  out.push_back(static_cast<char>(flags));
+  auto d = reinterpret_cast<const char*>(data);
+  out.insert(out.end(), d, d + size);
+}
+
+bool batch_reader::next(const uint8_t*& body, size_t& size) {
+  if (p_ == end_ || malformed_)
+    return false;
+  if (end_ - p_ < static_cast<ptrdiff_t>(batch_item_header + 1)) {
+    malformed_ = true;
+    return false;
+  }
+  size_t n = (size_t{p_[0]} << 8) | p_[1];
+  p_ += batch_item_header;
+  if (n == 0 || n > static_cast<size_t>(end_ - p_)) {
+    malformed_ = true;
+    return false;
+  }
+  body = p_;
+  size = n;
+  p_ += n;
+  return true;
+}
+
 } // namespace crust::wire

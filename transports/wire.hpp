@@ -4,12 +4,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace crust::wire {
 
 /// Bumped on any incompatible change. It is part of the Noise prologue, so
 /// different versions fail the handshake instead of misreading each other.
-constexpr uint8_t protocol_version = 4;
+constexpr uint8_t protocol_version = 5;
 
 /// A record: u16 big-endian length, then a Noise handshake message or an
 /// AEAD-sealed frame.
@@ -47,12 +48,15 @@ enum class frame_type : uint8_t {
   /// "IP:PORT" (ASCII): where the sender sees the receiver's end of this
   /// connection; sent once, when the connection is selected
   observed = 0x08,
+  /// several DATA frames' bodies, each `length:u16 · flags u8 · chunk`:
+  /// small messages queued together share one record (one AEAD seal)
+  batch = 0x09,
 };
 
 /// Whether `t` is a frame type this version knows.
 constexpr bool known_frame_type(uint8_t t) {
   return t >= static_cast<uint8_t>(frame_type::select)
-         && t <= static_cast<uint8_t>(frame_type::observed);
+         && t <= static_cast<uint8_t>(frame_type::batch);
 }
 
 /// Longest OBSERVED body ("[IPv6]:port" fits).
@@ -74,6 +78,37 @@ constexpr uint32_t chunk_size = 16 * 1024;
 
 static_assert(chunk_size + 2 + 16 <= min_record_size,
               "a DATA chunk (type, flags, tag) must fit every legal record");
+
+/// A BATCH item's length prefix; items are at most chunk_size + 1 bytes
+/// (flags and chunk), like a DATA body, and a BATCH body at most that too.
+constexpr size_t batch_item_header = 2;
+constexpr size_t max_batch_body = chunk_size + 1;
+
+/// Appends one BATCH item: the DATA body `flags`, then `size` bytes.
+void append_batch_item(std::vector<char>& out, uint8_t flags,
+                       const uint8_t* data, size_t size);
+
+/// Walks a BATCH body item by item.
+class batch_reader {
+public:
+  batch_reader(const uint8_t* body, size_t size) : p_(body), end_(body + size) {
+    // nop
+  }
+
+  /// The next item's DATA body (flags, then chunk); false at the end of
+  /// the body, or when the rest is not a whole non-empty item (then
+  /// malformed() is true).
+  bool next(const uint8_t*& body, size_t& size);
+
+  bool malformed() const {
+    return malformed_;
+  }
+
+private:
+  const uint8_t* p_;
+  const uint8_t* end_;
+  bool malformed_ = false;
+};
 
 /// Longest CLOSE text we send or accept.
 constexpr size_t max_close_text = 200;

@@ -25,13 +25,14 @@ from dissononce.processing.impl.cipherstate import CipherState
 from dissononce.processing.impl.handshakestate import HandshakeState
 from dissononce.processing.impl.symmetricstate import SymmetricState
 
-# Wire protocol version 4 (see transports/wire.hpp, docs/PROTOCOL.md).
-PROTOCOL_VERSION = 4
+# Wire protocol version 5 (see transports/wire.hpp, docs/PROTOCOL.md).
+PROTOCOL_VERSION = 5
 DEFAULT_NETWORK = "crust"
 T_HELLO_V1 = 1  # version 1's HELLO frame; no longer a frame type
 T_SELECT, T_DATA, T_PING, T_CLOSE = 2, 3, 4, 5
 T_PEERS_REQUEST, T_PEERS = 6, 7  # peer exchange: a raw peer may ignore them
 T_OBSERVED = 8  # where the node sees us: a raw peer may ignore it
+T_BATCH = 9  # several DATA bodies, each behind a u16 length
 F_LAST, F_NORMAL = 0x01, 0x02
 TAG_LEN = 16  # ChaChaPoly tag in every sealed record
 CLOSE_SUPERSEDED = 6
@@ -267,6 +268,14 @@ class RawPeer:
         if isinstance(chunk, str):
             chunk = chunk.encode("utf-8")
         return self.seal(T_DATA, bytes([flags]) + chunk)
+
+    def batch_record(self, texts, flags=F_LAST | F_NORMAL):
+        """Whole short messages in one BATCH frame."""
+        body = b""
+        for t in texts:
+            item = bytes([flags]) + (t.encode("utf-8") if isinstance(t, str) else t)
+            body += struct.pack(">H", len(item)) + item
+        return self.seal(T_BATCH, body)
 
     def send_message(self, text):
         """A whole (short) message: one DATA frame with LAST set."""

@@ -79,6 +79,16 @@ class MessageTransferTest(NodeTestCase):
         elapsed = time.monotonic() - started
         sys.stderr.write("[10 MB in %.2fs, %d retries] " % (elapsed, retries))
 
+    def test_a_batch_of_small_messages_arrives_as_separate_messages(self):
+        # BATCH (docs/PROTOCOL.md), sealed by this harness, not by crust.
+        a = self.node(name="A")
+        r = self.raw_peer(a)
+        texts = ["first", "second", "x" * 300, "fourth"]
+        r.send(r.batch_record(texts))
+        for t in texts:
+            got = a.wait_for("message", lambda e: e["peer_id"] == r.identity.hex)
+            self.assertEqual(got.get("text"), t, _short(got))
+
     @unittest.skipUnless(os.environ.get("CRUST_BLACKBOX_SLOW"),
                          "slow (about 10 s): set CRUST_BLACKBOX_SLOW=1")
     def test_rekey_after_2_pow_20_records(self):

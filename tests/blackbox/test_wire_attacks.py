@@ -13,7 +13,7 @@ import struct
 import harness
 from harness import _short
 from harness_case import NodeTestCase
-from harness_wire import (F_LAST, F_NORMAL, T_DATA, T_HELLO_V1, T_SELECT, TAG_LEN,
+from harness_wire import (F_LAST, F_NORMAL, T_BATCH, T_DATA, T_HELLO_V1, T_SELECT, TAG_LEN,
                           Identity, record)
 
 
@@ -141,7 +141,9 @@ class WireAttackTest(NodeTestCase):
         a = self.node(name="A")
         cases = [
             ("version 1 HELLO type", True, (T_HELLO_V1, os.urandom(32) + bytes(8))),
-            ("unknown type 0x09", None, (9, b"")),
+            ("unknown type 0x0a", None, (0x0A, b"")),
+            ("empty BATCH", None, (T_BATCH, b"")),
+            ("BATCH item cut short", None, (T_BATCH, b"\x00\x09" + bytes([F_LAST | F_NORMAL]) + b"ab")),
             ("unknown type 0xff", None, (0xFF, b"junk")),
             ("reserved DATA flag", None, (T_DATA, bytes([F_LAST | F_NORMAL | 0x04]) + b"x")),
             ("DATA without flags", None, (T_DATA, b"")),

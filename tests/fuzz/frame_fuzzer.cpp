@@ -59,11 +59,21 @@ void drive(secure_channel& ch, const uint8_t* data, size_t size, size_t read,
       }
       if (failed)
         abort(); // a failed channel produced something
+      std::vector<uint8_t> msg;
+      priority lane;
       if (ev == secure_channel::event::frame
-          && f.type == wire::frame_type::data) {
-        std::vector<uint8_t> msg;
-        priority lane;
+          && f.type == wire::frame_type::data)
         in.on_data(f.body, f.size, msg, lane);
+      if (ev == secure_channel::event::frame
+          && f.type == wire::frame_type::batch) {
+        wire::batch_reader items{f.body, f.size};
+        const uint8_t* item = nullptr;
+        size_t n = 0;
+        while (items.next(item, n)) {
+          if (item < f.body || item + n > f.body + f.size)
+            abort(); // an item outside its frame
+          in.on_data(item, n, msg, lane);
+        }
       }
     }
   }

@@ -45,6 +45,81 @@ CAF_TEST(messages of a kept peer reach the handler and sends reach the peer) {
                                      'y', 'o'}));
 }
 
+CAF_TEST(small messages sent together leave as one BATCH record) {
+  auto peer = peer_identity(false);
+  auto r = selected_peer(2, peer);
+  keep(peer.id());
+  read_node(*r);
+  r->got = {};
+  for (uint8_t i = 0; i < 5; ++i)
+    self->send(svc, crust::send{peer.id(), {uint8_t('a' + i), i},
+                                crust::priority::normal});
+  run();
+  read_node(*r);
+  CAF_REQUIRE_EQUAL(r->got.types.size(), 1u);
+  CAF_REQUIRE(r->got.types[0] == frame_type::batch);
+  auto& body = r->got.bodies[0];
+  crust::wire::batch_reader items{body.data(), body.size()};
+  const uint8_t* item = nullptr;
+  size_t size = 0;
+  uint8_t n = 0;
+  while (items.next(item, size)) {
+    CAF_REQUIRE_EQUAL(size, 3u);
+    CAF_CHECK_EQUAL(item[0], crust::wire::flag_last | crust::wire::flag_normal);
+    CAF_CHECK_EQUAL(item[1], 'a' + n);
+    CAF_CHECK_EQUAL(item[2], n);
+    ++n;
+  }
+  CAF_CHECK(!items.malformed());
+  CAF_CHECK_EQUAL(n, 5u);
+}
+
+CAF_TEST(a BATCH from the peer arrives as separate messages in order) {
+  auto peer = peer_identity(false);
+  auto r = selected_peer(2, peer);
+  keep(peer.id());
+  std::vector<char> body;
+  std::string texts[] = {"one", "two", "three"};
+  for (auto& t : texts)
+    crust::wire::append_batch_item(
+      body, crust::wire::flag_last | crust::wire::flag_normal,
+      reinterpret_cast<const uint8_t*>(t.data()), t.size());
+  // A message may also start in a batch and end in a DATA frame.
+  std::string head = "four ";
+  crust::wire::append_batch_item(body, crust::wire::flag_normal,
+                                 reinterpret_cast<const uint8_t*>(head.data()),
+                                 head.size());
+  peer_sends(*r, frame_type::batch, {body.begin(), body.end()});
+  data_from(*r, "and more");
+  CAF_REQUIRE_EQUAL(events().msgs.size(), 4u);
+  std::string want[] = {"one", "two", "three", "four and more"};
+  for (size_t i = 0; i < 4; ++i)
+    CAF_CHECK_EQUAL(std::string(events().msgs[i].bytes.begin(),
+                                events().msgs[i].bytes.end()),
+                    want[i]);
+}
+
+CAF_TEST(a malformed BATCH is a protocol violation) {
+  std::vector<std::vector<uint8_t>> bodies = {
+    {},                                  // no item
+    {0x00, 0x05, 0x03, 'a'},             // an item cut short
+    {0x00, 0x00},                        // an empty item
+    {0x00, 0x02, 0x03, 'a', 0x00},       // a stray byte after the items
+  };
+  int conn = 2;
+  for (auto& body : bodies) {
+    auto peer = peer_identity(false);
+    auto r = selected_peer(conn++, peer);
+    keep(peer.id());
+    auto before = events().abuse.size();
+    peer_sends(*r, frame_type::batch, body);
+    CAF_REQUIRE_EQUAL(events().abuse.size(), before + 1);
+    CAF_CHECK(events().abuse.back().kind
+              == crust::misbehaviour::protocol_violation);
+  }
+  CAF_CHECK(events().msgs.empty());
+}
+
 CAF_TEST(messages of an undecided peer wait for keep) {
   auto peer = peer_identity(true);
   auto r = selected_peer(2, peer);
