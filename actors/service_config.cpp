@@ -64,6 +64,13 @@ caf::string_view view(const char* x) {
 
 config::config() {
   load<caf::io::middleman>();
+  // crust's actors run on the multiplexer thread (brokers, and the actors
+  // they wake), so the scheduler's workers are mostly idle: under work
+  // stealing they poll in 50 us naps, which on a small machine takes CPU
+  // from the I/O thread. Shared-queue workers sleep until there is work
+  // (crust-bench-peers: bulk +30 %, round trip p50 -50 %). An INI file's
+  // scheduler.policy still wins.
+  set("scheduler.policy", caf::atom("sharing"));
   crust::add_message_types(*this);
   caf::config_option_adder adder{custom_options_, "crust"};
   for (auto& [key, spec] : known_keys()) {
