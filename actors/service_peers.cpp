@@ -66,7 +66,7 @@ void announce(self_ptr self, conn_id c) {
   auto& rec = st.conns[c];
   rec.reported = false;
   rec.announced = true;
-  self->send(st.handler, new_peer{e->peer, rec.info});
+  self->send(st.handler, new_peer{e->peer, rec.info, rec.hdl});
   set_timer(self, st.opts.decision_timeout, decide_atom::value, c);
   if (!rec.info.inbound && rec.target)
     direct_success(self, e->peer, *rec.target);

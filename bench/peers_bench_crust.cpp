@@ -2,8 +2,9 @@
 // application uses it: spawn_service, connect, keep, send, and the
 // handler's messages. The server keeps whoever connects, echoes pings and
 // counts the rest; the client dials (tcp:// or udp://), ping-pongs, then
-// streams. Sends go as requests with a window in flight: the request's
-// answer (queued, or send_queue_full) is the API's only backpressure.
+// streams. Sends go straight to the connection's actor (new_peer's link),
+// as requests with a window in flight: the request's answer (queued, or
+// send_queue_full) is the API's only backpressure.
 //
 // Policy limits are raised so the bench measures the transport: the
 // per-peer and per-IP rate limits to their maximum, and the connection
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <limits>
 #include <optional>
 #include <thread>
@@ -82,17 +84,22 @@ int crust_server(const job& j, bool) {
   shared->server_ready = 1;
   // The connect run closes each connection at once: no keep, no drop.
   bool keep = j.what != test::connect;
+  // Echoes go straight to the connection (new_peer's link), as the
+  // client's sends do.
+  std::map<crust::peer_id, caf::actor> links;
   while (!shared->base.abort)
     self->receive(
       [&](crust::new_peer& np) {
-        if (keep)
+        if (keep) {
           self->send(svc, crust::keep{np.peer});
+          links[np.peer] = np.link;
+        }
         shared->completed.fetch_add(1, std::memory_order_relaxed);
       },
       [&](crust::message& m) {
         if (m.bytes.size() == ping_size && m.bytes[0] == ping_mark) {
-          self->send(svc, crust::send{m.peer, std::move(m.bytes),
-                                      crust::priority::normal});
+          self->send(links[m.peer], crust::send{m.peer, std::move(m.bytes),
+                                                crust::priority::normal});
           return;
         }
         shared->rx_bytes.fetch_add(m.bytes.size(), std::memory_order_relaxed);
@@ -119,10 +126,14 @@ int crust_client(const job& j, bool rudp) {
                          "127.0.0.1", shared->port, {}};
   self->send(svc, crust::connect{target});
   std::optional<crust::peer_id> peer;
+  caf::actor link; // sends skip the service (new_peer's link)
   bool failed = false;
   while (!peer && !failed && !shared->base.abort)
     self->receive(
-      [&](crust::new_peer& np) { peer = np.peer; },
+      [&](crust::new_peer& np) {
+        peer = np.peer;
+        link = np.link;
+      },
       [&](crust::connection_failed& f) {
         PEERS_ERROR("crust client: connect: %s", f.reason.c_str());
         failed = true;
@@ -133,7 +144,15 @@ int crust_client(const job& j, bool rudp) {
       });
   if (!peer)
     return 1;
-  self->send(svc, crust::keep{*peer});
+  // The link takes sends once the keep is answered.
+  self->request(svc, caf::infinite, crust::keep{*peer})
+    .receive([](caf::ok_atom) {},
+             [&](caf::error& e) {
+               PEERS_ERROR("crust client: keep: %s", sys.render(e).c_str());
+               failed = true;
+             });
+  if (failed)
+    return 1;
 
   // Ping-pong: one 64-byte message in flight, echoed by the server.
   std::vector<double> rtts;
@@ -147,7 +166,7 @@ int crust_client(const job& j, bool rudp) {
     std::vector<uint8_t> ping(ping_size, ping_mark);
     std::memcpy(ping.data() + 1, &n, sizeof(n));
     auto t0 = now_s();
-    self->send(svc, crust::send{*peer, std::move(ping), crust::priority::normal});
+    self->send(link, crust::send{*peer, std::move(ping), crust::priority::normal});
     bool back = false;
     while (!back && !failed)
       self->receive(
@@ -180,7 +199,7 @@ int crust_client(const job& j, bool rudp) {
   payload[0] = 'S';
   size_t window = j.size >= 4096 ? 16 : 256;
   shared->streaming = 1;
-  auto e = bench::pour(self, svc, *peer, payload, window, [&] {
+  auto e = bench::pour(self, link, *peer, payload, window, [&] {
     return shared->base.stop || shared->base.abort;
   });
   if (e)

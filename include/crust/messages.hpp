@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/optional.hpp>
@@ -74,6 +75,12 @@ struct listening {
 struct new_peer {
   peer_id peer;
   connection_info info;
+  /// The connection's own actor. `send` commands sent straight to it
+  /// (the `peer` field is not looked at) skip the service's hop and get
+  /// the same answers (ok, not_kept, send_queue_full, message_too_large);
+  /// it is gone with the connection (peer_lost). Send it nothing else:
+  /// keep, drop and every other command go to the service.
+  caf::actor link;
 };
 
 /// `bytes` arrived from a kept peer, in the order the peer sent them
@@ -240,7 +247,7 @@ struct allow_only {
   }
 
 CRUST_INSPECT(listening, x.endpoints, x.id)
-CRUST_INSPECT(new_peer, x.peer, x.info)
+CRUST_INSPECT(new_peer, x.peer, x.info, x.link)
 CRUST_INSPECT(message, x.peer, x.bytes)
 CRUST_INSPECT(peer_lost, x.peer, x.reason)
 CRUST_INSPECT(connection_failed, x.target, x.reason)

@@ -101,6 +101,15 @@ struct node {
     return result;
   }
 
+  // A send straight to a connection (new_peer's link).
+  caf::error send_via(const caf::actor& link, std::vector<uint8_t> bytes) {
+    caf::error result;
+    handler->request(link, 10s, crust::send{{}, std::move(bytes)})
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
   // Blacklists `entries`; how many connections that closed.
   uint64_t blacklist(std::vector<std::string> entries) {
     uint64_t closed = 0;
