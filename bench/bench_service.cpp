@@ -38,14 +38,19 @@ caf::error pour(caf::scoped_actor& self, const caf::actor& svc,
                 const crust::peer_id& peer, const std::vector<uint8_t>& payload,
                 size_t window, const std::function<bool()>& stop,
                 const std::function<void()>& each) {
-  using handle = decltype(self->request(svc, 10s, crust::send{}));
+  // No timeout per request: each would be a timer on CAF's clock thread,
+  // which in a 64-byte stream cost the client as much CPU as its
+  // connection. Every request is answered, or bounced if the receiver is
+  // gone.
+  using handle = decltype(self->request(svc, caf::infinite, crust::send{}));
   std::deque<handle> pending;
   caf::error failure;
   while (!stop() && !failure) {
     each();
     while (pending.size() < window)
       pending.push_back(self->request(
-        svc, 10s, crust::send{peer, payload, crust::priority::normal}));
+        svc, caf::infinite,
+        crust::send{peer, payload, crust::priority::normal}));
     bool full = false;
     pending.front().receive(
       [&](caf::ok_atom) {},
