@@ -157,8 +157,11 @@ long raise_fd_limit();
 using rudp_bench::load_average;
 using rudp_bench::percentile;
 
-// Writes the pings' round trips (µs) into the page.
-void publish_pings(std::vector<double>& rtts);
+// The ping-pong every system runs: round(n) sends ping n and waits for
+// its echo, false when that failed (it said why). The rounds after the
+// warm-up are timed, for at most j.ping_limit seconds (the warm-up 30),
+// and their round trips go into the page. False when a round failed.
+bool ping_pong(const job& j, const std::function<bool(int)>& round);
 
 // The first error of a side goes to the page.
 #define PEERS_ERROR(...) \

@@ -99,34 +99,21 @@ int caf_client(const job& j) {
     return 1;
   }
   auto dst = *remote;
-  std::vector<double> rtts;
-  bool failed = false;
-  auto deadline = now_s() + 30;
-  for (int n = 0; n < j.pings_warm + j.pings && !failed && !shared->base.abort;
-       ++n) {
-    if (n == j.pings_warm)
-      deadline = now_s() + j.ping_limit;
-    else if (now_s() > deadline)
-      break;
+  bool pinged = ping_pong(j, [&](int) {
+    bool ok = true;
     std::vector<char> ping(ping_size, char(ping_mark));
-    auto t0 = now_s();
     self->request(dst, 5s, ping_atom::value, std::move(ping))
       .receive([&](std::vector<char>&) {},
                [&](caf::error& e) {
                  PEERS_ERROR("caf client: ping: %s", sys.render(e).c_str());
-                 failed = true;
+                 ok = false;
                });
-    if (!failed && n >= j.pings_warm)
-      rtts.push_back((now_s() - t0) * 1e6);
-  }
-  if (j.pings > 0)
-    publish_pings(rtts);
-  if (failed)
+    return ok;
+  });
+  if (!pinged)
     return 1;
-  std::vector<char> msg(j.size);
-  for (size_t i = 0; i < msg.size(); ++i)
-    msg[i] = char(i * 2654435761u >> 13);
-  msg[0] = 'S';
+  auto payload = rudp_bench::stream_payload(j.size);
+  std::vector<char> msg(payload.begin(), payload.end());
   uint64_t window = j.size >= 4096 ? 16 : 512;
   uint64_t sent = 0, acked = 0;
   shared->streaming = 1;

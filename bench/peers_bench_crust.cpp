@@ -155,17 +155,9 @@ int crust_client(const job& j, bool rudp) {
     return 1;
 
   // Ping-pong: one 64-byte message in flight, echoed by the server.
-  std::vector<double> rtts;
-  auto deadline = now_s() + 30;
-  for (int n = 0; n < j.pings_warm + j.pings && !failed && !shared->base.abort;
-       ++n) {
-    if (n == j.pings_warm)
-      deadline = now_s() + j.ping_limit;
-    else if (now_s() > deadline)
-      break;
+  ping_pong(j, [&](int n) {
     std::vector<uint8_t> ping(ping_size, ping_mark);
     std::memcpy(ping.data() + 1, &n, sizeof(n));
-    auto t0 = now_s();
     self->send(link, crust::send{*peer, std::move(ping), crust::priority::normal});
     bool back = false;
     while (!back && !failed)
@@ -184,19 +176,13 @@ int crust_client(const job& j, bool rudp) {
           PEERS_ERROR("crust client: a ping got no answer in 5 s");
           failed = true;
         });
-    if (back && n >= j.pings_warm)
-      rtts.push_back((now_s() - t0) * 1e6);
-  }
-  if (j.pings > 0)
-    publish_pings(rtts);
+    return back;
+  });
   if (failed || j.size == 0)
     return failed ? 1 : 0;
 
   // The stream: a window of requests; each answer lets the next go.
-  std::vector<uint8_t> payload(j.size);
-  for (size_t i = 0; i < payload.size(); ++i)
-    payload[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
-  payload[0] = 'S';
+  auto payload = rudp_bench::stream_payload(j.size);
   size_t window = j.size >= 4096 ? 16 : 256;
   shared->streaming = 1;
   auto e = bench::pour(self, link, *peer, payload, window, [&] {

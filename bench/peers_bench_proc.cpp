@@ -71,8 +71,24 @@ long raise_fd_limit() {
 }
 
 
-void publish_pings(std::vector<double>& rtts) {
-  rudp_bench::publish_pings(shared->base, rtts);
+bool ping_pong(const job& j, const std::function<bool(int)>& round) {
+  std::vector<double> rtts;
+  auto deadline = now_s() + 30;
+  bool ok = true;
+  for (int n = 0; ok && n < j.pings_warm + j.pings && !shared->base.abort;
+       ++n) {
+    if (n == j.pings_warm)
+      deadline = now_s() + j.ping_limit;
+    else if (now_s() > deadline)
+      break;
+    auto t0 = now_s();
+    ok = round(n);
+    if (ok && n >= j.pings_warm)
+      rtts.push_back((now_s() - t0) * 1e6);
+  }
+  if (j.pings > 0)
+    rudp_bench::publish_pings(shared->base, rtts);
+  return ok;
 }
 
 } // namespace peers_bench

@@ -199,43 +199,31 @@ int tcp_stream(const job& j) {
     return 1;
   }
   // Ping-pong: one framed 64-byte message in flight.
-  std::vector<double> rtts;
   std::vector<char> out;
   std::vector<uint8_t> ping(ping_size, ping_mark), in(4096);
-  auto deadline = now_s() + 30;
-  for (int n = 0; n < j.pings_warm + j.pings && !shared->base.abort; ++n) {
-    if (n == j.pings_warm)
-      deadline = now_s() + j.ping_limit;
-    else if (now_s() > deadline)
-      break;
-    out.clear();
-    frame(ping.data(), ping.size(), out);
-    auto t0 = now_s();
+  frame(ping.data(), ping.size(), out);
+  bool pinged = ping_pong(j, [&](int) {
     if (!write_all(fd, out.data(), out.size())) {
       PEERS_ERROR("tcp client: ping send failed");
-      return 1;
+      return false;
     }
     size_t want = out.size(), got = 0;
     while (got < want) {
       auto r = ::recv(fd, in.data(), in.size(), 0);
       if (r <= 0) {
         PEERS_ERROR("tcp client: ping answer lost");
-        return 1;
+        return false;
       }
       got += size_t(r);
     }
-    if (n >= j.pings_warm)
-      rtts.push_back((now_s() - t0) * 1e6);
-  }
-  if (j.pings > 0)
-    publish_pings(rtts);
+    return true;
+  });
+  if (!pinged)
+    return 1;
   if (j.size == 0)
     return 0;
   // The stream: as many whole messages as fit a 256 KiB write.
-  std::vector<uint8_t> msg(j.size);
-  for (size_t i = 0; i < msg.size(); ++i)
-    msg[i] = uint8_t(i * 2654435761u >> 13);
-  msg[0] = 'S';
+  auto msg = rudp_bench::stream_payload(j.size);
   out.clear();
   do
     frame(msg.data(), msg.size(), out);

@@ -105,29 +105,18 @@ int zmq_stream(void* ctx, const job& j, const char* pub, const char* sec) {
   }
   int timeout = 5000;
   zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
-  std::vector<double> rtts;
   std::vector<uint8_t> ping(ping_size, ping_mark), in(ping_size);
-  auto deadline = now_s() + 30;
-  for (int n = 0; n < j.pings_warm + j.pings && !shared->base.abort; ++n) {
-    if (n == j.pings_warm)
-      deadline = now_s() + j.ping_limit;
-    else if (now_s() > deadline)
-      break;
-    auto t0 = now_s();
+  bool pinged = ping_pong(j, [&](int) {
     if (zmq_send(s, ping.data(), ping.size(), 0) < 0
         || zmq_recv(s, in.data(), in.size(), 0) < 0) {
       PEERS_ERROR("zmq client: ping: %s", zmq_strerror(errno));
-      return 1;
+      return false;
     }
-    if (n >= j.pings_warm)
-      rtts.push_back((now_s() - t0) * 1e6);
-  }
-  if (j.pings > 0)
-    publish_pings(rtts);
-  std::vector<uint8_t> msg(j.size);
-  for (size_t i = 0; i < msg.size(); ++i)
-    msg[i] = uint8_t(i * 2654435761u >> 13);
-  msg[0] = 'S';
+    return true;
+  });
+  if (!pinged)
+    return 1;
+  auto msg = rudp_bench::stream_payload(j.size);
   // A send blocked at the high-water mark gives up now and then, so the
   // loop sees the stop flag.
   int send_timeout = 100;

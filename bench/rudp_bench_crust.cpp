@@ -211,9 +211,7 @@ int crust_client(const std::string& ip, const crust::endpoint& target,
   // Bulk: keep the send queue full. Sends go as requests (a plain send
   // gets no answer), a few in flight; send_queue_full means not queued:
   // give the queue a moment.
-  std::vector<uint8_t> payload(bulk_size);
-  for (size_t i = 0; i < payload.size(); ++i)
-    payload[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
+  auto payload = stream_payload(bulk_size);
   area->bulk_started = now_s();
   auto e = bench::pour(
     self, svc, *peer, payload, size_t(bulk_outstanding),

@@ -177,6 +177,15 @@ double percentile(std::vector<double>& xs, double q) {
   return xs[std::min(xs.size(), std::max<size_t>(rank, 1)) - 1];
 }
 
+std::vector<uint8_t> stream_payload(size_t size) {
+  std::vector<uint8_t> msg(size);
+  for (size_t i = 0; i < msg.size(); ++i)
+    msg[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
+  if (!msg.empty())
+    msg[0] = 'S';
+  return msg;
+}
+
 void publish_pings(shared_area& a, std::vector<double>& rtts) {
   a.pings = static_cast<uint32_t>(rtts.size());
   a.p50_us = percentile(rtts, 0.50);

@@ -280,4 +280,8 @@ double percentile(std::vector<double>& xs, double q);
 // Writes the pings' round trips (µs) into `a`: count, p50, p99, done.
 void publish_pings(shared_area& a, std::vector<double>& rtts);
 
+/// A stream message of `size` bytes: the same pseudo-random bytes for
+/// every system, the first one 'S' (not a ping).
+std::vector<uint8_t> stream_payload(size_t size);
+
 } // namespace rudp_bench
