@@ -31,14 +31,12 @@
 // one figure at a time), --in-flight=N (dials at once in the connection
 // runs, 128).
 #include <signal.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <new>
 #include <set>
 #include <thread>
 
@@ -140,13 +138,9 @@ int main(int argc, char** argv) {
     }
   }
   auto t = timing_for(m);
-  void* mem = ::mmap(nullptr, sizeof(page), PROT_READ | PROT_WRITE,
-                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) {
-    std::perror("mmap");
+  shared = rudp_bench::shared_page<page>();
+  if (!shared)
     return 1;
-  }
-  shared = new (mem) page{};
   rudp_bench::area = &shared->base;
   struct sigaction sa{};
   sa.sa_handler = rudp_bench::on_signal;

@@ -49,13 +49,11 @@
 //
 // The code is split by concern: rudp_bench_shared.hpp lists the files.
 #include <signal.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <set>
 
 #include "bench/rudp_bench_shared.hpp"
@@ -275,13 +273,9 @@ int main(int argc, char** argv) {
     return only.empty() || only.count(q) > 0;
   };
 
-  void* page = ::mmap(nullptr, sizeof(shared_area), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (page == MAP_FAILED) {
-    std::perror("mmap");
+  area = shared_page<shared_area>();
+  if (!area)
     return 1;
-  }
-  area = new (page) shared_area{};
   struct sigaction sa{};
   sa.sa_handler = on_signal;
   ::sigaction(SIGINT, &sa, nullptr);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 
 #include <algorithm>
@@ -17,7 +18,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -279,6 +282,19 @@ double percentile(std::vector<double>& xs, double q);
 
 // Writes the pings' round trips (µs) into `a`: count, p50, p99, done.
 void publish_pings(shared_area& a, std::vector<double>& rtts);
+
+/// A T in memory the forked sides share with the parent (anonymous, shared
+/// mapping), or nullptr (perror said why).
+template <class T>
+T* shared_page() {
+  void* mem = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    std::perror("mmap");
+    return nullptr;
+  }
+  return new (mem) T{};
+}
 
 /// A stream message of `size` bytes: the same pseudo-random bytes for
 /// every system, the first one 'S' (not a ping).
