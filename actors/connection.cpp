@@ -105,10 +105,14 @@ behavior connection_core::start() {
     },
     [=](send& cmd) {
       if (phase_ != phase::kept)
-        return respond(self_, make_error(errc::not_kept));
-      if (auto err = out_.push(cmd.prio, std::move(cmd.bytes));
+        return refuse_send(self_, setup_.handler, cmd, errc::not_kept);
+      auto tag = plain_tag();
+      auto size = cmd.bytes.size();
+      if (auto err = out_.push(cmd.prio, std::move(cmd.bytes), tag);
           err != errc::none)
-        return respond(self_, make_error(err));
+        return refuse_send(self_, setup_.handler, cmd, err);
+      if (tag != 0)
+        plain_[tag - 1].queued += size;
       // Sealed once the sends queued behind this one are in as well: small
       // messages sent together then share records (see pump).
       if (!pump_pending_) {
@@ -246,17 +250,60 @@ void connection_core::pump() {
         while (out_.peek(c) && fits(used, c)) {
           wire::append_batch_item(b, c.flags, c.data, c.size);
           used += wire::batch_item_header + 1 + c.size;
+          took(c);
           out_.pop();
         }
       });
     } else {
       channel_.seal(wire::frame_type::data, &c.flags, 1, c.data, c.size, buf);
+      took(c);
       out_.pop();
     }
     moved += buf.size() - before;
   }
   if (moved > 0)
     flushed(moved);
+  report_sent();
+}
+
+// The slot of the current send's sender if it is a plain send (see
+// plain_sender), or 0.
+uint32_t connection_core::plain_tag() {
+  auto elem = self_->current_mailbox_element();
+  if (elem == nullptr || elem->mid.is_request() || elem->sender == nullptr)
+    return 0;
+  auto free = plain_.size();
+  for (size_t i = 0; i < plain_.size(); ++i) {
+    if (plain_[i].who == elem->sender)
+      return static_cast<uint32_t>(i + 1);
+    if (!plain_[i].who)
+      free = i;
+  }
+  if (free == plain_.size())
+    plain_.emplace_back();
+  plain_[free].who = elem->sender;
+  return static_cast<uint32_t>(free + 1);
+}
+
+// Chunk `c` leaves the outbox: its bytes count for its plain sender.
+void connection_core::took(const chunk_view& c) {
+  if (c.tag == 0)
+    return;
+  auto& p = plain_[c.tag - 1];
+  p.queued -= c.size;
+  p.left += c.size;
+}
+
+// One `sent` per plain sender whose bytes left in this write.
+void connection_core::report_sent() {
+  for (auto& p : plain_) {
+    if (p.left == 0)
+      continue;
+    self_->send(caf::actor_cast<caf::actor>(p.who), sent{peer_, p.left});
+    p.left = 0;
+    if (p.queued == 0)
+      p.who = nullptr;
+  }
 }
 
 void connection_core::send_frame(wire::frame_type t, const void* body, size_t len) {

@@ -52,6 +52,9 @@ private:
   bool on_data(const frame_view& f);
   void on_tick();
   void pump();
+  uint32_t plain_tag();
+  void took(const chunk_view& c);
+  void report_sent();
   void send_frame(wire::frame_type t, const void* body, size_t len);
   void flushed(size_t n);
   bool violation(std::string detail);
@@ -109,6 +112,15 @@ private:
   bool duplicate_ = false;
   bool admitted_ = false;
   bool pump_pending_ = false;
+  // Senders of plain (unanswered) sends, so that each hears `sent` as its
+  // bytes leave: slot k is outbox tag k + 1 (tag 0: a request, or
+  // anonymous). A slot is freed once all its bytes are reported.
+  struct plain_sender {
+    caf::strong_actor_ptr who;
+    uint64_t queued = 0; // its bytes in out_
+    uint64_t left = 0;   // sealed since its last `sent`
+  };
+  std::vector<plain_sender> plain_;
   std::optional<rudp_route> rudp_;
   bool rudp_up_ = false;
   uint16_t rudp_stream_ = 0; // of the frame on_frame is looking at

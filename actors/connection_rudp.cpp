@@ -93,6 +93,7 @@ void connection_core::rudp_pump() {
     f.insert(f.end(), c.data, c.data + c.size);
     in_flight_ += f.size() - 1;
     fs.push_back(std::move(f));
+    took(c);
     out_.pop();
   }
   if (fs.empty())
@@ -100,6 +101,7 @@ void connection_core::rudp_pump() {
   sent_since_tick_ = true;
   self_->send(rudp_->engine, rudp_send_atom::value, rudp_->ep, rudp_->session,
               std::move(fs));
+  report_sent();
 }
 
 // DATA before SELECT: the leader selected already (it only sends once it

@@ -8,6 +8,9 @@
 #include <caf/mailbox_element.hpp>
 #include <caf/response_promise.hpp>
 
+#include "crust/errors.hpp"
+#include "crust/messages.hpp"
+
 namespace crust {
 
 inline void respond(caf::local_actor* self, caf::error err) {
@@ -28,6 +31,20 @@ void respond_with(caf::local_actor* self, T value) {
   if (elem == nullptr || !elem->mid.is_request())
     return;
   self->make_response_promise().deliver(std::move(value));
+}
+
+/// Refuses a `send` with `why`: the error answers a request; a plain send
+/// gets its bytes back in send_failed, at its sender or, if it came
+/// anonymously, at `handler`. Nothing the application sent is lost unsaid.
+template <class Self>
+void refuse_send(Self* self, const caf::actor& handler, send& cmd, errc why) {
+  auto elem = self->current_mailbox_element();
+  if (elem != nullptr && elem->mid.is_request())
+    return respond(self, make_error(why));
+  auto to = elem != nullptr && elem->sender != nullptr
+              ? caf::actor_cast<caf::actor>(elem->sender)
+              : handler;
+  self->send(to, send_failed{cmd.peer, std::move(cmd.bytes), make_error(why)});
 }
 
 } // namespace crust

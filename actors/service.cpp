@@ -266,9 +266,9 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       auto& st = self->state;
       auto c = st.table->live(cmd.peer);
       if (!c)
-        return respond(self, make_error(errc::unknown_peer));
+        return refuse_send(self, st.handler, cmd, errc::unknown_peer);
       if (st.table->find(*c)->ph != peer_table::phase::kept)
-        return respond(self, make_error(errc::not_kept));
+        return refuse_send(self, st.handler, cmd, errc::not_kept);
       // The connection answers the original sender (or no one).
       self->delegate(st.conns[*c].hdl, std::move(cmd));
     },

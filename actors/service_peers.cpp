@@ -66,7 +66,8 @@ void announce(self_ptr self, conn_id c) {
   auto& rec = st.conns[c];
   rec.reported = false;
   rec.announced = true;
-  self->send(st.handler, new_peer{e->peer, rec.info, rec.hdl});
+  self->send(st.handler, new_peer{e->peer, rec.info, rec.hdl,
+                               st.opts.send_queue_size});
   set_timer(self, st.opts.decision_timeout, decide_atom::value, c);
   if (!rec.info.inbound && rec.target)
     direct_success(self, e->peer, *rec.target);

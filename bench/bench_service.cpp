@@ -34,36 +34,30 @@ uint16_t start_service(caf::actor_system& sys, caf::scoped_actor& self,
   return port;
 }
 
-caf::error pour(caf::scoped_actor& self, const caf::actor& svc,
+caf::error pour(caf::scoped_actor& self, const caf::actor& to,
                 const crust::peer_id& peer, const std::vector<uint8_t>& payload,
-                size_t window, const std::function<bool()>& stop,
+                uint64_t window, const std::function<bool()>& stop,
                 const std::function<void()>& each) {
-  // No timeout per request: each would be a timer on CAF's clock thread,
-  // which in a 64-byte stream cost the client as much CPU as its
-  // connection. Every request is answered, or bounced if the receiver is
-  // gone.
-  using handle = decltype(self->request(svc, caf::infinite, crust::send{}));
-  std::deque<handle> pending;
+  // Plain sends, no answer each: `sent` gives the window back.
+  uint64_t unconfirmed = 0;
   caf::error failure;
   while (!stop() && !failure) {
     each();
-    while (pending.size() < window)
-      pending.push_back(self->request(
-        svc, caf::infinite,
-        crust::send{peer, payload, crust::priority::normal}));
-    bool full = false;
-    pending.front().receive(
-      [&](caf::ok_atom) {},
-      [&](caf::error& e) {
-        if (e.category() == crust::error_category
-            && e.code() == static_cast<uint8_t>(crust::errc::send_queue_full))
-          full = true;
-        else if (!stop()) // once stopped, the receiver may be gone already
-          failure = std::move(e);
-      });
-    pending.pop_front();
-    if (full)
-      std::this_thread::sleep_for(1ms);
+    while (unconfirmed + payload.size() <= window) {
+      self->send(to, crust::send{peer, payload, crust::priority::normal});
+      unconfirmed += payload.size();
+    }
+    self->receive(
+      [&](crust::sent& s) { unconfirmed -= std::min(unconfirmed, s.bytes); },
+      [&](crust::send_failed& f) {
+        if (!stop()) // once stopped, the receiver may be gone already
+          failure = std::move(f.reason);
+      },
+      [&](crust::peer_lost& l) {
+        if (!stop())
+          failure = crust::make_error(crust::errc::unknown_peer, l.reason);
+      },
+      ignore_rest(), caf::after(100ms) >> [] {});
   }
   return failure;
 }

@@ -27,13 +27,13 @@ uint16_t start_service(caf::actor_system& sys, caf::scoped_actor& self,
                        const crust::service_options& opts, caf::actor& svc,
                        std::string& why);
 
-/// Sends `payload` to `peer` through `svc`, `window` sends awaiting the
-/// service's answer (crust's backpressure), until `stop()` holds. A full
-/// send queue waits a millisecond. Returns the error that ended it (none
-/// when stopped); `each` runs once per round.
-caf::error pour(caf::scoped_actor& self, const caf::actor& svc,
+/// Sends `payload` to `peer` through `to` (the service or new_peer's
+/// link) as plain sends, at most `window` bytes not yet confirmed by
+/// crust::sent, until `stop()` holds. Returns the error that ended it
+/// (none when stopped); `each` runs once per round.
+caf::error pour(caf::scoped_actor& self, const caf::actor& to,
                 const crust::peer_id& peer, const std::vector<uint8_t>& payload,
-                size_t window, const std::function<bool()>& stop,
+                uint64_t window, const std::function<bool()>& stop,
                 const std::function<void()>& each = [] {});
 
 } // namespace bench

@@ -208,13 +208,11 @@ int crust_client(const std::string& ip, const crust::endpoint& target,
     return 1;
   }
 
-  // Bulk: keep the send queue full. Sends go as requests (a plain send
-  // gets no answer), a few in flight; send_queue_full means not queued:
-  // give the queue a moment.
+  // Bulk: keep the send queue full, a window of plain sends in flight.
   auto payload = stream_payload(bulk_size);
   area->bulk_started = now_s();
   auto e = bench::pour(
-    self, svc, *peer, payload, size_t(bulk_outstanding),
+    self, svc, *peer, payload, bulk_in_flight,
     [] { return area->stop || area->abort; }, [] { note_sender_cpu(); });
   if (e) {
     set_error(area->a_error, "dialer: bulk send: %s", sys.render(e).c_str());

@@ -54,6 +54,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<listening>("crust::listening");
   cfg.add_message_type<new_peer>("crust::new_peer");
   cfg.add_message_type<message>("crust::message");
+  cfg.add_message_type<sent>("crust::sent");
+  cfg.add_message_type<send_failed>("crust::send_failed");
   cfg.add_message_type<peer_lost>("crust::peer_lost");
   cfg.add_message_type<connection_failed>("crust::connection_failed");
   cfg.add_message_type<misbehaving>("crust::misbehaving");

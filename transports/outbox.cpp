@@ -11,13 +11,13 @@ outbox::outbox(uint32_t capacity, uint32_t max_message_size)
   // nop
 }
 
-errc outbox::push(priority prio, std::vector<uint8_t> bytes) {
+errc outbox::push(priority prio, std::vector<uint8_t>&& bytes, uint32_t tag) {
   if (bytes.size() > max_message_size_)
     return errc::message_too_large;
   if (queued_ + bytes.size() > capacity_)
     return errc::send_queue_full;
   queued_ += bytes.size();
-  lanes_[static_cast<size_t>(prio)].messages.emplace_back(std::move(bytes));
+  lanes_[static_cast<size_t>(prio)].messages.push_back({std::move(bytes), tag});
   return errc::none;
 }
 
@@ -32,13 +32,14 @@ bool outbox::peek(chunk_view& out) const {
   auto ln = first_busy();
   if (ln == nullptr)
     return false;
-  auto& msg = ln->messages.front();
+  auto& msg = ln->messages.front().bytes;
   auto n = std::min<size_t>(wire::chunk_size, msg.size() - ln->offset);
   bool last = ln->offset + n == msg.size();
   out.flags = static_cast<uint8_t>((last ? wire::flag_last : 0)
                                    | (ln == &lanes_[1] ? wire::flag_normal : 0));
   out.data = msg.data() + ln->offset;
   out.size = n;
+  out.tag = ln->messages.front().tag;
   return true;
 }
 
@@ -46,7 +47,7 @@ void outbox::pop() {
   auto ln = const_cast<lane*>(first_busy());
   if (ln == nullptr)
     return;
-  auto& msg = ln->messages.front();
+  auto& msg = ln->messages.front().bytes;
   auto n = std::min<size_t>(wire::chunk_size, msg.size() - ln->offset);
   queued_ -= n;
   if (ln->offset + n == msg.size()) {

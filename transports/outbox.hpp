@@ -12,20 +12,24 @@
 
 namespace crust {
 
-/// One DATA frame's body: flags, then `size` bytes at `data`.
+/// One DATA frame's body: flags, then `size` bytes at `data`, from a
+/// message pushed with `tag`.
 struct chunk_view {
   uint8_t flags;
   const uint8_t* data;
   size_t size;
+  uint32_t tag;
 };
 
 class outbox {
 public:
   outbox(uint32_t capacity, uint32_t max_message_size);
 
-  /// Queues a message; errc::send_queue_full or errc::message_too_large
-  /// when it cannot, errc::none otherwise.
-  errc push(priority prio, std::vector<uint8_t> bytes);
+  /// Queues a message, moving from `bytes`; errc::send_queue_full or
+  /// errc::message_too_large when it cannot (`bytes` then stays as it was),
+  /// errc::none otherwise. `tag` comes back with each of its chunks: the
+  /// caller's note of whose it is.
+  errc push(priority prio, std::vector<uint8_t>&& bytes, uint32_t tag = 0);
 
   /// The next chunk to send (high lane first), valid until pop(); false
   /// when nothing is queued.
@@ -49,8 +53,13 @@ public:
   }
 
 private:
+  struct entry {
+    std::vector<uint8_t> bytes;
+    uint32_t tag;
+  };
+
   struct lane {
-    std::deque<std::vector<uint8_t>> messages;
+    std::deque<entry> messages;
     size_t offset = 0; // into messages.front()
     bool empty() const {
       return messages.empty();

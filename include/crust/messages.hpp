@@ -9,6 +9,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/error.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/optional.hpp>
 
@@ -81,6 +82,26 @@ struct new_peer {
   /// it is gone with the connection (peer_lost). Send it nothing else:
   /// keep, drop and every other command go to the service.
   caf::actor link;
+  /// Bytes of plain (not request) sends to this peer that may await their
+  /// `sent` (crust.send-queue-size); see send.
+  uint64_t window = 0;
+};
+
+/// To the sender of plain `send`s: `bytes` more of its bytes to `peer`
+/// were sealed and handed to the network. One per write at most, so a
+/// stream of small sends hears few of these.
+struct sent {
+  peer_id peer;
+  uint64_t bytes = 0;
+};
+
+/// A plain `send` that could not be queued, its bytes given back: to its
+/// sender, or to the handler if it came anonymously. `reason` is one of
+/// the errors a requested send answers.
+struct send_failed {
+  peer_id peer;
+  std::vector<uint8_t> bytes;
+  caf::error reason;
 };
 
 /// `bytes` arrived from a kept peer, in the order the peer sent them
@@ -194,9 +215,16 @@ struct drop {
   peer_id peer;
 };
 
-/// Queue `bytes` for a kept peer. Replies caf::ok_atom once queued, or an
-/// error: errc::not_kept, errc::unknown_peer, errc::send_queue_full
+/// Queue `bytes` for a kept peer, through the service or new_peer's link.
+/// As a request it replies caf::ok_atom once queued, or an error:
+/// errc::not_kept, errc::unknown_peer, errc::send_queue_full
 /// (back-pressure: retry later), errc::message_too_large.
+/// As a plain send it is not answered: its sender hears `sent` as its bytes
+/// leave, and gets them back in `send_failed` if they cannot be queued.
+/// Keep the bytes not yet heard of in `sent` within new_peer's `window`
+/// (shared by every sender to that peer) and no send is refused for a full
+/// queue; the order then holds as for requests. This is the fast way for
+/// many small messages: no answer per message.
 struct send {
   peer_id peer;
   std::vector<uint8_t> bytes;
@@ -247,7 +275,9 @@ struct allow_only {
   }
 
 CRUST_INSPECT(listening, x.endpoints, x.id)
-CRUST_INSPECT(new_peer, x.peer, x.info, x.link)
+CRUST_INSPECT(new_peer, x.peer, x.info, x.link, x.window)
+CRUST_INSPECT(sent, x.peer, x.bytes)
+CRUST_INSPECT(send_failed, x.peer, x.bytes, x.reason)
 CRUST_INSPECT(message, x.peer, x.bytes)
 CRUST_INSPECT(peer_lost, x.peer, x.reason)
 CRUST_INSPECT(connection_failed, x.target, x.reason)

@@ -30,6 +30,8 @@ struct node {
   std::vector<crust::peer_lost> lost;
   std::vector<crust::connection_failed> failed;
   std::vector<crust::misbehaving> abuse;
+  uint64_t sent_bytes = 0; // what crust::sent confirmed of plain sends
+  std::vector<crust::send_failed> send_failures;
 
   explicit node(caf::actor_system& sys,
                 std::function<void(crust::service_options&)> tweak = {})
@@ -78,6 +80,8 @@ struct node {
         [&](crust::peer_lost& x) { lost.push_back(std::move(x)); },
         [&](crust::connection_failed& x) { failed.push_back(std::move(x)); },
         [&](crust::misbehaving& x) { abuse.push_back(std::move(x)); },
+        [&](crust::sent& x) { sent_bytes += x.bytes; },
+        [&](crust::send_failed& x) { send_failures.push_back(std::move(x)); },
         caf::after(std::chrono::duration_cast<caf::timespan>(left)) >>
           [&] { timed_out = true; });
       if (timed_out)

@@ -43,7 +43,7 @@ std::vector<uint8_t> filled(size_t n, uint8_t seed) {
 CAF_TEST(a high priority message overtakes a bulk message in flight) {
   pipe p;
   auto bulk = filled(200 * 1024, 1);
-  CAF_CHECK(p.out.push(priority::normal, bulk) == errc::none);
+  CAF_CHECK(p.out.push(priority::normal, std::vector<uint8_t>(bulk)) == errc::none);
   CAF_CHECK(p.step()); // first bulk chunk is out
   CAF_CHECK(p.out.push(priority::high, filled(10, 9)) == errc::none);
   CAF_CHECK(p.step()); // the next frame is the whole high message

@@ -30,6 +30,7 @@ struct recorder_state {
   std::vector<crust::message> msgs;
   std::vector<crust::peer_lost> lost;
   std::vector<crust::misbehaving> abuse;
+  std::vector<crust::send_failed> failed;
   caf::actor msg_sender;
 };
 
@@ -44,6 +45,7 @@ behavior recorder(stateful_actor<recorder_state>* self, std::string) {
     },
     [=](crust::peer_lost& x) { self->state.lost.push_back(x); },
     [=](crust::misbehaving& x) { self->state.abuse.push_back(x); },
+    [=](crust::send_failed& x) { self->state.failed.push_back(x); },
   };
 }
 
@@ -201,6 +203,31 @@ struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
   void keep(const peer_id& id) {
     self->send(svc, crust::keep{id});
     run();
+  }
+
+  // What came back to the test's own actor for its plain sends (anything
+  // else, such as an answer, counts in `other`).
+  struct replies {
+    std::vector<crust::sent> sent;
+    std::vector<crust::send_failed> failed;
+    size_t other = 0;
+  };
+
+  replies take_replies() {
+    replies r;
+    for (bool more = true; more;)
+      self->receive([&](crust::sent& x) { r.sent.push_back(x); },
+                    [&](crust::send_failed& x) { r.failed.push_back(x); },
+                    others >> [&](message_view&) -> result<message> {
+                      ++r.other;
+                      return message{};
+                    },
+                    after(std::chrono::seconds(0)) >> [&] { more = false; });
+    return r;
+  }
+
+  void plain_send(const peer_id& id, std::vector<uint8_t> bytes) {
+    self->send(svc, crust::send{id, std::move(bytes), crust::priority::normal});
   }
 
   // Sends a request and returns the error it was answered with (none: ok).
