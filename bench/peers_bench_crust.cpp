@@ -182,9 +182,11 @@ int crust_client(const job& j, bool rudp) {
     return failed ? 1 : 0;
 
   // The stream: plain sends, a window of bytes not yet confirmed by
-  // crust::sent.
+  // crust::sent. Interleaved quick runs of 16 KiB to 1 MiB windows: 64 B
+  // messages went fastest at 64 KiB (1.6-2.9M msg/s, 1.2-1.7M at 1 MiB);
+  // 64 KiB messages did not care.
   auto payload = rudp_bench::stream_payload(j.size);
-  uint64_t window = j.size >= 4096 ? 16 * j.size : 4096 * j.size;
+  uint64_t window = std::max<uint64_t>(64 * 1024, 4 * j.size);
   shared->streaming = 1;
   auto e = bench::pour(self, link, *peer, payload, window, [&] {
     return shared->base.stop || shared->base.abort;

@@ -152,9 +152,9 @@ const std::vector<std::string>& method_notes() {
     "crust, ZeroMQ and CAF send one message per API call; raw TCP writes "
     "crust's record framing in 256 KiB batches (the transport limit), so its "
     "small-message rate is a ceiling, not a rival.",
-    "crust sends are plain sends to the connection's actor, at most 1 MiB "
-    "(64 KiB) or 256 KiB (64 B) not yet confirmed by crust::sent (crust's "
-    "backpressure); ZeroMQ is paced by its high-water "
+    "crust sends are plain sends to the connection's actor, at most 256 KiB "
+    "(64 KiB messages) or 64 KiB (64 B) not yet confirmed by crust::sent "
+    "(crust's backpressure); ZeroMQ is paced by its high-water "
     "mark; CAF has none, so its server acknowledges every 8th message and "
     "the client keeps at most 16 (64 KiB) or 512 (64 B) unacknowledged.",
     "New connections: 128 dials in flight, each closed once done. crust's "
