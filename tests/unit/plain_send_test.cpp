@@ -16,11 +16,9 @@ CAF_TEST_FIXTURE_SCOPE(plain_send_tests, fixture)
 
 CAF_TEST(plain sends are confirmed by one sent per write and no answer each) {
   auto peer = peer_identity(false);
-  auto r = selected_peer(2, peer);
-  keep(peer.id());
-  CAF_CHECK_EQUAL(events().peers.at(0).window, crust::service_options{}.send_queue_size);
-  read_node(*r);
-  r->got = {};
+  auto r = kept_peer(2, peer);
+  CAF_CHECK_EQUAL(events().peers.at(0).window,
+                  crust::service_options{}.send_queue_size);
   size_t total = 0;
   for (int i = 0; i < 20; ++i) {
     std::vector<uint8_t> m(10 + i, static_cast<uint8_t>(i));
@@ -87,11 +85,8 @@ CAF_TEST_FIXTURE_SCOPE(plain_send_queue_tests, small_queue_fixture)
 
 CAF_TEST(plain sends past the window come back and the rest go in order) {
   auto peer = peer_identity(false);
-  auto r = selected_peer(2, peer);
-  keep(peer.id());
+  auto r = kept_peer(2, peer);
   CAF_CHECK_EQUAL(events().peers.at(0).window, 64u);
-  read_node(*r);
-  r->got = {};
   // 40 + 20 fit the window; 30 more do not, nor do 65 bytes ever.
   plain_send(peer.id(), std::vector<uint8_t>(40, 'a'));
   plain_send(peer.id(), std::vector<uint8_t>(20, 'b'));

@@ -171,6 +171,16 @@ struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
     return r;
   }
 
+  // A selected peer, kept, with what the node wrote so far read and set
+  // aside: `got` then holds only what comes next.
+  std::unique_ptr<remote> kept_peer(int conn_id, const identity& who) {
+    auto r = selected_peer(conn_id, who);
+    keep(who.id());
+    read_node(*r);
+    r->got = {};
+    return r;
+  }
+
   void peer_sends(remote& r, frame_type t, std::vector<uint8_t> body = {}) {
     std::vector<char> rec_bytes;
     CAF_REQUIRE(r.ch.seal(t, body.data(), body.size(), nullptr, 0, rec_bytes));

@@ -47,10 +47,7 @@ CAF_TEST(messages of a kept peer reach the handler and sends reach the peer) {
 
 CAF_TEST(small messages sent together leave as one BATCH record) {
   auto peer = peer_identity(false);
-  auto r = selected_peer(2, peer);
-  keep(peer.id());
-  read_node(*r);
-  r->got = {};
+  auto r = kept_peer(2, peer);
   for (uint8_t i = 0; i < 5; ++i)
     self->send(svc, crust::send{peer.id(), {uint8_t('a' + i), i},
                                 crust::priority::normal});
