@@ -109,8 +109,10 @@ behavior connection_core::start() {
       auto tag = plain_tag();
       auto size = cmd.bytes.size();
       if (auto err = out_.push(cmd.prio, std::move(cmd.bytes), tag);
-          err != errc::none)
+          err != errc::none) {
+        release_if_idle(tag);
         return refuse_send(self_, setup_.handler, cmd, err);
+      }
       if (tag != 0)
         plain_[tag - 1].queued += size;
       // Sealed once the sends queued behind this one are in as well: small
@@ -240,7 +242,7 @@ void connection_core::pump() {
   chunk_view c;
   auto& buf = self_->wr_buf(hdl_);
   auto fits = [](size_t used, const chunk_view& x) {
-    return used + wire::batch_item_header + 1 + x.size <= wire::max_batch_body;
+    return used + wire::batch_item_size(x.size) <= wire::max_batch_body;
   };
   while (in_flight_ + moved < write_window && out_.peek(c)) {
     auto before = buf.size();
@@ -249,7 +251,7 @@ void connection_core::pump() {
         size_t used = 0;
         while (out_.peek(c) && fits(used, c)) {
           wire::append_batch_item(b, c.flags, c.data, c.size);
-          used += wire::batch_item_header + 1 + c.size;
+          used += wire::batch_item_size(c.size);
           took(c);
           out_.pop();
         }
@@ -301,9 +303,18 @@ void connection_core::report_sent() {
       continue;
     self_->send(caf::actor_cast<caf::actor>(p.who), sent{peer_, p.left});
     p.left = 0;
-    if (p.queued == 0)
-      p.who = nullptr;
+    release_if_idle(static_cast<uint32_t>(&p - plain_.data() + 1));
   }
+}
+
+// A slot with nothing queued and nothing to report lets its sender go (the
+// handle is strong: held, it would keep that actor alive).
+void connection_core::release_if_idle(uint32_t tag) {
+  if (tag == 0)
+    return;
+  auto& p = plain_[tag - 1];
+  if (p.queued == 0 && p.left == 0)
+    p.who = nullptr;
 }
 
 void connection_core::send_frame(wire::frame_type t, const void* body, size_t len) {

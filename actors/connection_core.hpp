@@ -55,6 +55,7 @@ private:
   uint32_t plain_tag();
   void took(const chunk_view& c);
   void report_sent();
+  void release_if_idle(uint32_t tag);
   void send_frame(wire::frame_type t, const void* body, size_t len);
   void flushed(size_t n);
   bool violation(std::string detail);

@@ -1,8 +1,5 @@
 #include "bench/bench_service.hpp"
 
-#include <deque>
-#include <thread>
-
 namespace bench {
 
 using namespace std::chrono_literals;

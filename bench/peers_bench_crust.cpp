@@ -12,11 +12,9 @@
 // what the runs open. Everything else is crust's default.
 #include <chrono>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <limits>
 #include <optional>
-#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -52,7 +50,6 @@ crust::service_options options() {
   o.max_half_open_per_ip = 1 << 20;
   return o;
 }
-
 
 // Never destroyed: the process ends with _exit() (see spawn()).
 caf::actor_system& actor_system_here() {

@@ -70,7 +70,6 @@ long raise_fd_limit() {
   return long(rl.rlim_cur);
 }
 
-
 bool ping_pong(const job& j, const std::function<bool(int)>& round) {
   std::vector<double> rtts;
   auto deadline = now_s() + 30;

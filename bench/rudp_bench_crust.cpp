@@ -4,10 +4,8 @@
 
 #include <chrono>
 #include <cstring>
-#include <deque>
 #include <limits>
 #include <optional>
-#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -114,7 +112,6 @@ int crust_server(const std::string& ip, const timing& t) {
   }
   return 1;
 }
-
 
 // A: dials B, ping-pongs, then sends bulk until B's window closed.
 int crust_client(const std::string& ip, const crust::endpoint& target,

@@ -147,5 +147,4 @@ void write_json(const std::string& file, const std::vector<row>& rows,
   std::fclose(out);
 }
 
-
 } // namespace rudp_bench

@@ -84,6 +84,11 @@ static_assert(chunk_size + 2 + 16 <= min_record_size,
 constexpr size_t batch_item_header = 2;
 constexpr size_t max_batch_body = chunk_size + 1;
 
+/// The bytes a chunk of `size` takes in a BATCH body: prefix, flags, chunk.
+constexpr size_t batch_item_size(size_t size) {
+  return batch_item_header + 1 + size;
+}
+
 /// Appends one BATCH item: the DATA body `flags`, then `size` bytes.
 void append_batch_item(std::vector<char>& out, uint8_t flags,
                        const uint8_t* data, size_t size);
