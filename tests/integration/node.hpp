@@ -98,17 +98,18 @@ struct node {
 
   caf::error send(const peer_id& p, std::vector<uint8_t> bytes,
                   crust::priority prio = crust::priority::normal) {
-    caf::error result;
-    handler->request(svc, 10s, crust::send{p, std::move(bytes), prio})
-      .receive([](caf::ok_atom) {},
-               [&](caf::error& err) { result = std::move(err); });
-    return result;
+    return request_send(svc, crust::send{p, std::move(bytes), prio});
   }
 
   // A send straight to a connection (new_peer's link).
   caf::error send_via(const caf::actor& link, std::vector<uint8_t> bytes) {
+    return request_send(link, crust::send{{}, std::move(bytes)});
+  }
+
+  // `cmd` as a request to `to`: the error it was answered with (none: ok).
+  caf::error request_send(const caf::actor& to, crust::send cmd) {
     caf::error result;
-    handler->request(link, 10s, crust::send{{}, std::move(bytes)})
+    handler->request(to, 10s, std::move(cmd))
       .receive([](caf::ok_atom) {},
                [&](caf::error& err) { result = std::move(err); });
     return result;
