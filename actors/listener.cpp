@@ -29,7 +29,7 @@ caf::behavior listener(caf::io::broker* self, connection_setup setup) {
       auto s = setup;
       s.info.remote = endpoint{transport::tcp, self->remote_addr(msg.handle),
                                self->remote_port(msg.handle), {}};
-      self->fork(connection, msg.handle, std::move(s));
+      fork_tcp_connection(self, msg.handle, std::move(s));
     },
     [=](const caf::io::acceptor_closed_msg&) { self->quit(); },
   };

@@ -9,7 +9,7 @@
 #include <caf/behavior.hpp>
 #include <caf/io/broker.hpp>
 
-#include "actors/connection.hpp"
+#include "actors/connection/connection.hpp"
 
 namespace crust {
 

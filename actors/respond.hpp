@@ -7,6 +7,7 @@
 #include <caf/local_actor.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/response_promise.hpp>
+#include <caf/send.hpp>
 
 #include "crust/errors.hpp"
 #include "crust/messages.hpp"
@@ -36,15 +37,17 @@ void respond_with(caf::local_actor* self, T value) {
 /// Refuses a `send` with `why`: the error answers a request; a plain send
 /// gets its bytes back in send_failed, at its sender or, if it came
 /// anonymously, at `handler`. Nothing the application sent is lost unsaid.
-template <class Self>
-void refuse_send(Self* self, const caf::actor& handler, send& cmd, errc why) {
+inline void refuse_send(caf::local_actor* self, const caf::actor& handler,
+                        send& cmd, errc why) {
   auto elem = self->current_mailbox_element();
   if (elem != nullptr && elem->mid.is_request())
     return respond(self, make_error(why));
   auto to = elem != nullptr && elem->sender != nullptr
               ? caf::actor_cast<caf::actor>(elem->sender)
               : handler;
-  self->send(to, send_failed{cmd.peer, std::move(cmd.bytes), make_error(why)});
+  caf::unsafe_send_as(self, to,
+                      send_failed{cmd.peer, std::move(cmd.bytes),
+                                  make_error(why)});
 }
 
 } // namespace crust

@@ -6,7 +6,7 @@
 #include <sodium.h>
 
 #include "actors/atoms.hpp"
-#include "actors/connection.hpp"
+#include "actors/connection/connection.hpp"
 #include "actors/bootstrap_cache.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/listener.hpp"

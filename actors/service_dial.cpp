@@ -57,8 +57,8 @@ void dial_tcp(self_ptr self, const endpoint& target, origin from,
         setup.info.local = local;
         setup.info.remote = target;
         setup.info.remote.pinned = caf::none;
-        register_dialled(self, self->home_system().middleman().spawn_broker(
-                                 connection_from_socket, fd, setup),
+        register_dialled(self,
+                         spawn_tcp_connection(self->home_system(), fd, setup),
                          setup);
       },
       [=](caf::error& err) {

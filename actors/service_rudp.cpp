@@ -120,8 +120,8 @@ void on_rudp_inbound(self_ptr self, uint32_t ep, uint32_t session,
   if (ep != st.rudp_ep || st.stopping)
     return;
   auto setup = rudp_setup(self, endpoint{transport::rudp, ip, port, {}}, true);
-  auto hdl = self->home_system().middleman().spawn_broker(
-    connection_over_rudp, st.rudp, ep, session, setup);
+  auto hdl = spawn_rudp_connection(self->home_system(), st.rudp, ep, session,
+                                   setup);
   register_conn(self, hdl);
 }
 
@@ -145,9 +145,9 @@ void dial_rudp(self_ptr self, const endpoint& target, origin from,
         auto setup = rudp_setup(self, target, false);
         setup.target = target;
         setup.info.from = from;
-        register_dialled(self, self->home_system().middleman().spawn_broker(
-                                 connection_over_rudp, st.rudp, ep, session,
-                                 setup),
+        register_dialled(self,
+                         spawn_rudp_connection(self->home_system(), st.rudp,
+                                               ep, session, setup),
                          setup);
       },
       [=](caf::error& err) {

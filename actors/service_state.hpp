@@ -15,7 +15,7 @@
 #include <unordered_map>
 
 #include "actors/admission.hpp"
-#include "actors/connection.hpp"
+#include "actors/connection/connection.hpp"
 #include "actors/peer_table.hpp"
 #include "actors/timer.hpp"
 #include "transports/identity.hpp"

@@ -1,4 +1,4 @@
-#include "actors/scribe_control.hpp"
+#include "actors/connection/scribe_control.hpp"
 
 #include <caf/io/network/default_multiplexer.hpp>
 

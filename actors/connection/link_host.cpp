@@ -1,0 +1,177 @@
+#include "actors/connection/link_host.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/respond.hpp"
+#include "actors/timer.hpp"
+#include "crust/errors.hpp"
+
+namespace crust {
+
+link_host::link_host(caf::scheduled_actor* self, connection_setup setup,
+                     link::settings ls)
+  : self_(self), setup_(std::move(setup)), link_(std::move(ls), self->clock().now()) {
+  // nop
+}
+
+link::settings link_host::settings_for(const connection_setup& s) {
+  link::settings ls;
+  ls.local_id = s.local_id;
+  ls.max_message_size = s.opts.max_message_size;
+  ls.send_queue_size = s.opts.send_queue_size;
+  ls.undecided_buffer_size = s.opts.undecided_buffer_size;
+  ls.handshake_timeout = s.opts.handshake_timeout;
+  ls.heartbeat_interval = s.opts.heartbeat_interval;
+  ls.heartbeat_timeout = s.opts.heartbeat_timeout;
+  return ls;
+}
+
+void link_host::announce() {
+  // Not a byte is read (nor a handshake computed) before the service
+  // admits this connection.
+  tell(setup_.service, conn_up_atom::value, setup_.info);
+  arm_timer();
+}
+
+caf::message_handler link_host::link_handlers() {
+  return {
+    // from the application (or the service, delegating)
+    [this](send& cmd) {
+      if (link_.state() != link::phase::kept)
+        return refuse_send(self_, setup_.handler, cmd, errc::not_kept);
+      auto slot = plain_slot();
+      if (auto err = link_.send(cmd.prio, std::move(cmd.bytes), slot);
+          err != errc::none) {
+        release_if_idle(slot);
+        return refuse_send(self_, setup_.handler, cmd, err);
+      }
+      // Sealed once the sends queued behind this one are in as well: small
+      // messages sent together then share records.
+      if (!pump_pending_) {
+        pump_pending_ = true;
+        tell(caf::actor_cast<caf::actor>(self_), pump_atom::value);
+      }
+      respond(self_, caf::none);
+    },
+    // from ourselves
+    [this](pump_atom) {
+      pump_pending_ = false;
+      pump();
+      drain();
+    },
+    [this](link_timeout_atom, int64_t at) {
+      if (armed_ && armed_->time_since_epoch().count() == at)
+        armed_.reset();
+      link_.handle_timeout(self_->clock().now());
+      drain();
+    },
+    // from the service
+    [this](admit_atom) {
+      if (!link_.admit())
+        return;
+      on_admitted();
+      drain();
+    },
+    [this](select_atom) {
+      link_.select();
+      drain();
+    },
+    [this](kept_atom) {
+      if (!link_.keep())
+        return;
+      drain();
+      resume_reading();
+    },
+    [this](close_atom, uint8_t reason) {
+      link_.close(static_cast<wire::close_reason>(reason));
+      drain();
+    },
+    [this](exchange_atom) {
+      link_.ask_peers();
+      drain();
+    },
+    [this](peers_atom, const std::vector<uint8_t>& sample) {
+      link_.send_peers(sample);
+      drain();
+    },
+  };
+}
+
+void link_host::drain() {
+  write_control();
+  while (auto ev = link_.poll_event())
+    dispatch(*ev);
+  arm_timer();
+}
+
+void link_host::dispatch(link::event& ev) {
+  auto& peer = link_.peer();
+  std::visit(
+    [&](auto& x) {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, link::delivered>) {
+        tell(setup_.handler, message{*peer, std::move(x.bytes)});
+      } else if constexpr (std::is_same_v<T, link::sent>) {
+        auto& who = plain_[x.slot - 1];
+        tell(caf::actor_cast<caf::actor>(who), crust::sent{*peer, x.bytes});
+        release_if_idle(x.slot);
+      } else if constexpr (std::is_same_v<T, link::identified>) {
+        tell(setup_.service, hello_atom::value, x.remote.id, x.remote.session,
+             x.remote.bootstrapping);
+      } else if constexpr (std::is_same_v<T, link::selected_by_peer>) {
+        tell(setup_.service, selected_atom::value);
+      } else if constexpr (std::is_same_v<T, link::peers_requested>) {
+        tell(setup_.service, peers_request_atom::value);
+      } else if constexpr (std::is_same_v<T, link::peers_received>) {
+        tell(setup_.service, peers_atom::value, std::move(x.sample));
+      } else if constexpr (std::is_same_v<T, link::observed>) {
+        tell(setup_.service, observed_atom::value, std::move(x.address));
+      } else if constexpr (std::is_same_v<T, link::abused>) {
+        tell(setup_.handler, std::move(x.report));
+      } else if constexpr (std::is_same_v<T, link::closed>) {
+        tell(setup_.service, closed_atom::value, std::move(x.reason),
+             x.duplicate);
+        on_closed();
+      }
+    },
+    ev);
+}
+
+// One timer message for the link's earliest deadline; a message for a
+// later one still on its way is harmless (the link checks the time).
+void link_host::arm_timer() {
+  auto due = link_.poll_timeout();
+  if (!due || (armed_ && *armed_ <= *due))
+    return;
+  armed_ = due;
+  auto now = self_->clock().now();
+  auto after = *due > now ? caf::timespan{*due - now} : caf::timespan{0};
+  set_timer(self_, after, link_timeout_atom::value,
+            static_cast<int64_t>(due->time_since_epoch().count()));
+}
+
+// The slot of the current send's sender if it is a plain send, or 0.
+uint32_t link_host::plain_slot() {
+  auto elem = self_->current_mailbox_element();
+  if (elem == nullptr || elem->mid.is_request() || elem->sender == nullptr)
+    return 0;
+  auto free = plain_.size();
+  for (size_t i = 0; i < plain_.size(); ++i) {
+    if (plain_[i] == elem->sender)
+      return static_cast<uint32_t>(i + 1);
+    if (!plain_[i])
+      free = i;
+  }
+  if (free == plain_.size())
+    plain_.emplace_back();
+  plain_[free] = elem->sender;
+  return static_cast<uint32_t>(free + 1);
+}
+
+void link_host::release_if_idle(uint32_t slot) {
+  if (slot != 0 && link_.slot_idle(slot))
+    plain_[slot - 1] = nullptr;
+}
+
+} // namespace crust

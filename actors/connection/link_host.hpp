@@ -1,0 +1,98 @@
+// What every connection actor does around its `link`, whatever carries
+// it: the messages from the service and the application that only the
+// link decides (send, select, keep, close, peer exchange), the link's one
+// timer, the plain senders' slots, and turning the link's events into
+// messages to the service, the handler and senders. A carrier derives
+// from it and adds what only it knows: how frames go out, how reading is
+// paced, and how the carrier is let go once the link closed.
+//
+// After every input the host drains the link in its fixed order: control
+// frames to the carrier, then the events, then the timer for the next
+// deadline. Data moves only when the carrier pumps.
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/message_handler.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/send.hpp>
+
+#include <optional>
+#include <vector>
+
+#include "actors/connection/connection.hpp"
+#include "transports/link.hpp"
+
+namespace crust {
+
+class link_host {
+public:
+  link_host(caf::scheduled_actor* self, connection_setup setup,
+            link::settings ls);
+
+  virtual ~link_host() = default;
+
+  link_host(const link_host&) = delete;
+  link_host& operator=(const link_host&) = delete;
+
+  /// Link settings from the node's options; the carrier fills in the
+  /// rest (address, batching, lanes).
+  static link::settings settings_for(const connection_setup& s);
+
+protected:
+  /// The handlers every carrier shares (after its own, busiest first).
+  caf::message_handler link_handlers();
+
+  /// Tells the service this connection exists; arms the first timer.
+  void announce();
+
+  /// Drains the link: write_control(), the events, the next timer.
+  void drain();
+
+  /// Sends `xs` as this actor (the service tells connections apart by
+  /// their sender).
+  template <class... Ts>
+  void tell(const caf::actor& to, Ts&&... xs) {
+    caf::unsafe_send_as(self_, to, std::forward<Ts>(xs)...);
+  }
+
+  // -- what only the carrier knows ----------------------------------------------
+
+  /// Moves the link's control frames to the carrier.
+  virtual void write_control() = 0;
+
+  /// Moves queued data to the carrier while its window has room (from
+  /// pump_atom and the carrier's own "written" notices only, so that the
+  /// sends queued together leave together).
+  virtual void pump() = 0;
+
+  /// The service admitted the connection: start reading (and the
+  /// handshake, where the carrier runs it).
+  virtual void on_admitted() = 0;
+
+  /// The peer is kept: reading may resume (the undecided hold is over).
+  virtual void resume_reading() = 0;
+
+  /// The link closed: let the carrier go once our last words are out.
+  virtual void on_closed() = 0;
+
+  caf::scheduled_actor* self_;
+  connection_setup setup_;
+  crust::link link_;
+
+private:
+  void dispatch(link::event& ev);
+  void arm_timer();
+  uint32_t plain_slot();
+  void release_if_idle(uint32_t slot);
+
+  // The deadline the pending timer message is for.
+  std::optional<link::time_point> armed_;
+  bool pump_pending_ = false;
+  // Senders of plain (unanswered) sends, so that each hears `sent` as its
+  // bytes leave: slot k is the link's slot k + 1 (0: a request, or
+  // anonymous). A slot is let go once all its bytes are reported (the
+  // handle is strong: held, it would keep that actor alive).
+  std::vector<caf::strong_actor_ptr> plain_;
+};
+
+} // namespace crust

@@ -1,0 +1,295 @@
+// A connection carried by TCP: a stateful broker that moves bytes between
+// its scribe and the secure channel (Noise handshake, sealed records), and
+// frames between the channel and the link. Before decryption it meters
+// what the peer sends (flood_gate); reading is paced with scribe_control.
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <optional>
+
+#include "actors/atoms.hpp"
+#include "actors/connection/connection.hpp"
+#include "actors/connection/link_host.hpp"
+#include "actors/connection/scribe_control.hpp"
+#include "actors/timer.hpp"
+#include "transports/flood_gate.hpp"
+#include "transports/secure_channel.hpp"
+#include "transports/wire.hpp"
+
+namespace crust {
+
+namespace {
+
+using namespace caf;
+using namespace caf::io;
+
+// Bytes handed to CAF but not yet written to the socket. Above this we stop
+// moving frames out of the link, so CAF's buffer stays small and a
+// high-priority message is never stuck behind megabytes of bulk.
+constexpr size_t write_window = 256 * 1024;
+
+// Reads start small (an idle connection's buffer in CAF stays this size)
+// and grow once a read fills them.
+constexpr size_t first_read_size = 4 * 1024;
+constexpr size_t read_size = 64 * 1024;
+
+secure_channel::settings channel_settings(const connection_setup& s) {
+  secure_channel::settings cs;
+  cs.initiator = !s.info.inbound;
+  cs.static_key = s.static_key;
+  cs.local = hello{s.local_id, s.session,
+                   s.info.from == origin::bootstrap_out};
+  cs.network_name = s.opts.network_name;
+  if (s.target)
+    cs.expected = s.target->pinned;
+  cs.max_record = s.opts.max_frame_size;
+  return cs;
+}
+
+link::settings tcp_link_settings(broker* self, connection_handle hdl,
+                                 const connection_setup& s) {
+  auto ls = link_host::settings_for(s);
+  ls.address = self->remote_addr(hdl) + ":"
+               + std::to_string(self->remote_port(hdl));
+  ls.batching = true;
+  ls.lanes_unordered = false; // one ordered stream
+  return ls;
+}
+
+class tcp_connection : public link_host {
+public:
+  tcp_connection(broker* self, connection_handle hdl, connection_setup s)
+    : link_host(self, s, tcp_link_settings(self, hdl, s)),
+      self_(self),
+      hdl_(hdl),
+      sock_(self, hdl),
+      channel_(channel_settings(setup_)),
+      gate_(flow_rates{double(setup_.opts.max_bytes_per_sec),
+                       double(setup_.opts.max_records_per_sec)},
+            setup_.ips ? setup_.ips->acquire(self->remote_addr(hdl),
+                                             self->clock().now())
+                       : nullptr,
+            setup_.opts.flood_timeout, self->clock().now()) {
+    // nop
+  }
+
+  behavior make_behavior() {
+    self_->set_error_handler([](error&) {}); // strays must not kill us
+    self_->ack_writes(hdl_, true);
+    announce();
+    // The busiest handlers first: CAF tries them in order.
+    message_handler own{
+      [this](const new_data_msg& msg) { on_bytes(msg.buf); },
+      [this](const connection_passivated_msg&) {
+        // Out of read tokens: reading waits for update_reading().
+      },
+      [this](const data_transferred_msg& msg) {
+        in_flight_ -= std::min<size_t>(in_flight_, msg.written);
+        if (link_.is_closed() && in_flight_ == 0)
+          return sock_.release();
+        pump();
+        drain();
+      },
+      [this](const connection_closed_msg&) {
+        link_.handle_transport_closed("connection closed by the peer");
+        drain();
+      },
+      [this](rearm_atom) { update_reading(); },
+      [this](resume_atom) {
+        if (!throttled_ || link_.is_closed())
+          return;
+        throttle(gate_.on_resume(self_->clock().now()));
+        update_reading();
+        drain();
+      },
+      [this](finish_atom) { sock_.release(); },
+    };
+    return own.or_else(link_handlers());
+  }
+
+private:
+  void on_bytes(const std::vector<char>& buf) {
+    sock_.consumed(buf.size());
+    if (link_.is_closed())
+      return;
+    auto records = channel_.records_read();
+    channel_.feed(buf.data(), buf.size());
+    decode();
+    auto complete = channel_.records_read() - records;
+    // Only whole records prove life: a peer dribbling the bytes of a record
+    // it never finishes (slowloris) is lost at the heartbeat timeout.
+    if (complete > 0)
+      link_.handle_activity();
+    if (!link_.is_closed())
+      throttle(gate_.on_read(buf.size(), complete, self_->clock().now()));
+    update_reading();
+    drain();
+  }
+
+  // Runs the channel over what was fed, up to the next need for bytes.
+  void decode() {
+    for (;;) {
+      frame_view f;
+      std::vector<char> reply;
+      auto ev = channel_.next(reply, f);
+      if (!reply.empty())
+        write_handshake([&](std::vector<char>& out) {
+          out.insert(out.end(), reply.begin(), reply.end());
+        });
+      switch (ev) {
+        case secure_channel::event::need_more:
+          return;
+        case secure_channel::event::failed:
+          link_.handle_misbehaviour(channel_.kind(), channel_.detail());
+          return;
+        case secure_channel::event::established:
+          link_.handle_established(channel_.remote());
+          break;
+        case secure_channel::event::frame:
+          link_.handle_frame(0, f, self_->clock().now());
+          if (link_.is_closed())
+            return;
+      }
+    }
+  }
+
+  // Defence before decryption: a peer over its rate waits (TCP pushes
+  // back); one that stays over it is a flood.
+  void throttle(flood_gate::verdict v) {
+    switch (v) {
+      case flood_gate::verdict::open:
+        throttled_ = false;
+        link_.handle_reading_paused(false);
+        return;
+      case flood_gate::verdict::paused:
+        throttled_ = true;
+        link_.handle_reading_paused(true);
+        set_timer(self_,
+                  std::max<timespan>(gate_.pause_for(), scribe_control::settle),
+                  resume_atom::value);
+        return;
+      case flood_gate::verdict::flood:
+        link_.handle_misbehaviour(misbehaviour::flood, gate_.detail());
+        return;
+    }
+  }
+
+  // One more read, unless the undecided allowance or the rate stops us.
+  // Called from reads, on admission, and from timers (see scribe_control).
+  void update_reading() {
+    if (link_.wants_input() && !throttled_)
+      sock_.arm();
+  }
+
+  // -- link_host ----------------------------------------------------------------
+
+  void on_admitted() override {
+    sock_.configure(first_read_size, read_size);
+    update_reading();
+    write_handshake([&](std::vector<char>& buf) { channel_.start(buf); });
+  }
+
+  void resume_reading() override {
+    // Not from here: this may run inside a read (see scribe_control).
+    set_timer(self_, scribe_control::settle, rearm_atom::value);
+  }
+
+  void write_control() override {
+    write_raw([&](std::vector<char>& buf) {
+      link::control_frame f;
+      while (link_.poll_control(f))
+        channel_.seal(f.type, f.body.data(), f.body.size(), nullptr, 0, buf);
+    });
+  }
+
+  // Moves data from the link to CAF while the write window has room.
+  void pump() override {
+    size_t moved = 0;
+    auto& buf = self_->wr_buf(hdl_);
+    auto batch = [&](auto&& fill) {
+      channel_.seal_with(wire::frame_type::batch, buf, fill);
+    };
+    auto data = [&](uint8_t flags, const uint8_t* bytes, size_t size) {
+      channel_.seal(wire::frame_type::data, &flags, 1, bytes, size, buf);
+    };
+    while (in_flight_ + moved < write_window) {
+      auto before = buf.size();
+      if (!link_.poll_data(batch, data))
+        break;
+      moved += buf.size() - before;
+    }
+    if (moved > 0)
+      flushed(moved);
+  }
+
+  void on_closed() override {
+    // Our last words (CLOSE) get a moment to reach the socket.
+    sock_.close_later(in_flight_ > 0, finish_atom::value);
+  }
+
+  template <class F>
+  void write_raw(F fill) {
+    auto& buf = self_->wr_buf(hdl_);
+    auto before = buf.size();
+    fill(buf);
+    if (buf.size() > before)
+      flushed(buf.size() - before);
+  }
+
+  // Handshake bytes are ours, not the link's: it hears that they count
+  // as traffic (no PING needed).
+  template <class F>
+  void write_handshake(F fill) {
+    auto before = in_flight_;
+    write_raw(std::move(fill));
+    if (in_flight_ > before)
+      link_.handle_transmitted();
+  }
+
+  void flushed(size_t n) {
+    in_flight_ += n;
+    self_->flush(hdl_);
+  }
+
+  broker* self_;
+  connection_handle hdl_;
+  scribe_control sock_;
+  secure_channel channel_;
+  flood_gate gate_;
+  size_t in_flight_ = 0;
+  bool throttled_ = false;
+};
+
+struct tcp_state {
+  std::optional<tcp_connection> conn;
+  static inline const char* name = "crust.connection.tcp";
+};
+
+behavior run_tcp_connection(stateful_broker<tcp_state>* self,
+                            connection_handle hdl, connection_setup setup) {
+  return self->state.conn.emplace(self, hdl, std::move(setup)).make_behavior();
+}
+
+behavior run_tcp_from_socket(stateful_broker<tcp_state>* self,
+                             network::native_socket fd,
+                             connection_setup setup) {
+  auto hdl = self->add_scribe(fd);
+  return run_tcp_connection(self, hdl, std::move(setup));
+}
+
+} // namespace
+
+caf::actor fork_tcp_connection(caf::io::broker* parent,
+                               caf::io::connection_handle hdl,
+                               connection_setup setup) {
+  return parent->fork(run_tcp_connection, hdl, std::move(setup));
+}
+
+caf::actor spawn_tcp_connection(caf::actor_system& sys,
+                                caf::io::network::native_socket fd,
+                                connection_setup setup) {
+  return sys.middleman().spawn_broker(run_tcp_from_socket, fd,
+                                      std::move(setup));
+}
+
+} // namespace crust
