@@ -7,7 +7,7 @@
 
 #include <limits>
 
-#include "actors/admission.hpp"
+#include "node/admission.hpp"
 #include "crust/config.hpp"
 #include "crust/errors.hpp"
 #include "crust/peer_id.hpp"

@@ -10,7 +10,6 @@
 #include "actors/bootstrap_cache.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/listener.hpp"
-#include "actors/peer_table.hpp"
 #include "actors/respond.hpp"
 #include "actors/service_state.hpp"
 #include "crust/errors.hpp"
@@ -62,19 +61,22 @@ void spawn_listener(self_ptr self) {
 uint64_t close_refused(self_ptr self) {
   auto& st = self->state;
   uint64_t closed = 0;
-  for (auto& [c, rec] : st.conns) {
+  auto& policy = st.conns->policy();
+  std::vector<std::pair<conn_id, const char*>> refused;
+  st.conns->for_each([&](conn_id c, const conn_table::record& rec) {
     auto& ip = rec.info.remote.host;
-    auto e = st.table->find(c);
-    bool known = e && e->ph != peer_table::phase::identifying;
+    bool known = rec.identified();
     const char* why = nullptr;
-    if (st.adm->blocked(ip) || (known && st.adm->blocked(e->peer)))
+    if (policy.blocked(ip) || (known && policy.blocked(rec.peer)))
       why = "blacklisted";
-    else if (known ? !st.adm->allowed(ip, e->peer) : !st.adm->may_be_allowed(ip))
+    else if (known ? !policy.allowed(ip, rec.peer) : !policy.may_be_allowed(ip))
       why = "not on the allow list";
-    if (why && rec.reason.empty()) {
-      ++closed;
-      close_conn(self, c, wire::close_reason::refused, why);
-    }
+    if (why && rec.ph != conn_table::phase::closing)
+      refused.emplace_back(c, why);
+  });
+  for (auto& [c, why] : refused) {
+    ++closed;
+    close_conn(self, c, wire::close_reason::refused, why);
   }
   return closed;
 }
@@ -91,12 +93,11 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   st.me = std::make_shared<const identity>(me);
   st.static_key = me.noise_static();
   randombytes_buf(&st.session, sizeof(st.session));
-  st.table.emplace(st.id);
-  st.adm.emplace(admission::limits{st.opts.max_connections_per_ip,
-                                   st.opts.max_half_open_per_ip,
-                                   st.opts.max_half_open,
-                                   st.opts.max_connections});
-  st.adm->allow_only(st.opts.allow_only); // checked by validate()
+  st.conns.emplace(st.id, admission::limits{st.opts.max_connections_per_ip,
+                                            st.opts.max_half_open_per_ip,
+                                            st.opts.max_half_open,
+                                            st.opts.max_connections});
+  st.conns->policy().allow_only(st.opts.allow_only); // checked by validate()
   st.ips = std::make_shared<ip_meters>(
     flow_rates{double(st.opts.max_bytes_per_sec_per_ip),
                double(st.opts.max_records_per_sec_per_ip)});
@@ -146,8 +147,8 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
                                        + "); changes are no longer saved"});
       return;
     }
-    auto i = st.ids.find(dm.source);
-    if (i != st.ids.end())
+    auto i = st.actors.ids.find(dm.source);
+    if (i != st.actors.ids.end())
       on_closed(self, i->second,
                 "connection actor failed: " + self->system().render(dm.reason));
   });
@@ -171,13 +172,13 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       // The leader kept another connection to this peer; the application
       // hears about that one, not about this loser.
       if (duplicate)
-        self->state.conns[*c].reported = true;
+        self->state.conns->settle(*c);
       on_closed(self, *c, std::move(reason));
     },
     [=](decide_atom, conn_id c) {
       auto& st = self->state;
-      auto e = st.table->find(c);
-      if (e && e->ph == peer_table::phase::undecided)
+      auto e = st.conns->find(c);
+      if (e && e->ph == conn_table::phase::undecided)
         close_conn(self, c, wire::close_reason::timeout,
                    "no keep/drop decision within "
                      + to_text(st.opts.decision_timeout));
@@ -242,20 +243,21 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
     },
     [=](const keep& cmd) {
       auto& st = self->state;
-      auto c = st.table->live(cmd.peer);
-      if (!c)
+      if (!st.conns->live(cmd.peer))
         return respond(self, make_error(errc::unknown_peer));
-      if (st.table->keep(cmd.peer)) {
-        self->send(st.conns[*c].hdl, kept_atom::value);
+      if (auto c = st.conns->keep(cmd.peer)) {
+        auto& hdl = *st.actors.find(*c);
+        self->send(hdl, kept_atom::value);
         kept_changed(self); // first: the round counts kept peers on `reached`
-        bootstrap_outcome(self, st.conns[*c], true, false, {});
+        if (auto result = st.conns->reached(*c))
+          bootstrap_outcome(self, *st.conns->find(*c)->target, *result);
         if (st.opts.peer_exchange)
-          self->send(st.conns[*c].hdl, exchange_atom::value);
+          self->send(hdl, exchange_atom::value);
       }
       respond(self, caf::none);
     },
     [=](const drop& cmd) {
-      auto c = self->state.table->live(cmd.peer);
+      auto c = self->state.conns->live(cmd.peer);
       if (!c)
         return respond(self, make_error(errc::unknown_peer));
       close_conn(self, *c, wire::close_reason::dropped,
@@ -264,27 +266,27 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
     },
     [=](send& cmd) {
       auto& st = self->state;
-      auto c = st.table->live(cmd.peer);
+      auto c = st.conns->live(cmd.peer);
       if (!c)
         return refuse_send(self, st.handler, cmd, errc::unknown_peer);
-      if (st.table->find(*c)->ph != peer_table::phase::kept)
+      if (st.conns->find(*c)->ph != conn_table::phase::kept)
         return refuse_send(self, st.handler, cmd, errc::not_kept);
       // The connection answers the original sender (or no one).
-      self->delegate(st.conns[*c].hdl, std::move(cmd));
+      self->delegate(*st.actors.find(*c), std::move(cmd));
     },
     [=](const blacklist& cmd) {
-      auto added = self->state.adm->blacklist(cmd.entries);
+      auto added = self->state.conns->policy().blacklist(cmd.entries);
       if (!added)
         return respond(self, added.error());
       respond_with(self, close_refused(self));
     },
     [=](const allow_only& cmd) {
-      if (auto err = self->state.adm->allow_only(cmd.entries))
+      if (auto err = self->state.conns->policy().allow_only(cmd.entries))
         return respond(self, err);
       respond_with(self, close_refused(self));
     },
     [=](const unblacklist& cmd) {
-      auto removed = self->state.adm->unblacklist(cmd.entries);
+      auto removed = self->state.conns->policy().unblacklist(cmd.entries);
       if (!removed)
         return respond(self, removed.error());
       respond_with(self, static_cast<uint64_t>(*removed));
@@ -292,10 +294,10 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
     [=](list_peers) {
       auto& st = self->state;
       std::vector<peer_info> result;
-      st.table->for_each_live([&](const peer_id& p, conn_id c,
-                                  const peer_table::entry& e) {
-        result.push_back(peer_info{p, st.conns[c].info,
-                                   e.ph == peer_table::phase::kept});
+      st.conns->for_each_live([&](const peer_id& p, conn_id,
+                                  const conn_table::record& rec) {
+        result.push_back(
+          peer_info{p, rec.info, rec.reached == conn_table::phase::kept});
       });
       return result;
     },
@@ -310,7 +312,10 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       if (st.listener)
         self->send_exit(st.listener, caf::exit_reason::user_shutdown);
       // Connections over rudp first say CLOSE, then the socket goes.
-      for (auto& [c, rec] : st.conns)
+      std::vector<conn_id> all;
+      st.conns->for_each(
+        [&](conn_id c, const conn_table::record&) { all.push_back(c); });
+      for (auto c : all)
         close_conn(self, c, wire::close_reason::normal, "shutdown");
       if (st.rudp) {
         ++st.closing; // until stop_rudp hands over to close_and_wait

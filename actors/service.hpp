@@ -1,6 +1,6 @@
 // The supervisor of one node and the only actor an application talks to:
 // spawns and monitors the listener and every connection, runs the
-// keep/drop protocol and the one-connection-per-peer rule (peer_table), and
+// keep/drop protocol and the one-connection-per-peer rule (node/conn_table), and
 // turns what its children report into events for the handler.
 #pragma once
 

@@ -30,7 +30,7 @@ caf::timespan rebootstrap_delay(uint32_t short_rounds) {
 } // namespace
 
 uint32_t kept_count(self_ptr self) {
-  return static_cast<uint32_t>(self->state.table->kept());
+  return static_cast<uint32_t>(self->state.conns->kept());
 }
 
 namespace {
@@ -72,15 +72,12 @@ void start_bootstrap(self_ptr self, bool persist,
   bootstrap_with(self, cached);
 }
 
-void bootstrap_outcome(self_ptr self, conn_record& rec, bool reached,
-                       bool retry, const std::string& reason) {
+void bootstrap_outcome(self_ptr self, const endpoint& target,
+                       const conn_table::ending::bootstrap_result& result) {
   auto& st = self->state;
-  if (!rec.bootstrap || !rec.target)
-    return;
-  rec.bootstrap = false; // once
   if (st.bootstrapper)
-    self->send(st.bootstrapper, bootstrap_result_atom::value, *rec.target,
-               reached, retry, reason);
+    self->send(st.bootstrapper, bootstrap_result_atom::value, target,
+               result.reached, result.retry, result.reason);
 }
 
 void bootstrap_not_dialled(self_ptr self, const endpoint& target,

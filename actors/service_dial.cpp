@@ -79,11 +79,12 @@ void connect_to(self_ptr self, const endpoint& target, origin from) {
   auto& st = self->state;
   if (target.proto == transport::relay)
     return not_dialled(self, target, from, "relays are not built yet");
-  if (st.adm->blocked(target.host)
-      || (target.pinned && st.adm->blocked(*target.pinned)))
+  auto& policy = st.conns->policy();
+  if (policy.blocked(target.host)
+      || (target.pinned && policy.blocked(*target.pinned)))
     return not_dialled(self, target, from, "blacklisted");
-  if (target.pinned ? !st.adm->allowed(target.host, *target.pinned)
-                    : !st.adm->may_be_allowed(target.host))
+  if (target.pinned ? !policy.allowed(target.host, *target.pinned)
+                    : !policy.may_be_allowed(target.host))
     return not_dialled(self, target, from, "not on the allow list");
   auto give_up = [=](const std::string& reason) {
     not_dialled(self, target, from, reason);

@@ -19,7 +19,7 @@ namespace crust {
 
 void on_peers_request(self_ptr self, conn_id c) {
   auto& st = self->state;
-  auto e = st.table->find(c);
+  auto e = st.conns->find(c);
   if (!e || !st.opts.peer_exchange)
     return;
   auto asker = e->peer;
@@ -33,8 +33,8 @@ void on_peers_request(self_ptr self, conn_id c) {
         sample.push_back(exchange_entry{*ep.pinned, ep}); // one endpoint each
     auto body = encode_peers(*st.me, st.opts.network_name,
                              static_cast<uint64_t>(std::time(nullptr)), sample);
-    if (auto i = st.conns.find(c); i != st.conns.end())
-      self->send(i->second.hdl, peers_atom::value, body);
+    if (auto hdl = st.actors.find(c))
+      self->send(*hdl, peers_atom::value, body);
   };
   if (!st.cache)
     return answer({});
@@ -44,7 +44,7 @@ void on_peers_request(self_ptr self, conn_id c) {
 
 void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body) {
   auto& st = self->state;
-  auto e = st.table->find(c);
+  auto e = st.conns->find(c);
   if (!e || !st.opts.peer_exchange)
     return;
   auto sample = decode_peers(e->peer, st.opts.network_name, body.data(),
@@ -54,11 +54,12 @@ void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body) {
   std::vector<endpoint> to_dial;
   for (auto& entry : *sample) {
     if (entry.peer == st.id || entry.peer == e->peer
-        || st.adm->blocked(entry.peer) || st.adm->blocked(entry.at.host))
+        || st.conns->policy().blocked(entry.peer)
+        || st.conns->policy().blocked(entry.at.host))
       continue;
     if (st.cache)
       self->send(st.cache, cache_learned_atom::value, entry.peer, entry.at);
-    if (!st.table->live(entry.peer)) {
+    if (!st.conns->live(entry.peer)) {
       auto ep = entry.at;
       ep.pinned = entry.peer;
       to_dial.push_back(ep);
@@ -88,8 +89,8 @@ void start_beacon(self_ptr self, const std::vector<endpoint>& endpoints) {
 
 void on_beacon_found(self_ptr self, const peer_id& peer, const endpoint& at) {
   auto& st = self->state;
-  if (st.stopping || peer == st.id || st.table->live(peer)
-      || st.adm->blocked(peer) || st.adm->blocked(at.host))
+  if (st.stopping || peer == st.id || st.conns->live(peer)
+      || st.conns->policy().blocked(peer) || st.conns->policy().blocked(at.host))
     return;
   // Once per peer and minute: it announces every few seconds.
   auto now = self->clock().now();

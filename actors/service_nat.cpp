@@ -80,11 +80,11 @@ void on_nat_report(self_ptr self, external_endpoints ev) {
 void on_observed(self_ptr self, conn_id c, const std::string& text) {
   auto& st = self->state;
   auto seen = valid_echo(text);
-  auto i = st.conns.find(c);
+  auto rec = st.conns->find(c);
   // Where loopback sees us says nothing about the outside.
-  if (seen.empty() || is_loopback(seen) || i == st.conns.end())
+  if (seen.empty() || is_loopback(seen) || rec == nullptr)
     return;
-  auto& observer = i->second.info.remote.host;
+  auto& observer = rec->info.remote.host;
   if (!st.echoes.count(observer) && st.echoes.size() >= max_echoes)
     st.echoes.erase(st.echoes.begin());
   st.echoes[observer] = seen;

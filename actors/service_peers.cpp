@@ -1,3 +1,7 @@
+// What happens as connections come, identify themselves and go: the
+// service carries out what node/conn_table decides (admit, select, close)
+// and tells the application, the cache and a bootstrap round what the
+// table says each of them hears.
 #include "actors/service_state.hpp"
 
 #include <caf/all.hpp>
@@ -20,231 +24,188 @@ connection_setup make_setup(self_ptr self) {
   return s;
 }
 
-void register_dialled(self_ptr self, const caf::actor& hdl,
-                      const connection_setup& setup) {
-  auto& rec = self->state.conns[register_conn(self, hdl)];
-  rec.info = setup.info;
-  rec.target = setup.target;
-  rec.bootstrap = setup.info.from == origin::bootstrap_out;
-}
+namespace {
 
-conn_id register_conn(self_ptr self, const caf::actor& hdl) {
+conn_id track(self_ptr self, const caf::actor& hdl, conn_id c) {
   auto& st = self->state;
-  auto addr = hdl.address();
-  if (auto i = st.ids.find(addr); i != st.ids.end())
-    return i->second;
-  auto c = st.next_id++;
-  st.ids.emplace(addr, c);
-  st.conns[c].hdl = hdl;
-  st.table->add(c);
+  st.actors.ids.emplace(hdl.address(), c);
+  st.actors.by_id.emplace(c, hdl);
   self->monitor(hdl);
   st.children->insert(hdl);
   return c;
 }
 
-std::optional<conn_id> sender_conn(self_ptr self) {
+} // namespace
+
+void register_dialled(self_ptr self, const caf::actor& hdl,
+                      const connection_setup& setup) {
+  track(self, hdl, self->state.conns->add(setup.info, setup.target));
+}
+
+conn_id register_conn(self_ptr self, const caf::actor& hdl) {
   auto& st = self->state;
-  auto i = st.ids.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
-  if (i == st.ids.end())
+  if (auto i = st.actors.ids.find(hdl.address()); i != st.actors.ids.end())
+    return i->second;
+  return track(self, hdl, st.conns->add());
+}
+
+std::optional<conn_id> sender_conn(self_ptr self) {
+  auto& ids = self->state.actors.ids;
+  auto i = ids.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  if (i == ids.end())
     return std::nullopt;
   return i->second;
 }
 
 void close_conn(self_ptr self, conn_id c, wire::close_reason r,
                 std::string reason) {
-  auto& rec = self->state.conns[c];
-  if (rec.reason.empty())
-    rec.reason = std::move(reason);
-  self->send(rec.hdl, close_atom::value, static_cast<uint8_t>(r));
+  auto& st = self->state;
+  st.conns->close(c, std::move(reason));
+  if (auto hdl = st.actors.find(c))
+    self->send(*hdl, close_atom::value, static_cast<uint8_t>(r));
 }
 
 namespace {
 
-void announce(self_ptr self, conn_id c) {
-  auto& st = self->state;
-  auto e = st.table->find(c);
-  auto& rec = st.conns[c];
-  rec.reported = false;
-  rec.announced = true;
-  self->send(st.handler, new_peer{e->peer, rec.info, rec.hdl,
-                               st.opts.send_queue_size});
-  set_timer(self, st.opts.decision_timeout, decide_atom::value, c);
-  if (!rec.info.inbound && rec.target)
-    direct_success(self, e->peer, *rec.target);
+std::string address_of(const conn_table::record& rec) {
+  return rec.info.remote.host + ":" + std::to_string(rec.info.remote.port);
 }
 
-// A live connection was replaced by a newer one (`by`).
-void supersede(self_ptr self, conn_id old, conn_id by) {
+// Asks a connection the table closed already to close on the wire.
+void send_close(self_ptr self, conn_id c, wire::close_reason r) {
+  if (auto hdl = self->state.actors.find(c))
+    self->send(*hdl, close_atom::value, static_cast<uint8_t>(r));
+}
+
+void announce(self_ptr self, conn_id c) {
   auto& st = self->state;
-  auto& rec = st.conns[old];
-  rec.reported = true;
-  auto was = st.table->find(old);
-  auto now = st.table->find(by);
+  auto rec = st.conns->find(c);
+  self->send(st.handler, new_peer{rec->peer, rec->info, *st.actors.find(c),
+                                  st.opts.send_queue_size});
+  set_timer(self, st.opts.decision_timeout, decide_atom::value, c);
+  if (!rec->info.inbound && rec->target)
+    direct_success(self, rec->peer, *rec->target);
+}
+
+// A live connection was replaced by a newer one (`by`); the table closed
+// it already.
+void superseded(self_ptr self, conn_id old, conn_id by) {
+  auto& st = self->state;
+  auto was = st.conns->find(old);
+  auto now = st.conns->find(by);
   std::string why = "superseded by a newer connection";
   if (was && now && was->session != now->session)
     why += " (the peer restarted)";
   self->send(st.handler, peer_lost{was->peer, why});
-  close_conn(self, old, wire::close_reason::superseded, "superseded");
+  send_close(self, old, wire::close_reason::superseded);
 }
 
 } // namespace
 
 void on_closed(self_ptr self, conn_id c, std::string reason) {
   auto& st = self->state;
-  auto i = st.conns.find(c);
-  if (i == st.conns.end())
+  auto hdl = st.actors.find(c);
+  if (hdl == nullptr)
     return;
-  auto rec = std::move(i->second);
-  st.conns.erase(i);
-  if (rec.counted)
-    st.adm->closed(rec.info.remote.host, rec.established);
-  st.ids.erase(rec.hdl.address());
-  st.children->erase(rec.hdl);
-  auto entry = st.table->find(c);
-  auto peer = entry ? std::optional<peer_id>{entry->peer} : std::nullopt;
-  auto lost = st.table->remove(c);
-  if (!rec.reason.empty())
-    reason = rec.reason;
-  auto connected = peer && st.table->live(*peer); // e.g. by a duplicate
-  if (lost && !rec.reported) {
-    self->send(st.handler, peer_lost{*lost, reason});
-  } else if (rec.target && !rec.announced && !connected) {
-    dial_failure(self, *rec.target);
-    if (rec.bootstrap)
-      bootstrap_outcome(self, rec, false, true, reason);
-    else if (!rec.reported && asked_by_application(rec))
+  st.actors.ids.erase(hdl->address());
+  st.children->erase(*hdl);
+  st.actors.by_id.erase(c);
+  auto end = st.conns->on_closed(c, std::move(reason));
+  using tell = conn_table::ending::to_application;
+  switch (end.tell) {
+    case tell::peer_lost:
+      self->send(st.handler, peer_lost{end.peer, end.reason});
+      break;
+    case tell::connection_failed:
       self->send(st.handler,
-                 connection_failed{to_string(*rec.target), reason});
+                 connection_failed{to_string(*end.target), end.reason});
+      break;
+    case tell::nothing:
+      break;
   }
-  if (rec.announced) // the application did not keep it
-    bootstrap_outcome(self, rec, false, false, "not kept: " + reason);
-  else // we are connected to that peer through another connection
-    bootstrap_outcome(self, rec, connected, !connected, reason);
-  if (lost)
+  if (end.dial_failed)
+    dial_failure(self, *end.target);
+  if (end.bootstrap)
+    bootstrap_outcome(self, *end.target, *end.bootstrap);
+  if (end.was_live)
     kept_changed(self);
   quit_when_done(self);
 }
 
 void quit_when_done(self_ptr self) {
   auto& st = self->state;
-  if (st.stopping && st.conns.empty() && st.closing == 0)
+  if (st.stopping && st.conns->empty() && st.closing == 0)
     self->quit();
 }
 
-namespace {
-
-// With every handshake slot taken, the oldest half-open connection makes
-// room for the newest: a flood from many addresses then has to outpace
-// honest handshakes (which finish within a round trip) instead of merely
-// filling the slots once and holding them until the handshake timeout.
-bool evict_oldest_half_open(self_ptr self) {
-  auto& st = self->state;
-  std::optional<conn_id> oldest;
-  for (auto& [c, rec] : st.conns)
-    if (rec.counted && !rec.established && (!oldest || c < *oldest))
-      oldest = c;
-  if (!oldest)
-    return false;
-  auto& rec = st.conns[*oldest];
-  // Its slot is free now, not when its actor reports back.
-  st.adm->closed(rec.info.remote.host, false);
-  rec.counted = false;
-  rec.reported = true;
-  auto why = to_string(admission::verdict::too_many_half_open_total);
-  self->send(st.handler,
-             misbehaving{rec.info.remote.host + ":"
-                           + std::to_string(rec.info.remote.port),
-                         {}, misbehaviour::flood,
-                         "evicted unfinished: " + why});
-  close_conn(self, *oldest, wire::close_reason::refused, why);
-  return true;
-}
-
-} // namespace
-
 void on_conn_up(self_ptr self, conn_id c, const connection_info& info) {
   auto& st = self->state;
-  auto& rec = st.conns[c];
-  if (!rec.target)
-    rec.info = info;
-  if (!rec.info.inbound) { // dialled by us: checked before dialling
-    self->send(rec.hdl, admit_atom::value);
+  auto out = st.conns->on_conn_up(c, info);
+  if (out.evicted) {
+    auto why = to_string(admission::verdict::too_many_half_open_total);
+    auto victim = st.conns->find(*out.evicted);
+    self->send(st.handler, misbehaving{address_of(*victim), {},
+                                       misbehaviour::flood,
+                                       "evicted unfinished: " + why});
+    send_close(self, *out.evicted, wire::close_reason::refused);
+  }
+  auto rec = st.conns->find(c);
+  if (rec == nullptr)
+    return;
+  if (rec->ph == conn_table::phase::handshaking) {
+    self->send(*st.actors.find(c), admit_atom::value);
     return;
   }
-  auto& ip = rec.info.remote.host;
-  auto v = st.adm->admit(ip);
-  if (v == admission::verdict::too_many_half_open_total
-      && evict_oldest_half_open(self))
-    v = st.adm->admit(ip);
-  if (v == admission::verdict::admit) {
-    rec.counted = true;
-    self->send(rec.hdl, admit_atom::value);
-    return;
-  }
-  rec.reported = true;
+  auto v = out.verdict;
   if (v != admission::verdict::blacklisted
       && v != admission::verdict::not_allowed)
-    self->send(st.handler,
-               misbehaving{ip + ":" + std::to_string(rec.info.remote.port), {},
-                           misbehaviour::flood, to_string(v)});
-  close_conn(self, c, wire::close_reason::refused, to_string(v));
+    self->send(st.handler, misbehaving{address_of(*rec), {},
+                                       misbehaviour::flood, to_string(v)});
+  send_close(self, c, wire::close_reason::refused);
 }
 
 void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session,
               bool bootstrapping) {
   auto& st = self->state;
-  auto& rec = st.conns[c];
-  if (rec.info.inbound && bootstrapping)
-    rec.info.from = origin::bootstrap_in;
-  if (rec.counted && !rec.established) {
-    st.adm->established(rec.info.remote.host);
-    rec.established = true;
-  } else if (!rec.counted && rec.info.inbound) {
-    return; // evicted while its hello was on the way: it is closing
-  }
-  auto refusal = st.adm->blocked(peer) ? "blacklisted"
-                 : !st.adm->allowed(rec.info.remote.host, peer)
-                   ? "not on the allow list"
-                   : nullptr;
-  if (refusal) {
-    if (rec.target && !rec.reported && asked_by_application(rec))
-      self->send(st.handler,
-                 connection_failed{to_string(*rec.target),
-                                   std::string{"the peer is "} + refusal});
-    rec.reported = true;
-    close_conn(self, c, wire::close_reason::refused, refusal);
-    return;
-  }
-  auto out = st.table->on_hello(c, peer, session);
+  auto out = st.conns->on_hello(c, peer, session, bootstrapping);
+  auto rec = st.conns->find(c);
+  using act = conn_table::identified_outcome::action;
   switch (out.act) {
-    case peer_table::action::wait:
+    case act::ignore:
+    case act::wait:
       return;
-    case peer_table::action::close_self: {
-      auto& rec = st.conns[c];
-      if (rec.target && asked_by_application(rec))
+    case act::refuse:
+      if (out.tell_application)
         self->send(st.handler,
-                   connection_failed{to_string(*rec.target),
+                   connection_failed{to_string(*rec->target),
+                                     std::string{"the peer is "} + out.why});
+      send_close(self, c, wire::close_reason::refused);
+      return;
+    case act::close_self:
+      if (out.tell_application)
+        self->send(st.handler,
+                   connection_failed{to_string(*rec->target),
                                      "that endpoint is this node itself"});
-      rec.reported = true;
-      close_conn(self, c, wire::close_reason::self, "connected to itself");
+      send_close(self, c, wire::close_reason::self);
       return;
-    }
-    case peer_table::action::close_duplicate:
-      st.conns[c].reported = true;
-      close_conn(self, c, wire::close_reason::duplicate, "duplicate");
+    case act::close_duplicate:
+      send_close(self, c, wire::close_reason::duplicate);
       return;
-    case peer_table::action::select:
+    case act::select:
       if (out.superseded)
-        supersede(self, *out.superseded, c);
-      self->send(st.conns[c].hdl, select_atom::value);
+        superseded(self, *out.superseded, c);
+      self->send(*st.actors.find(c), select_atom::value);
       announce(self, c);
       return;
   }
 }
 
 void on_selected(self_ptr self, conn_id c) {
-  if (auto old = self->state.table->on_selected(c))
-    supersede(self, *old, c);
+  auto out = self->state.conns->on_selected(c);
+  if (!out.live)
+    return;
+  if (out.superseded)
+    superseded(self, *out.superseded, c);
   announce(self, c);
 }
 

@@ -1,6 +1,8 @@
-// The service's state and its connection bookkeeping, shared by
-// service.cpp (behaviour, commands, dialling) and service_peers.cpp (what
-// happens as connections come, identify themselves and go).
+// The service's state, shared by the service's files: service.cpp
+// (behaviour, commands), service_peers.cpp (what happens as connections
+// come, identify themselves and go, carried out for node/conn_table),
+// service_dial.cpp, service_rudp.cpp, service_bootstrap.cpp,
+// service_discovery.cpp and service_nat.cpp.
 #pragma once
 
 #include <caf/actor.hpp>
@@ -14,9 +16,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "actors/admission.hpp"
+#include "node/conn_table.hpp"
 #include "actors/connection/connection.hpp"
-#include "actors/peer_table.hpp"
 #include "actors/timer.hpp"
 #include "transports/identity.hpp"
 #include "crust/config.hpp"
@@ -25,30 +26,16 @@
 
 namespace crust {
 
-struct conn_record {
-  caf::actor hdl;
-  connection_info info;
-  caf::optional<endpoint> target;
-  /// Set when the service already told the application about this
-  /// connection's end (or decided it needs no word).
-  bool reported = false;
-  /// Why the service closed it, when it did.
-  std::string reason;
-  /// Counted by admission (an admitted incoming connection), and whether
-  /// its handshake finished.
-  bool counted = false;
-  bool established = false;
-  /// Dialled by a bootstrap round, which hears how it ended.
-  bool bootstrap = false;
-  /// The application heard new_peer for it.
-  bool announced = false;
-};
+/// The connection actors behind the table's ids, both ways.
+struct conn_actors {
+  std::unordered_map<conn_id, caf::actor> by_id;
+  std::unordered_map<caf::actor_addr, conn_id> ids;
 
-/// Whether the application dialled it (and so hears connection_failed);
-/// bootstrap and beacon dials report elsewhere or not at all.
-inline bool asked_by_application(const conn_record& rec) {
-  return rec.info.from == origin::direct;
-}
+  const caf::actor* find(conn_id c) const {
+    auto i = by_id.find(c);
+    return i == by_id.end() ? nullptr : &i->second;
+  }
+};
 
 struct service_state {
   service_options opts;
@@ -62,8 +49,8 @@ struct service_state {
   caf::actor listener;
   uint16_t bound_port = 0;
   int listener_restarts = 0;
-  std::optional<peer_table> table;
-  std::optional<admission> adm;
+  /// Every connection's record and phase, and admission (node/conn_table).
+  std::optional<conn_table> conns;
   std::shared_ptr<ip_meters> ips;
   /// The bootstrap cache's keeper (null: no persistence), the round in
   /// progress (null: none), the contacts, and bootstrap rounds that ended
@@ -92,9 +79,7 @@ struct service_state {
   caf::actor rudp;
   uint32_t rudp_ep = 0;
   uint16_t udp_port = 0;
-  conn_id next_id = 1;
-  std::unordered_map<caf::actor_addr, conn_id> ids;
-  std::unordered_map<conn_id, conn_record> conns;
+  conn_actors actors;
   bool stopping = false;
   /// Every live child, for the service's last act: stopping them.
   std::shared_ptr<std::set<caf::actor>> children
@@ -155,11 +140,11 @@ void connect_to(self_ptr self, const endpoint& target,
 void start_bootstrap(self_ptr self, bool persist,
                      const std::vector<endpoint>& cached);
 
-/// How a dial made for a bootstrap round ended: the peer is kept
-/// (reached), or not, and whether another try may do better. Said once
-/// per connection.
-void bootstrap_outcome(self_ptr self, conn_record& rec, bool reached,
-                       bool retry, const std::string& reason);
+/// How a dial made for a bootstrap round to `target` ended: the peer is
+/// kept (reached), or not, and whether another try may do better (the
+/// table says it once per connection).
+void bootstrap_outcome(self_ptr self, const endpoint& target,
+                       const conn_table::ending::bootstrap_result& result);
 
 /// The same for a dial that never made a connection.
 void bootstrap_not_dialled(self_ptr self, const endpoint& target,

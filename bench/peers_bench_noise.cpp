@@ -46,7 +46,7 @@ public:
           why_ = "noise: " + ch_.detail();
           return -1;
         case crust::secure_channel::event::established:
-          // The lower id leads (actors/peer_table.hpp): it selects.
+          // The lower id leads (node/conn_table.hpp): it selects.
           if (me_ < ch_.remote().id
               && !ch_.seal(crust::wire::frame_type::select, nullptr, 0,
                            nullptr, 0, out)) {

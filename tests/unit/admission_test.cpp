@@ -1,7 +1,7 @@
 #define CAF_SUITE admission
 #include <caf/test/unit_test.hpp>
 
-#include "actors/admission.hpp"
+#include "node/admission.hpp"
 
 using namespace crust;
 using verdict = admission::verdict;

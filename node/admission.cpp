@@ -1,4 +1,4 @@
-#include "actors/admission.hpp"
+#include "node/admission.hpp"
 
 #include <arpa/inet.h>
 
