@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "actors/atoms.hpp"
+#include "actors/blocking.hpp"
 #include "actors/timer.hpp"
 #include "actors/udp_reader.hpp"
 #include "crust/errors.hpp"
@@ -351,10 +352,7 @@ caf::actor rudp_engine_of(caf::actor_system& sys) {
   // poll its queue (loopback bench: round trips 380 instead of 550 µs,
   // bulk a little faster). Under CAF's deterministic test scheduler it
   // stays a pooled actor, so tests keep control of it.
-  auto testing = caf::get_or(sys.config(), "scheduler.policy",
-                             caf::atom("stealing"))
-                 == caf::atom("testing");
-  auto e = testing ? sys.spawn<caf::hidden>(engine, default_tick)
+  auto e = deterministic_scheduler(sys) ? sys.spawn<caf::hidden>(engine, default_tick)
                    : sys.spawn<caf::hidden + caf::detached>(engine,
                                                             default_tick);
   reg.put(engine_key, caf::actor_cast<caf::strong_actor_ptr>(e));

@@ -21,9 +21,6 @@ namespace crust {
 
 namespace {
 
-// A listener that keeps crashing is a bug, not bad luck: give up then.
-constexpr int max_listener_restarts = 3;
-
 // How long shutdown waits for connections to say goodbye.
 constexpr auto shutdown_grace = std::chrono::seconds(2);
 
@@ -34,6 +31,7 @@ void close_and_wait(self_ptr self, caf::actor& child, caf::timespan limit) {
   if (!child)
     return;
   st.children->erase(child);
+  st.child_roles.erase(child.address());
   self->demonitor(child);
   ++st.closing;
   auto done = [=] {
@@ -45,17 +43,16 @@ void close_and_wait(self_ptr self, caf::actor& child, caf::timespan limit) {
   child = nullptr;
 }
 
-namespace {
-
 void spawn_listener(self_ptr self) {
   auto& st = self->state;
   auto setup = make_setup(self);
   if (st.bound_port != 0)
     setup.opts.listen_port = st.bound_port; // a restart keeps its port
-  st.listener = self->home_system().middleman().spawn_broker(listener, setup);
-  self->monitor(st.listener);
-  st.children->insert(st.listener);
+  adopt(self, child_role::listener,
+        self->home_system().middleman().spawn_broker(listener, setup));
 }
+
+namespace {
 
 // Closes, at once, every connection admission now refuses; returns how many.
 uint64_t close_refused(self_ptr self) {
@@ -119,40 +116,14 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   self->set_error_handler([](caf::error&) {});
   self->set_down_handler([=](const caf::down_msg& dm) {
     auto& st = self->state;
-    if (st.listener && dm.source == st.listener.address()) {
-      st.children->erase(st.listener);
-      st.listener = nullptr;
-      if (st.stopping || !dm.reason)
-        return;
-      if (++st.listener_restarts > max_listener_restarts) {
-        auto why = "the listener failed " + std::to_string(max_listener_restarts)
-                   + " times: " + self->system().render(dm.reason);
-        self->send(st.handler, service_failed{why});
-        self->quit(dm.reason);
-        return;
-      }
-      spawn_listener(self);
+    if (on_child_down(self, dm))
       return;
-    }
-    if (st.bootstrapper && dm.source == st.bootstrapper.address()) {
-      bootstrap_ended(self);
-      return;
-    }
-    if (st.cache && dm.source == st.cache.address()) {
-      st.children->erase(st.cache);
-      st.cache = nullptr;
-      if (!st.stopping)
-        self->send(st.handler, warning{"the bootstrap cache stopped ("
-                                       + self->system().render(dm.reason)
-                                       + "); changes are no longer saved"});
-      return;
-    }
     auto i = st.actors.ids.find(dm.source);
     if (i != st.actors.ids.end())
       on_closed(self, i->second,
                 "connection actor failed: " + self->system().render(dm.reason));
   });
-  return {
+  caf::message_handler commands{
     [=](conn_up_atom, const connection_info& info) {
       auto hdl = caf::actor_cast<caf::actor>(self->current_sender());
       on_conn_up(self, register_conn(self, hdl), info);
@@ -210,9 +181,10 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
     },
     [=](discover_atom) {
       auto& st = self->state;
-      if (!st.discovery || st.stopping)
+      if (st.stopping)
         return;
-      self->send(st.discovery, discover_atom::value);
+      if (st.discovery) // else restarting: the next look is its first
+        self->send(st.discovery, discover_atom::value);
       set_timer(self, std::chrono::minutes(5), discover_atom::value);
     },
     [=](observed_atom, const std::string& text) {
@@ -335,6 +307,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       quit_when_done(self);
     },
   };
+  return commands.or_else(child_handlers(self));
 }
 
 namespace {

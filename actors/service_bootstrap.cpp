@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "actors/atoms.hpp"
+#include "actors/blocking.hpp"
 #include "actors/bootstrap.hpp"
 #include "actors/bootstrap_cache.hpp"
 #include "crust/messages.hpp"
@@ -51,9 +52,7 @@ void bootstrap_with(self_ptr self, std::vector<endpoint> cached) {
   setup.contacts = st.contacts;
   setup.kept = kept_count(self);
   randombytes_buf(&setup.seed, sizeof(setup.seed));
-  st.bootstrapper = self->spawn(bootstrap, std::move(setup));
-  self->monitor(st.bootstrapper);
-  st.children->insert(st.bootstrapper);
+  adopt(self, child_role::bootstrap, self->spawn(bootstrap, std::move(setup)));
 }
 
 void start_bootstrap(self_ptr self, bool persist,
@@ -62,14 +61,18 @@ void start_bootstrap(self_ptr self, bool persist,
   for (auto& text : st.opts.contacts)
     if (auto ep = endpoint::parse(text))
       st.contacts.push_back(*ep); // validate() checked every one
-  if (persist) {
-    cache_setup cs{st.opts.bootstrap_cache_file, st.opts.network_name,
-                   st.opts.bootstrap_cache_size, st.handler};
-    st.cache = self->home_system().spawn<caf::detached>(bootstrap_cache, cs);
-    self->monitor(st.cache);
-    st.children->insert(st.cache);
-  }
+  st.persist = persist;
+  start_cache(self);
   bootstrap_with(self, cached);
+}
+
+void start_cache(self_ptr self) {
+  auto& st = self->state;
+  if (!st.persist || st.cache || st.stopping)
+    return;
+  cache_setup cs{st.opts.bootstrap_cache_file, st.opts.network_name,
+                 st.opts.bootstrap_cache_size, st.handler};
+  adopt(self, child_role::cache, spawn_blocking(self->home_system(), bootstrap_cache, cs));
 }
 
 void bootstrap_outcome(self_ptr self, const endpoint& target,
@@ -119,8 +122,6 @@ void kept_changed(self_ptr self) {
 
 void bootstrap_ended(self_ptr self) {
   auto& st = self->state;
-  st.children->erase(st.bootstrapper);
-  st.bootstrapper = nullptr;
   if (kept_count(self) < st.opts.min_connections)
     ++st.short_rounds;
   kept_changed(self);

@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "actors/atoms.hpp"
+#include "actors/blocking.hpp"
 #include "actors/beacon.hpp"
 #include "transports/peer_exchange.hpp"
 
@@ -83,8 +84,8 @@ void start_beacon(self_ptr self, const std::vector<endpoint>& endpoints) {
   bs.port = st.opts.beacon_port;
   bs.targets = st.opts.beacon_targets;
   bs.endpoints = endpoints;
-  st.beacon = self->home_system().spawn<caf::detached>(beacon, std::move(bs));
-  st.children->insert(st.beacon);
+  st.beacon_endpoints = endpoints;
+  adopt(self, child_role::beacon, spawn_blocking(self->home_system(), beacon, std::move(bs)));
 }
 
 void on_beacon_found(self_ptr self, const peer_id& peer, const endpoint& at) {

@@ -5,6 +5,7 @@
 
 #include "actors/address_discovery.hpp"
 #include "actors/atoms.hpp"
+#include "actors/blocking.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/port_mapper.hpp"
 #include "actors/service_state.hpp"
@@ -49,19 +50,24 @@ void start_nat(self_ptr self, uint16_t port) {
     ms.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       st.opts.upnp_timeout);
     ms.description = "crust " + to_string(st.id).substr(0, 8);
-    st.mapper = self->home_system().spawn<caf::detached>(port_mapper, ms);
-    st.children->insert(st.mapper);
-  }
-  if (st.mapper)
+    adopt(self, child_role::port_mapper,
+          spawn_blocking(self->home_system(), port_mapper, ms));
     self->send(st.mapper, map_port_atom::value, port);
+  } else if (st.mapper && port != st.mapped_port) {
+    self->send(st.mapper, map_port_atom::value, port);
+  }
+  st.mapped_port = port;
   if (!st.opts.stun_servers.empty() && !st.discovery) {
     address_discovery_setup ds{service, st.opts.listen_address,
                                st.opts.stun_servers};
-    st.discovery = self->home_system().spawn<caf::detached>(address_discovery,
-                                                            std::move(ds));
-    st.children->insert(st.discovery);
+    adopt(self, child_role::address_discovery,
+          spawn_blocking(self->home_system(), address_discovery,
+                         std::move(ds)));
     self->send(st.discovery, discover_atom::value);
-    set_timer(self, recheck_interval, discover_atom::value);
+    if (!st.rechecking) { // one chain of rechecks, whatever restarts
+      st.rechecking = true;
+      set_timer(self, recheck_interval, discover_atom::value);
+    }
   }
 }
 

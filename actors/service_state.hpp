@@ -6,7 +6,9 @@
 #pragma once
 
 #include <caf/actor.hpp>
+#include <caf/message_handler.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
 
 #include <functional>
 #include <map>
@@ -17,6 +19,7 @@
 #include <unordered_map>
 
 #include "node/conn_table.hpp"
+#include "node/restart_budget.hpp"
 #include "actors/connection/connection.hpp"
 #include "actors/timer.hpp"
 #include "transports/identity.hpp"
@@ -25,6 +28,20 @@
 #include "transports/wire.hpp"
 
 namespace crust {
+
+/// The service's children other than connections, each watched by one
+/// helper (service_children.cpp): monitored, and when one fails, reported
+/// to the application and restarted within its restart_budget.
+enum class child_role {
+  listener,
+  cache,
+  bootstrap,
+  beacon,
+  port_mapper,
+  address_discovery,
+};
+
+const char* to_string(child_role r);
 
 /// The connection actors behind the table's ids, both ways.
 struct conn_actors {
@@ -56,10 +73,16 @@ struct service_state {
   /// progress (null: none), the contacts, and bootstrap rounds that ended
   /// without reaching crust.min-connections in a row.
   caf::actor cache;
+  bool persist = false;
   caf::actor bootstrapper;
   std::vector<endpoint> contacts;
   uint32_t short_rounds = 0;
   bool rebootstrap_pending = false;
+  /// Which child each monitored actor is, and how often each may fail.
+  std::unordered_map<caf::actor_addr, child_role> child_roles;
+  std::map<child_role, restart_budget> budgets;
+  /// What the beacon announces (a restarted one announces the same).
+  std::vector<endpoint> beacon_endpoints;
   /// Children the shutdown still waits for (close_and_wait).
   int closing = 0;
   /// The LAN beacon, and when we last dialled a peer it found (bounded).
@@ -69,7 +92,9 @@ struct service_state {
   /// discovery (null: off), what each said last, and where peers see us
   /// (observer IP -> "IP:PORT", bounded).
   caf::actor mapper;
+  uint16_t mapped_port = 0;
   caf::actor discovery;
+  bool rechecking = false;
   std::optional<port_mapping> mapping;
   std::optional<external_endpoints> stun;
   std::map<std::string, std::string> echoes;
@@ -120,6 +145,28 @@ void on_selected(self_ptr self, conn_id c);
 /// A connection is gone; tells the application what it needs to know.
 void on_closed(self_ptr self, conn_id c, std::string reason);
 
+// -- children (service_children.cpp) ----------------------------------------------
+
+/// The field that holds the child of `role` (null: none now).
+caf::actor& child(self_ptr self, child_role role);
+
+/// Records `hdl` as the child of `role`: monitored, stopped with the
+/// service, restarted when it fails.
+void adopt(self_ptr self, child_role role, const caf::actor& hdl);
+
+/// A monitored actor went down; false when it is none of the children
+/// above (a connection, say).
+bool on_child_down(self_ptr self, const caf::down_msg& dm);
+
+/// Starts the child of `role` again, unless it runs or we stop.
+void restart_child(self_ptr self, child_role role);
+
+/// The messages the helper sends itself (a restart's delay is over).
+caf::message_handler child_handlers(self_ptr self);
+
+/// Spawns the listener (a restart keeps the bound port).
+void spawn_listener(self_ptr self);
+
 /// Quits once shutting down and nothing is left to wait for.
 void quit_when_done(self_ptr self);
 
@@ -139,6 +186,9 @@ void connect_to(self_ptr self, const endpoint& target,
 /// contacts), when there is anything to dial.
 void start_bootstrap(self_ptr self, bool persist,
                      const std::vector<endpoint>& cached);
+
+/// Starts the cache keeper (once persistence is on).
+void start_cache(self_ptr self);
 
 /// How a dial made for a bootstrap round to `target` ended: the peer is
 /// kept (reached), or not, and whether another try may do better (the
@@ -189,7 +239,8 @@ void on_beacon_found(self_ptr self, const peer_id& peer, const endpoint& at);
 // -- NAT traversal: port mapping and address discovery (service_nat.cpp) ------
 
 /// The listener is bound to `port`: map it and learn our address (once;
-/// a new port moves the mapping).
+/// a new port moves the mapping). Starts whichever of the two is not
+/// running.
 void start_nat(self_ptr self, uint16_t port);
 
 void on_port_mapping(self_ptr self, port_mapping ev);

@@ -31,6 +31,7 @@ struct recorder_state {
   std::vector<crust::peer_lost> lost;
   std::vector<crust::misbehaving> abuse;
   std::vector<crust::send_failed> failed;
+  std::vector<crust::warning> warnings;
   caf::actor msg_sender;
 };
 
@@ -46,6 +47,12 @@ behavior recorder(stateful_actor<recorder_state>* self, std::string) {
     [=](crust::peer_lost& x) { self->state.lost.push_back(x); },
     [=](crust::misbehaving& x) { self->state.abuse.push_back(x); },
     [=](crust::send_failed& x) { self->state.failed.push_back(x); },
+    [=](crust::warning& x) { self->state.warnings.push_back(x); },
+    // What a node with NAT traversal on also reports (not looked at).
+    [=](crust::port_mapping&) {},
+    [=](crust::external_endpoints&) {},
+    [=](crust::bootstrap_failed&) {},
+    [=](crust::bootstrap_finished&) {},
   };
 }
 
