@@ -142,10 +142,12 @@ errc link::send(priority prio, std::vector<uint8_t>&& bytes, uint32_t slot) {
 // -- output -------------------------------------------------------------------
 
 bool link::poll_control(control_frame& out) {
-  if (control_.empty())
+  if (control_head_ == control_.size()) {
+    control_.clear();
+    control_head_ = 0;
     return false;
-  out = std::move(control_.front());
-  control_.pop_front();
+  }
+  out = std::move(control_[control_head_++]);
   return true;
 }
 
@@ -161,11 +163,10 @@ std::optional<link::time_point> link::poll_timeout() const {
 }
 
 std::optional<link::event> link::poll_event() {
-  if (!events_.empty()) {
-    auto ev = std::move(events_.front());
-    events_.pop_front();
-    return ev;
-  }
+  if (events_head_ < events_.size())
+    return std::move(events_[events_head_++]);
+  events_.clear();
+  events_head_ = 0;
   for (size_t i = 0; i < slots_.size(); ++i) {
     auto& s = slots_[i];
     if (s.left == 0)

@@ -37,7 +37,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <variant>
@@ -259,8 +258,12 @@ private:
   std::optional<peer_id> peer_;
   inbox in_;
   outbox out_;
-  std::deque<control_frame> control_;
-  std::deque<event> events_;
+  // Output waiting to be polled, oldest first from the index on (vectors:
+  // an idle connection holds no memory for them, where a deque would).
+  std::vector<control_frame> control_;
+  size_t control_head_ = 0;
+  std::vector<event> events_;
+  size_t events_head_ = 0;
 
   // The undecided hold, and (unordered lanes) DATA that overtook SELECT.
   std::vector<std::vector<uint8_t>> held_;
