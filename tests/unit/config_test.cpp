@@ -4,10 +4,13 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <set>
+#include <sstream>
 #include <unistd.h>
 
 #include <caf/all.hpp>
 
+#include "actors/config_options.hpp"
 #include "crust/config.hpp"
 
 using namespace crust;
@@ -172,4 +175,63 @@ CAF_TEST(the shipped example names every key and holds the defaults) {
     if (text.find("\n" + key + "=") == std::string::npos
         && text.find("\n; " + key + "=") == std::string::npos)
       CAF_FAIL("the example lacks crust." << key);
+}
+
+namespace {
+
+std::string file_text(const std::string& path) {
+  std::ifstream in{path};
+  return {std::istreambuf_iterator<char>{in}, {}};
+}
+
+// Every [crust] key `ini` sets is a setting of the table, set to its
+// default.
+void check_defaults(const std::string& what, const std::string& ini) {
+  std::istringstream in{ini};
+  auto parsed = caf::actor_system_config::parse_config(in);
+  CAF_REQUIRE(parsed);
+  auto section = parsed->find("crust");
+  CAF_REQUIRE(section != parsed->end());
+  auto dict = caf::get_if<caf::config_value::dictionary>(&section->second);
+  CAF_REQUIRE(dict);
+  CAF_CHECK_GREATER(dict->size(), 10u);
+  for (auto& [key, value] : *dict) {
+    auto spec = crust::find_option(key);
+    if (spec == nullptr) {
+      CAF_ERROR(what << " names crust." << key << ", which is no setting");
+      continue;
+    }
+    auto shown = caf::to_string(value);
+    auto wanted = caf::to_string(spec->default_value());
+    if (shown != wanted)
+      CAF_ERROR(what << " sets crust." << key << " to " << shown
+                     << " where the default is " << wanted);
+    CAF_CHECK_EQUAL(shown, wanted);
+  }
+}
+
+} // namespace
+
+CAF_TEST(the shipped example and the README hold only settings at their defaults) {
+  auto root = std::string{CRUST_SOURCE_DIR};
+  check_defaults("configs/caf-application.ini",
+                 file_text(root + "/configs/caf-application.ini"));
+  auto readme = file_text(root + "/README.md");
+  auto start = readme.find("```ini\n[crust]");
+  CAF_REQUIRE(start != std::string::npos);
+  start += 7;
+  auto end = readme.find("```", start);
+  CAF_REQUIRE(end != std::string::npos);
+  check_defaults("README.md", readme.substr(start, end - start));
+}
+
+CAF_TEST(every setting in the table has a field of its own and help) {
+  std::set<std::string> keys;
+  for (auto& spec : crust::option_table()) {
+    CAF_CHECK(keys.insert(spec.key).second);
+    CAF_CHECK(std::string{spec.help}.size() > 10);
+    // A default passes its own rule.
+    CAF_CHECK(!crust::check_value(spec, spec.default_value()));
+  }
+  CAF_CHECK_EQUAL(keys.size(), crust::setting_names().size());
 }
