@@ -11,10 +11,10 @@
 #include <cstring>
 
 #include "actors/atoms.hpp"
-#include "actors/interfaces.hpp"
+#include "transports/io/interfaces.hpp"
 #include "actors/timer.hpp"
 #include "crust/errors.hpp"
-#include "transports/socket_address.hpp"
+#include "transports/io/socket_address.hpp"
 
 namespace crust {
 

@@ -6,11 +6,11 @@
 #include <optional>
 
 #include "actors/atoms.hpp"
-#include "actors/interfaces.hpp"
+#include "transports/io/interfaces.hpp"
 #include "actors/timer.hpp"
 #include "crust/errors.hpp"
 #include "crust/messages.hpp"
-#include "transports/beacon_packet.hpp"
+#include "discovery/beacon_packet.hpp"
 
 namespace crust {
 

@@ -23,11 +23,11 @@
 #include <string>
 #include <vector>
 
-#include "actors/beacon_sockets.hpp"
+#include "discovery/io/beacon_sockets.hpp"
 #include "crust/endpoint.hpp"
-#include "transports/beacon_packet.hpp"
+#include "discovery/beacon_packet.hpp"
 #include "transports/identity.hpp"
-#include "transports/token_bucket.hpp"
+#include "transports/defence/token_bucket.hpp"
 
 namespace crust {
 

@@ -2,7 +2,7 @@
 // (through the service, so connections are ordinary ones with origin
 // bootstrap_out) until crust.bootstrap-target peers are kept or nothing is
 // left, then tells the handler bootstrap_finished or bootstrap_failed and
-// quits. The plan (what, when) is actors/bootstrap_plan.
+// quits. The plan (what, when) is discovery/bootstrap_plan.
 //
 // To the service:   (bootstrap_dial_atom, endpoint)
 // From the service: (bootstrap_result_atom, endpoint, bool reached,
@@ -18,7 +18,7 @@
 #include <optional>
 #include <vector>
 
-#include "actors/bootstrap_plan.hpp"
+#include "discovery/bootstrap_plan.hpp"
 #include "crust/endpoint.hpp"
 
 namespace crust {

@@ -6,7 +6,7 @@
 
 #include "actors/atoms.hpp"
 #include "crust/messages.hpp"
-#include "transports/cache_file.hpp"
+#include "discovery/io/cache_file.hpp"
 
 namespace crust {
 

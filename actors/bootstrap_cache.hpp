@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "crust/endpoint.hpp"
-#include "transports/peer_cache.hpp"
+#include "discovery/peer_cache.hpp"
 
 namespace crust {
 

@@ -16,7 +16,7 @@
 #include "actors/atoms.hpp"
 #include "crust/config.hpp"
 #include "crust/errors.hpp"
-#include "transports/socket_address.hpp"
+#include "transports/io/socket_address.hpp"
 
 namespace crust {
 

@@ -22,8 +22,8 @@
 #include <optional>
 #include <string>
 
-#include "nat/natpmp_gateway.hpp"
-#include "nat/upnp_igd.hpp"
+#include "nat/io/natpmp_gateway.hpp"
+#include "nat/io/upnp_igd.hpp"
 
 namespace crust {
 

@@ -1,7 +1,7 @@
 // crust-bench-peers: the crypto ceilings, libsodium called directly on one
 // core (in the parent, before any pair runs).
 //
-// What one side of crust's handshake costs (transports/noise_handshake.cpp,
+// What one side of crust's handshake costs (transports/noise/handshake.cpp,
 // transports/hello.cpp, counted there): Noise XX with X25519 has each side
 // make one ephemeral key (a base-point multiplication) and compute three
 // DH (ee, es, se); the peer's Ed25519 identity is then bound to its Noise

@@ -1,6 +1,6 @@
 // crust-bench-rudp: raw UDP (the ceiling) and the lossy userspace relay.
 #include "bench/rudp_bench_shared.hpp"
-#include "transports/udp_socket.hpp"
+#include "transports/io/udp_socket.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,7 +31,7 @@ int udp_socket(const std::string& ip, uint16_t& port) {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -1;
-  int size = 4 * 1024 * 1024; // as transports/udp_socket.cpp
+  int size = 4 * 1024 * 1024; // as transports/io/udp_socket.cpp
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
   ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
   auto a = v4(ip, 0);

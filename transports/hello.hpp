@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "crust/peer_id.hpp"
-#include "transports/noise_primitives.hpp"
+#include "transports/noise/primitives.hpp"
 
 namespace crust {
 

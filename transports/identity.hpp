@@ -8,10 +8,8 @@
 #include <cstdint>
 #include <string>
 
-#include <caf/expected.hpp>
-
 #include "crust/peer_id.hpp"
-#include "transports/noise_primitives.hpp"
+#include "transports/noise/primitives.hpp"
 
 namespace crust {
 
@@ -20,10 +18,14 @@ public:
   /// A fresh identity that lives only as long as the process.
   static identity ephemeral();
 
-  /// Reads the identity in `path`, or creates it there (mode 0600) when the
-  /// file does not exist. Refuses a file that others may read, a file of
-  /// the wrong format, and a path it cannot write.
-  static caf::expected<identity> load_or_create(const std::string& path);
+  /// The identity whose Ed25519 key comes from `seed` (seed_size bytes).
+  static identity from_seed(const uint8_t* seed);
+
+  static constexpr size_t seed_size = 32;
+
+  /// Copies the Ed25519 seed to `out` (seed_size bytes): what an identity
+  /// file keeps (transports/io/identity_file). The caller wipes it.
+  void copy_seed(uint8_t* out) const;
 
   identity(const identity&) = default;
   identity& operator=(const identity&) = default;
@@ -52,7 +54,6 @@ public:
 
 private:
   identity() = default;
-  static identity from_seed(const uint8_t* seed);
 
   std::array<uint8_t, 64> secret_{}; // libsodium's Ed25519 secret key
   peer_id id_;

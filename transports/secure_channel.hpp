@@ -13,7 +13,7 @@
 #include "crust/messages.hpp"
 #include "crust/peer_id.hpp"
 #include "transports/hello.hpp"
-#include "transports/noise_handshake.hpp"
+#include "transports/noise/handshake.hpp"
 #include "transports/wire.hpp"
 
 namespace crust {

@@ -26,8 +26,8 @@
 
 #include "crust/config.hpp"
 #include "crust/messages.hpp"
-#include "transports/flood_gate.hpp"
-#include "transports/noise_primitives.hpp"
+#include "transports/defence/flood_gate.hpp"
+#include "transports/noise/primitives.hpp"
 
 namespace crust {
 

@@ -12,8 +12,8 @@
 #include "actors/atoms.hpp"
 #include "actors/connection/connection.hpp"
 #include "actors/connection/link_host.hpp"
-#include "actors/rudp_engine.hpp"
-#include "transports/datagram_channel.hpp"
+#include "actors/rudp_engine/engine.hpp"
+#include "transports/datagram/channel.hpp"
 #include "transports/wire.hpp"
 
 namespace crust {

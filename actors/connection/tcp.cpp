@@ -12,7 +12,7 @@
 #include "actors/connection/link_host.hpp"
 #include "actors/connection/scribe_control.hpp"
 #include "actors/timer.hpp"
-#include "transports/flood_gate.hpp"
+#include "transports/defence/flood_gate.hpp"
 #include "transports/secure_channel.hpp"
 #include "transports/wire.hpp"
 

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <optional>
 
-#include "actors/interfaces.hpp"
+#include "transports/io/interfaces.hpp"
 #include "crust/crust.hpp"
 
 namespace crust::node {

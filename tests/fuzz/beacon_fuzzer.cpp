@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "tests/fuzz/fixed_identity.hpp"
-#include "transports/beacon_packet.hpp"
+#include "discovery/beacon_packet.hpp"
 
 using namespace crust;
 

@@ -8,7 +8,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
 
-#include "actors/config_options.hpp"
+#include "config/options.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::istringstream in{std::string{reinterpret_cast<const char*>(data), size}};

@@ -8,8 +8,8 @@
 #include <cstring>
 
 #include "tests/fuzz/fixed_identity.hpp"
-#include "transports/datagram_channel.hpp"
-#include "transports/datagram_packet.hpp"
+#include "transports/datagram/channel.hpp"
+#include "transports/datagram/packet.hpp"
 
 using namespace crust::datagram;
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "transports/noise_handshake.hpp"
+#include "transports/noise/handshake.hpp"
 
 using namespace crust::noise;
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "tests/fuzz/fixed_identity.hpp"
-#include "transports/peer_exchange.hpp"
+#include "discovery/peer_exchange.hpp"
 #include "transports/wire.hpp"
 
 using namespace crust;

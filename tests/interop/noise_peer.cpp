@@ -18,7 +18,7 @@
 #include <cstring>
 #include <string>
 
-#include "transports/noise_handshake.hpp"
+#include "transports/noise/handshake.hpp"
 
 using namespace crust::noise;
 

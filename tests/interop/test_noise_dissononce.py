@@ -2,7 +2,7 @@
 """crust's Noise XX against an independent implementation, dissononce.
 
 Runs crust's handshake (the noise_peer test program, built from
-transports/noise_handshake) over a real TCP socket on 127.0.0.1 with
+transports/noise/handshake) over a real TCP socket on 127.0.0.1 with
 python3-dissononce as the other side, once in each role: both sides must
 agree on the handshake hash and on each other's static keys, carry the
 handshake payloads, and exchange transport messages both ways.

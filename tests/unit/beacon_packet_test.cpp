@@ -3,7 +3,7 @@
 
 #include <sodium.h>
 
-#include "transports/beacon_packet.hpp"
+#include "discovery/beacon_packet.hpp"
 
 using namespace crust;
 

@@ -1,7 +1,7 @@
 #define CAF_SUITE bootstrap_plan
 #include <caf/test/unit_test.hpp>
 
-#include "actors/bootstrap_plan.hpp"
+#include "discovery/bootstrap_plan.hpp"
 
 using namespace crust;
 using namespace std::chrono_literals;

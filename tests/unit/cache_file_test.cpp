@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "transports/cache_file.hpp"
+#include "discovery/io/cache_file.hpp"
 
 using namespace crust;
 

@@ -10,7 +10,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/config_options.hpp"
+#include "config/options.hpp"
 #include "crust/config.hpp"
 
 using namespace crust;

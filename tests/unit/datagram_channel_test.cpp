@@ -4,10 +4,10 @@
 #include <cstring>
 #include <random>
 
-#include "transports/datagram_channel.hpp"
-#include "transports/datagram_packet.hpp"
+#include "transports/datagram/channel.hpp"
+#include "transports/datagram/packet.hpp"
 #include "transports/identity.hpp"
-#include "transports/sctp_link.hpp"
+#include "transports/datagram/sctp_link.hpp"
 #include "tests/unit/test_wall_clock.hpp"
 
 using namespace crust;

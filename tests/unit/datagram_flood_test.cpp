@@ -3,13 +3,13 @@
 
 #include <optional>
 
-#include "transports/datagram_channel.hpp"
-#include "transports/datagram_packet.hpp"
+#include "transports/datagram/channel.hpp"
+#include "transports/datagram/packet.hpp"
 #include "transports/hello.hpp"
 #include "transports/identity.hpp"
-#include "transports/noise_cipher_state.hpp"
-#include "transports/noise_handshake.hpp"
-#include "transports/sctp_link.hpp"
+#include "transports/noise/cipher_state.hpp"
+#include "transports/noise/handshake.hpp"
+#include "transports/datagram/sctp_link.hpp"
 #include "tests/unit/test_wall_clock.hpp"
 
 using namespace crust;

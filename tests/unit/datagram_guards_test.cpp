@@ -4,8 +4,8 @@
 #include <random>
 #include <set>
 
-#include "transports/cookie_jar.hpp"
-#include "transports/replay_window.hpp"
+#include "transports/defence/cookie_jar.hpp"
+#include "transports/defence/replay_window.hpp"
 
 using namespace crust;
 using namespace std::chrono_literals;

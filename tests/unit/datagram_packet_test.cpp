@@ -1,7 +1,7 @@
 #define CAF_SUITE datagram_packet
 #include <caf/test/unit_test.hpp>
 
-#include "transports/datagram_packet.hpp"
+#include "transports/datagram/packet.hpp"
 
 using namespace crust;
 using namespace crust::datagram;

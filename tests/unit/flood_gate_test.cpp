@@ -1,7 +1,7 @@
 #define CAF_SUITE flood_gate
 #include <caf/test/unit_test.hpp>
 
-#include "transports/flood_gate.hpp"
+#include "transports/defence/flood_gate.hpp"
 
 using namespace crust;
 using namespace std::chrono_literals;

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "transports/identity.hpp"
+#include "transports/io/identity_file.hpp"
 
 using namespace crust;
 
@@ -35,12 +36,12 @@ std::string message_of(const caf::error& err) {
 CAF_TEST(an identity file is created with mode 0600 and read back) {
   temp_dir dir;
   auto path = dir.path + "/id";
-  auto first = identity::load_or_create(path);
+  auto first = load_or_create_identity(path);
   CAF_REQUIRE(first);
   struct stat st;
   CAF_REQUIRE(stat(path.c_str(), &st) == 0);
   CAF_CHECK_EQUAL(st.st_mode & 0777, 0600u);
-  auto second = identity::load_or_create(path);
+  auto second = load_or_create_identity(path);
   CAF_REQUIRE(second);
   CAF_CHECK(first->id() == second->id());
 }
@@ -48,9 +49,9 @@ CAF_TEST(an identity file is created with mode 0600 and read back) {
 CAF_TEST(a key file others can read is refused) {
   temp_dir dir;
   auto path = dir.path + "/id";
-  CAF_REQUIRE(identity::load_or_create(path));
+  CAF_REQUIRE(load_or_create_identity(path));
   chmod(path.c_str(), 0644);
-  auto again = identity::load_or_create(path);
+  auto again = load_or_create_identity(path);
   CAF_REQUIRE(!again);
   auto text = message_of(again.error());
   CAF_CHECK(text.find("crust.identity-file") != std::string::npos);
@@ -63,14 +64,14 @@ CAF_TEST(a file that is no identity is refused) {
   auto path = dir.path + "/id";
   std::ofstream{path} << "hello\n";
   chmod(path.c_str(), 0600);
-  auto id = identity::load_or_create(path);
+  auto id = load_or_create_identity(path);
   CAF_REQUIRE(!id);
   CAF_CHECK(message_of(id.error()).find("not a crust identity")
             != std::string::npos);
 }
 
 CAF_TEST(an unwritable place is a clear error) {
-  auto id = identity::load_or_create("/nonexistent-dir/crust/id");
+  auto id = load_or_create_identity("/nonexistent-dir/crust/id");
   CAF_REQUIRE(!id);
   CAF_CHECK(message_of(id.error()).find("cannot create") != std::string::npos);
 }

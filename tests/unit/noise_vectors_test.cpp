@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "transports/noise_handshake.hpp"
+#include "transports/noise/handshake.hpp"
 
 using namespace crust::noise;
 using json = nlohmann::json;

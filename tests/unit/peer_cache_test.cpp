@@ -1,7 +1,7 @@
 #define CAF_SUITE peer_cache
 #include <caf/test/unit_test.hpp>
 
-#include "transports/peer_cache.hpp"
+#include "discovery/peer_cache.hpp"
 
 using namespace crust;
 

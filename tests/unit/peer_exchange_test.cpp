@@ -3,7 +3,7 @@
 
 #include <sodium.h>
 
-#include "transports/peer_exchange.hpp"
+#include "discovery/peer_exchange.hpp"
 #include "transports/wire.hpp"
 
 using namespace crust;

@@ -6,7 +6,7 @@
 #include <random>
 
 #include "tests/unit/test_wall_clock.hpp"
-#include "transports/sctp_link.hpp"
+#include "transports/datagram/sctp_link.hpp"
 
 using namespace crust;
 

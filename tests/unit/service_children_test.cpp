@@ -8,7 +8,7 @@
 #define CAF_SUITE service_children
 #include "tests/unit/service_fixture.hpp"
 
-#include "actors/service_state.hpp"
+#include "actors/service/state.hpp"
 
 namespace {
 

@@ -14,11 +14,13 @@
 
 #include "crust/crust.hpp"
 #include "tests/unit/channel_pair.hpp"
+#include "transports/io/identity_file.hpp"
 
 using namespace caf;
 using namespace caf::io;
 using namespace std::chrono_literals;
 using crust::identity;
+using crust::load_or_create_identity;
 using crust::peer_id;
 using crust::wire::frame_type;
 
@@ -94,7 +96,7 @@ struct fixture : test_node_fixture<test_coordinator_fixture<crust::config>> {
     opts.beacon = false; // a real UDP socket has no place here
     if (tweak)
       tweak(opts);
-    node_identity = unbox(identity::load_or_create(opts.identity_file));
+    node_identity = unbox(load_or_create_identity(opts.identity_file));
     mpx.provide_acceptor(7000, acc);
     rec = sys.spawn(recorder, std::string{"handler"});
     svc = unbox(crust::spawn_service(sys, opts, rec));

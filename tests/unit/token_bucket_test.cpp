@@ -1,7 +1,7 @@
 #define CAF_SUITE token_bucket
 #include <caf/test/unit_test.hpp>
 
-#include "transports/token_bucket.hpp"
+#include "transports/defence/token_bucket.hpp"
 
 using namespace crust;
 using namespace std::chrono_literals;

@@ -6,7 +6,7 @@
 
 #include <map>
 
-#include "transports/udp_socket.hpp"
+#include "transports/io/udp_socket.hpp"
 
 using namespace crust;
 

@@ -1,0 +1,111 @@
+// How the service learns of peers beyond its cache and contacts: the LAN
+// beacon, and peer exchange. Peer exchange, the service's side: answering a kept peer with a signed
+// sample of the peers this node reached directly (from the bootstrap
+// cache), and learning from a peer's sample: its entries go to the cache,
+// and while the node keeps fewer than crust.bootstrap-target peers, a
+// bootstrap round dials them (pinned to their ids, so whoever answers
+// must prove to be that peer).
+#include "actors/service/state.hpp"
+
+#include <caf/all.hpp>
+
+#include <ctime>
+
+#include "actors/atoms.hpp"
+#include "actors/blocking.hpp"
+#include "actors/beacon.hpp"
+#include "discovery/peer_exchange.hpp"
+
+namespace crust {
+
+void on_peers_request(self_ptr self, conn_id c) {
+  auto& st = self->state;
+  auto e = st.conns->find(c);
+  if (!e || !st.opts.peer_exchange)
+    return;
+  auto asker = e->peer;
+  auto answer = [=](const std::vector<endpoint>& cached) {
+    auto& st = self->state;
+    std::vector<exchange_entry> sample;
+    for (auto& ep : cached)
+      if (ep.pinned && *ep.pinned != asker
+          && sample.size() < wire::max_exchange_entries
+          && (sample.empty() || sample.back().peer != *ep.pinned))
+        sample.push_back(exchange_entry{*ep.pinned, ep}); // one endpoint each
+    auto body = encode_peers(*st.me, st.opts.network_name,
+                             static_cast<uint64_t>(std::time(nullptr)), sample);
+    if (auto hdl = st.actors.find(c))
+      self->send(*hdl, peers_atom::value, body);
+  };
+  if (!st.cache)
+    return answer({});
+  self->request(st.cache, std::chrono::seconds(5), cache_list_atom::value)
+    .then(answer, [=](caf::error&) { answer({}); });
+}
+
+void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body) {
+  auto& st = self->state;
+  auto e = st.conns->find(c);
+  if (!e || !st.opts.peer_exchange)
+    return;
+  auto sample = decode_peers(e->peer, st.opts.network_name, body.data(),
+                             body.size());
+  if (!sample)
+    return; // unverifiable: ignored, as the protocol says
+  std::vector<endpoint> to_dial;
+  for (auto& entry : *sample) {
+    if (entry.peer == st.id || entry.peer == e->peer
+        || st.conns->policy().blocked(entry.peer)
+        || st.conns->policy().blocked(entry.at.host))
+      continue;
+    if (st.cache)
+      self->send(st.cache, cache_learned_atom::value, entry.peer, entry.at);
+    if (!st.conns->live(entry.peer)) {
+      auto ep = entry.at;
+      ep.pinned = entry.peer;
+      to_dial.push_back(ep);
+    }
+  }
+  // A round only for someone new: an empty sample is no reason to go
+  // over the contacts again.
+  if (!to_dial.empty() && kept_count(self) < st.opts.bootstrap_target)
+    bootstrap_with(self, std::move(to_dial));
+}
+
+void start_beacon(self_ptr self, const std::vector<endpoint>& endpoints) {
+  auto& st = self->state;
+  if (!st.opts.beacon || st.beacon || st.stopping)
+    return;
+  beacon_setup bs;
+  bs.service = caf::actor_cast<caf::actor>(self);
+  bs.me = st.me;
+  bs.network = st.opts.network_name;
+  bs.bind_address = st.opts.listen_address;
+  bs.port = st.opts.beacon_port;
+  bs.targets = st.opts.beacon_targets;
+  bs.endpoints = endpoints;
+  st.beacon_endpoints = endpoints;
+  adopt(self, child_role::beacon, spawn_blocking(self->home_system(), beacon, std::move(bs)));
+}
+
+void on_beacon_found(self_ptr self, const peer_id& peer, const endpoint& at) {
+  auto& st = self->state;
+  if (st.stopping || peer == st.id || st.conns->live(peer)
+      || st.conns->policy().blocked(peer) || st.conns->policy().blocked(at.host))
+    return;
+  // Once per peer and minute: it announces every few seconds.
+  auto now = self->clock().now();
+  auto& last = st.beacon_dialled[peer];
+  if (last != caf::actor_clock::time_point{}
+      && now - last < std::chrono::minutes(1))
+    return;
+  last = now;
+  if (st.beacon_dialled.size() > 1024)
+    for (auto i = st.beacon_dialled.begin(); i != st.beacon_dialled.end();)
+      i = now - i->second >= std::chrono::minutes(1)
+            ? st.beacon_dialled.erase(i)
+            : std::next(i);
+  connect_to(self, at, origin::beacon);
+}
+
+} // namespace crust

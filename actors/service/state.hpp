@@ -1,0 +1,274 @@
+// The service's state, shared by the service's files: service.cpp
+// (behaviour, commands), peers.cpp (what happens as connections
+// come, identify themselves and go, carried out for node/conn_table),
+// dial.cpp, rudp.cpp, bootstrap.cpp,
+// discovery.cpp and nat.cpp.
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/message_handler.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "node/conn_table.hpp"
+#include "node/restart_budget.hpp"
+#include "actors/connection/connection.hpp"
+#include "actors/timer.hpp"
+#include "transports/identity.hpp"
+#include "crust/config.hpp"
+#include "crust/messages.hpp"
+#include "transports/wire.hpp"
+
+namespace crust {
+
+/// The service's children other than connections, each watched by one
+/// helper (children.cpp): monitored, and when one fails, reported
+/// to the application and restarted within its restart_budget.
+enum class child_role {
+  listener,
+  cache,
+  bootstrap,
+  beacon,
+  port_mapper,
+  address_discovery,
+};
+
+const char* to_string(child_role r);
+
+/// The connection actors behind the table's ids, both ways.
+struct conn_actors {
+  std::unordered_map<conn_id, caf::actor> by_id;
+  std::unordered_map<caf::actor_addr, conn_id> ids;
+
+  const caf::actor* find(conn_id c) const {
+    auto i = by_id.find(c);
+    return i == by_id.end() ? nullptr : &i->second;
+  }
+};
+
+struct service_state {
+  service_options opts;
+  caf::actor handler;
+  peer_id id;
+  /// Signs peer exchange samples.
+  std::shared_ptr<const identity> me;
+  /// The Noise static key, derived from the node's identity.
+  noise::keypair static_key;
+  uint64_t session = 0;
+  caf::actor listener;
+  uint16_t bound_port = 0;
+  int listener_restarts = 0;
+  /// Every connection's record and phase, and admission (node/conn_table).
+  std::optional<conn_table> conns;
+  std::shared_ptr<ip_meters> ips;
+  /// The bootstrap cache's keeper (null: no persistence), the round in
+  /// progress (null: none), the contacts, and bootstrap rounds that ended
+  /// without reaching crust.min-connections in a row.
+  caf::actor cache;
+  bool persist = false;
+  caf::actor bootstrapper;
+  std::vector<endpoint> contacts;
+  uint32_t short_rounds = 0;
+  bool rebootstrap_pending = false;
+  /// Which child each monitored actor is, and how often each may fail.
+  std::unordered_map<caf::actor_addr, child_role> child_roles;
+  std::map<child_role, restart_budget> budgets;
+  /// What the beacon announces (a restarted one announces the same).
+  std::vector<endpoint> beacon_endpoints;
+  /// Children the shutdown still waits for (close_and_wait).
+  int closing = 0;
+  /// The LAN beacon, and when we last dialled a peer it found (bounded).
+  caf::actor beacon;
+  std::map<peer_id, caf::actor_clock::time_point> beacon_dialled;
+  /// NAT traversal (nat.cpp): the port mapper and address
+  /// discovery (null: off), what each said last, and where peers see us
+  /// (observer IP -> "IP:PORT", bounded).
+  caf::actor mapper;
+  uint16_t mapped_port = 0;
+  caf::actor discovery;
+  bool rechecking = false;
+  std::optional<port_mapping> mapping;
+  std::optional<external_endpoints> stun;
+  std::map<std::string, std::string> echoes;
+  std::optional<external_endpoints> published;
+  /// Reliable UDP: the process's engine (null: off), our socket in it
+  /// (0: not open) and its port.
+  caf::actor rudp;
+  uint32_t rudp_ep = 0;
+  uint16_t udp_port = 0;
+  conn_actors actors;
+  bool stopping = false;
+  /// Every live child, for the service's last act: stopping them.
+  std::shared_ptr<std::set<caf::actor>> children
+    = std::make_shared<std::set<caf::actor>>();
+  static inline const char* name = "crust.service";
+};
+
+using self_ptr = caf::stateful_actor<service_state>*;
+
+/// The template for every connection this service runs.
+connection_setup make_setup(self_ptr self);
+
+/// Starts tracking (and monitoring) a connection actor; idempotent.
+conn_id register_conn(self_ptr self, const caf::actor& hdl);
+
+/// Tracks a connection we dialled (`setup` as it was spawned with).
+void register_dialled(self_ptr self, const caf::actor& hdl,
+                      const connection_setup& setup);
+
+/// The connection that sent the current message, if it is one of ours.
+std::optional<conn_id> sender_conn(self_ptr self);
+
+/// Asks a connection to close with `r`; `reason` is what the application
+/// will read.
+void close_conn(self_ptr self, conn_id c, wire::close_reason r,
+                std::string reason);
+
+/// A new connection announced itself: admit it, or refuse it unread.
+void on_conn_up(self_ptr self, conn_id c, const connection_info& info);
+
+/// A connection identified itself.
+void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session,
+              bool bootstrapping);
+
+/// Follower: the leader selected `c`.
+void on_selected(self_ptr self, conn_id c);
+
+/// A connection is gone; tells the application what it needs to know.
+void on_closed(self_ptr self, conn_id c, std::string reason);
+
+// -- children (children.cpp) ----------------------------------------------
+
+/// The field that holds the child of `role` (null: none now).
+caf::actor& child(self_ptr self, child_role role);
+
+/// Records `hdl` as the child of `role`: monitored, stopped with the
+/// service, restarted when it fails.
+void adopt(self_ptr self, child_role role, const caf::actor& hdl);
+
+/// A monitored actor went down; false when it is none of the children
+/// above (a connection, say).
+bool on_child_down(self_ptr self, const caf::down_msg& dm);
+
+/// Starts the child of `role` again, unless it runs or we stop.
+void restart_child(self_ptr self, child_role role);
+
+/// The messages the helper sends itself (a restart's delay is over).
+caf::message_handler child_handlers(self_ptr self);
+
+/// Spawns the listener (a restart keeps the bound port).
+void spawn_listener(self_ptr self);
+
+/// Quits once shutting down and nothing is left to wait for.
+void quit_when_done(self_ptr self);
+
+/// Shutting down: asks `child` to close (it answers ok when done, e.g.
+/// the cache once saved) and keeps the service alive until it did or
+/// `limit` passed.
+void close_and_wait(self_ptr self, caf::actor& child, caf::timespan limit);
+
+/// Dials `target` for the application or, with origin bootstrap_out, for
+/// a bootstrap round.
+void connect_to(self_ptr self, const endpoint& target,
+                origin from = origin::direct);
+
+// -- bootstrap (bootstrap.cpp) -----------------------------------------
+
+/// Starts the cache keeper and the first round (from `cached` and the
+/// contacts), when there is anything to dial.
+void start_bootstrap(self_ptr self, bool persist,
+                     const std::vector<endpoint>& cached);
+
+/// Starts the cache keeper (once persistence is on).
+void start_cache(self_ptr self);
+
+/// How a dial made for a bootstrap round to `target` ended: the peer is
+/// kept (reached), or not, and whether another try may do better (the
+/// table says it once per connection).
+void bootstrap_outcome(self_ptr self, const endpoint& target,
+                       const conn_table::ending::bootstrap_result& result);
+
+/// The same for a dial that never made a connection.
+void bootstrap_not_dialled(self_ptr self, const endpoint& target,
+                           const std::string& reason);
+
+/// We connected to `peer` by dialling `target`: the cache remembers it.
+void direct_success(self_ptr self, const peer_id& peer, const endpoint& target);
+
+/// Dialling `target` failed: a pinned peer in the cache is marked down.
+void dial_failure(self_ptr self, const endpoint& target);
+
+/// How many peers the application keeps now.
+uint32_t kept_count(self_ptr self);
+
+/// The number of kept peers may have changed.
+void kept_changed(self_ptr self);
+
+/// A bootstrap round ended (its actor is down).
+void bootstrap_ended(self_ptr self);
+
+/// Starts a new round when still below crust.min-connections.
+void rebootstrap(self_ptr self);
+
+// -- discovery: peer exchange and the beacon (discovery.cpp) ----------
+
+/// A kept peer asks for our sample.
+void on_peers_request(self_ptr self, conn_id c);
+
+/// A peer's sample arrived (we asked for it).
+void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body);
+
+/// Starts a bootstrap round over `targets` unless one runs (or nothing to
+/// dial).
+void bootstrap_with(self_ptr self, std::vector<endpoint> targets);
+
+/// Starts the LAN beacon (once), announcing `endpoints`.
+void start_beacon(self_ptr self, const std::vector<endpoint>& endpoints);
+
+/// The beacon heard `peer`, reachable at `at`.
+void on_beacon_found(self_ptr self, const peer_id& peer, const endpoint& at);
+
+// -- NAT traversal: port mapping and address discovery (nat.cpp) ------
+
+/// The listener is bound to `port`: map it and learn our address (once;
+/// a new port moves the mapping). Starts whichever of the two is not
+/// running.
+void start_nat(self_ptr self, uint16_t port);
+
+void on_port_mapping(self_ptr self, port_mapping ev);
+
+void on_nat_report(self_ptr self, external_endpoints ev);
+
+/// Connection `c`'s peer says it sees us at `text`.
+void on_observed(self_ptr self, conn_id c, const std::string& text);
+
+
+// -- reliable UDP (rudp.cpp) -------------------------------------------
+
+/// The listener is bound: opens our UDP socket in the rudp engine (the
+/// same port when free), then tells the application where we listen.
+void open_rudp(self_ptr self);
+
+/// Closes our UDP socket and its sessions; shutdown waits for it.
+void stop_rudp(self_ptr self);
+
+/// Whether rudp dials can go out.
+bool rudp_ready(self_ptr self);
+
+/// A peer's rudp session came up: its connection broker.
+void on_rudp_inbound(self_ptr self, uint32_t ep, uint32_t session,
+                     const std::string& ip, uint16_t port);
+
+/// Dials `target` (udp://) over rudp; `failed` hears why not.
+void dial_rudp(self_ptr self, const endpoint& target, origin from,
+               std::function<void(const std::string&)> failed);
+
+} // namespace crust

@@ -1,0 +1,213 @@
+#include "transports/datagram/channel.hpp"
+
+#include <sodium.h>
+
+#include "transports/datagram/session.hpp"
+
+namespace crust {
+
+std::string udp_address::text() const {
+  if (ip.find(':') != std::string::npos)
+    return "[" + ip + "]:" + std::to_string(port);
+  return ip + ":" + std::to_string(port);
+}
+
+datagram_channel::datagram_channel(settings s, time_point now)
+  : cfg_(std::move(s)), cookies_(now) {
+  // nop
+}
+
+datagram_channel::~datagram_channel() {
+  for (auto& kv : sessions_)
+    kv.second->close();
+}
+
+uint32_t datagram_channel::fresh_index() {
+  for (;;) {
+    auto i = randombytes_random();
+    if (i != 0 && sessions_.count(i) == 0)
+      return i;
+  }
+}
+
+void datagram_channel::send_raw(const udp_address& to,
+                                std::vector<uint8_t> bytes) {
+  out_.push_back({to, std::move(bytes)});
+}
+
+uint32_t datagram_channel::dial(const udp_address& to,
+                                std::optional<peer_id> expected,
+                                bool bootstrapping, time_point now) {
+  if (sessions_.size() >= cfg_.max_sessions)
+    return 0;
+  auto i = fresh_index();
+  auto s = std::make_unique<datagram_session>(*this, i, to, false, now);
+  s->start(expected, bootstrapping, now);
+  if (s->broken())
+    return 0;
+  sessions_.emplace(i, std::move(s));
+  return i;
+}
+
+void datagram_channel::receive(const udp_address& from, const uint8_t* data,
+                               size_t size, time_point now) {
+  auto p = datagram::parse(data, size);
+  if (!p) {
+    ++stats_.garbage;
+    return;
+  }
+  if (p->what == datagram::kind::init) {
+    on_init(from, *p, now);
+    return;
+  }
+  auto i = sessions_.find(p->receiver);
+  if (i == sessions_.end()) {
+    ++stats_.unknown;
+    return;
+  }
+  auto& s = *i->second;
+  // Handshake packets count only from the address the session talks to;
+  // DATA proves itself by its tag (and may come from a new address).
+  bool same = from == s.info().remote;
+  switch (p->what) {
+    case datagram::kind::cookie:
+      if (same && !s.info().inbound)
+        s.on_cookie(*p->cookie, now);
+      break;
+    case datagram::kind::response:
+      if (same && !s.info().inbound)
+        s.on_response(*p, now);
+      break;
+    case datagram::kind::final:
+      if (same && s.info().inbound) {
+        auto was = s.current();
+        s.on_final(*p, now);
+        if (was == datagram_session::state::responding
+            && s.current() != was)
+          --half_open_;
+      }
+      break;
+    case datagram::kind::data:
+      s.on_data(from, data, *p, now);
+      break;
+    case datagram::kind::init:
+      break;
+  }
+  if (s.broken())
+    kill(p->receiver, s.why(), s.kind());
+}
+
+void datagram_channel::on_init(const udp_address& from,
+                               const datagram::packet& p, time_point now) {
+  auto src = from.text();
+  auto known = by_init_.find({src, p.sender});
+  if (known != by_init_.end()) {
+    auto s = sessions_.find(known->second);
+    if (s != sessions_.end())
+      s->second->repeat_response(now);
+    return;
+  }
+  if (half_open_ >= cfg_.cookie_threshold
+      && (!p.cookie || !cookies_.valid(src, *p.cookie, now))) {
+    // Under load: state and a handshake only for sources that prove they
+    // receive at their address.
+    send_raw(from, datagram::encode_cookie(p.sender, cookies_.make(src, now)));
+    ++stats_.cookies_sent;
+    return;
+  }
+  if (half_open_ >= cfg_.max_half_open
+      || sessions_.size() >= cfg_.max_sessions) {
+    ++stats_.refused;
+    return;
+  }
+  auto i = fresh_index();
+  auto s = std::make_unique<datagram_session>(*this, i, from, true, now);
+  if (!s->on_init(p, now)) {
+    ++stats_.refused;
+    return;
+  }
+  sessions_.emplace(i, std::move(s));
+  by_init_.emplace(std::make_pair(src, p.sender), i);
+  ++half_open_;
+}
+
+bool datagram_channel::send(uint32_t session, uint16_t stream,
+                            const uint8_t* data, size_t size) {
+  auto i = sessions_.find(session);
+  return i != sessions_.end() && i->second->send(stream, data, size);
+}
+
+void datagram_channel::pause(uint32_t session, bool on) {
+  auto i = sessions_.find(session);
+  if (i != sessions_.end())
+    i->second->pause(on);
+}
+
+void datagram_channel::close(uint32_t session) {
+  auto i = sessions_.find(session);
+  if (i == sessions_.end())
+    return;
+  auto& s = *i->second;
+  if (s.current() == datagram_session::state::responding)
+    --half_open_;
+  s.close();
+  by_init_.erase({s.info().remote.text(), s.remote_index()});
+  sessions_.erase(i);
+}
+
+// Removes a failed session. The caller hears of it only when it knew of
+// it (sessions it dialled, and answered ones that came up) or when a peer
+// that proved who it is misbehaved before its association came up (a
+// flood of DATA that needs no SCTP). A stranger's failed handshake is
+// only counted.
+void datagram_channel::kill(uint32_t session, std::string reason,
+                            std::optional<misbehaviour> kind) {
+  auto i = sessions_.find(session);
+  if (i == sessions_.end())
+    return;
+  auto& s = *i->second;
+  auto state = s.current();
+  bool keyed = state == datagram_session::state::linking
+               || state == datagram_session::state::up;
+  bool known = !s.info().inbound || state == datagram_session::state::up
+               || (keyed && kind);
+  if (!known)
+    ++stats_.refused;
+  auto ev = event::make(event::down, session);
+  ev.remote = s.info().remote;
+  if (keyed)
+    ev.peer = s.info().peer.id;
+  close(session);
+  if (known) {
+    ev.reason = std::move(reason);
+    ev.kind = kind;
+    events_.push_back(std::move(ev));
+  }
+}
+
+void datagram_channel::tick(time_point now) {
+  std::vector<uint32_t> broken;
+  for (auto& kv : sessions_) {
+    kv.second->tick(now);
+    if (kv.second->broken())
+      broken.push_back(kv.first);
+  }
+  for (auto i : broken) {
+    auto s = sessions_.find(i);
+    if (s != sessions_.end())
+      kill(i, s->second->why(), s->second->kind());
+  }
+}
+
+void datagram_channel::flush(time_point now) {
+  for (auto& kv : sessions_)
+    kv.second->flush(now);
+}
+
+const datagram_channel::session_info*
+datagram_channel::info(uint32_t session) const {
+  auto i = sessions_.find(session);
+  return i == sessions_.end() ? nullptr : &i->second->info();
+}
+
+} // namespace crust

@@ -1,0 +1,196 @@
+// One UDP socket's worth of crust's datagram protocol, sans-I/O: the
+// Noise XX handshake over datagrams (retransmitted, indexed by session,
+// cookies under load), sealed DATA with a replay window, and one SCTP
+// association per session for reliability (transports/datagram/sctp_link).
+// Datagrams in, datagrams out; SCTP messages in and out per session.
+// The caller owns the socket and the clock (actors/rudp_engine).
+//
+// Strangers get silence: a datagram that does not parse, opens nothing or
+// names no session is counted and dropped, never answered.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "crust/messages.hpp"
+#include "crust/peer_id.hpp"
+#include "transports/defence/cookie_jar.hpp"
+#include "transports/datagram/packet.hpp"
+#include "transports/defence/flood_gate.hpp"
+#include "transports/hello.hpp"
+
+namespace crust {
+
+class datagram_session;
+
+/// Where a datagram came from or goes: an IP address as text and a port.
+struct udp_address {
+  std::string ip;
+  uint16_t port = 0;
+  std::string text() const; // "IP:PORT", "[IPv6]:PORT"
+  friend bool operator==(const udp_address& a, const udp_address& b) {
+    return a.port == b.port && a.ip == b.ip;
+  }
+};
+
+class datagram_channel {
+public:
+  using clock = std::chrono::steady_clock;
+  using time_point = clock::time_point;
+
+  struct settings {
+    noise::keypair static_key;
+    hello local;
+    std::string network_name;
+    /// Handshakes we answer at once; from `cookie_threshold` of them on,
+    /// an INIT must bring a cookie.
+    uint32_t max_half_open = 256;
+    uint32_t cookie_threshold = 16;
+    /// Sessions in all (handshaking or established).
+    uint32_t max_sessions = 1024;
+    std::chrono::milliseconds handshake_timeout{10000};
+    /// Largest SCTP message a peer may send (one frame).
+    size_t max_message = 64 * 1024 + 64;
+    /// Defence before decryption, as on TCP: per session and per IP.
+    flow_rates rates;
+    std::shared_ptr<ip_meters> ips;
+    std::chrono::milliseconds flood_timeout{30000};
+  };
+
+  /// What happened, for the caller to act on.
+  struct event {
+    enum kind_t {
+      up,    // the handshake finished: info(session) says who
+      frame, // one SCTP message arrived on `stream`
+      down,  // the session ended (`reason`, `kind` when it misbehaved)
+    } what = up;
+    uint32_t session = 0;
+    uint16_t stream = 0;
+    std::vector<uint8_t> bytes;
+    std::string reason;
+    std::optional<misbehaviour> kind;
+    udp_address remote;         // down: where the session's peer was
+    std::optional<peer_id> peer; // down: who, once the handshake proved it
+
+    static event make(kind_t what, uint32_t session) {
+      event ev;
+      ev.what = what;
+      ev.session = session;
+      return ev;
+    }
+  };
+
+  struct session_info {
+    udp_address remote;
+    bool inbound = false;
+    hello peer;
+  };
+
+  struct counters {
+    uint64_t garbage = 0;      // unparsable datagrams
+    uint64_t unknown = 0;      // naming no session of ours
+    uint64_t replayed = 0;     // counters seen before (or too old)
+    uint64_t forged = 0;       // failed authentication
+    uint64_t cookies_sent = 0; // INITs answered with a cookie
+    uint64_t refused = 0;      // INITs over the limits, or bad handshakes
+    uint64_t throttled = 0;    // DATA dropped by the flood gate
+  };
+
+  struct outgoing {
+    udp_address to;
+    std::vector<uint8_t> bytes;
+  };
+
+  datagram_channel(settings s, time_point now);
+  ~datagram_channel();
+  datagram_channel(const datagram_channel&) = delete;
+  datagram_channel& operator=(const datagram_channel&) = delete;
+
+  /// Starts a handshake with `to`; the session index, or 0 when the
+  /// session table is full. `expected`: the peer id that must answer.
+  uint32_t dial(const udp_address& to, std::optional<peer_id> expected,
+                bool bootstrapping, time_point now);
+
+  /// A datagram from `from`.
+  void receive(const udp_address& from, const uint8_t* data, size_t size,
+               time_point now);
+
+  /// Queues an SCTP message; false when the session is not up or its send
+  /// buffer is full (retry after datagrams flowed).
+  bool send(uint32_t session, uint16_t stream, const uint8_t* data,
+            size_t size);
+
+  /// The receiver's own back-pressure: while paused, the session's DATA
+  /// is dropped unread (SCTP resends it later, and its congestion control
+  /// slows the peer down).
+  void pause(uint32_t session, bool on);
+
+  /// Ends a session (the peer hears an SCTP ABORT). No down event follows.
+  void close(uint32_t session);
+
+  /// Retransmissions, timeouts and keepalives due by `now`; call often
+  /// (every few ms while sessions exist), after ticking the SCTP stack.
+  void tick(time_point now);
+
+  /// Seals what the SCTP associations want sent; call after receive,
+  /// send and the stack's tick.
+  void flush(time_point now);
+
+  std::vector<outgoing>& out() {
+    return out_;
+  }
+
+  std::deque<event>& events() {
+    return events_;
+  }
+
+  const session_info* info(uint32_t session) const;
+
+  const counters& stats() const {
+    return stats_;
+  }
+
+  size_t sessions() const {
+    return sessions_.size();
+  }
+
+  /// Sessions whose handshake we answered and that have not finished.
+  size_t half_open() const {
+    return half_open_;
+  }
+
+  /// Keepalive: a session silent this long sends an empty DATA, holding
+  /// NAT bindings open (RFC 4787 lets them expire after 2 minutes; many
+  /// NATs do after 30 s).
+  static constexpr auto keepalive = std::chrono::seconds(15);
+
+private:
+  friend class datagram_session;
+
+  uint32_t fresh_index();
+  void on_init(const udp_address& from, const datagram::packet& p,
+               time_point now);
+  void kill(uint32_t session, std::string reason,
+            std::optional<misbehaviour> kind = std::nullopt);
+  void send_raw(const udp_address& to, std::vector<uint8_t> bytes);
+
+  settings cfg_;
+  cookie_jar cookies_;
+  std::unordered_map<uint32_t, std::unique_ptr<datagram_session>> sessions_;
+  // Responder side: (source, their index) -> our index, so a repeated
+  // INIT gets the same RESPONSE instead of a second session.
+  std::map<std::pair<std::string, uint32_t>, uint32_t> by_init_;
+  size_t half_open_ = 0;
+  std::vector<outgoing> out_;
+  std::deque<event> events_;
+  counters stats_;
+};
+
+} // namespace crust
