@@ -11,6 +11,8 @@
 // From the service: (discover_atom) starts a check unless one runs.
 #pragma once
 
+#include <caf/atom.hpp>
+
 #include <caf/actor.hpp>
 #include <caf/behavior.hpp>
 #include <caf/stateful_actor.hpp>
@@ -23,6 +25,11 @@
 #include "nat/nat_probe.hpp"
 
 namespace crust {
+
+// -- atoms: the discovery's protocol ---------------------------------
+
+using discover_atom = caf::atom_constant<caf::atom("discover")>;
+using nat_report_atom = caf::atom_constant<caf::atom("nat_report")>;
 
 struct address_discovery_setup {
   caf::actor service;

@@ -13,6 +13,8 @@
 // to dial: the announced one on the packet's source address.
 #pragma once
 
+#include <caf/atom.hpp>
+
 #include <caf/actor.hpp>
 #include <caf/behavior.hpp>
 #include <caf/stateful_actor.hpp>
@@ -30,6 +32,10 @@
 #include "transports/defence/token_bucket.hpp"
 
 namespace crust {
+
+// -- atoms: to the service -------------------------------------------
+
+using beacon_found_atom = caf::atom_constant<caf::atom("bcn_found")>;
 
 struct beacon_setup {
   caf::actor service;

@@ -11,6 +11,8 @@
 //                   (kept_count_atom, uint32_t) whenever that changes.
 #pragma once
 
+#include <caf/atom.hpp>
+
 #include <caf/actor.hpp>
 #include <caf/behavior.hpp>
 #include <caf/stateful_actor.hpp>
@@ -22,6 +24,13 @@
 #include "crust/endpoint.hpp"
 
 namespace crust {
+
+// -- atoms: a round's protocol with the service ----------------------
+
+using bootstrap_dial_atom = caf::atom_constant<caf::atom("bs_dial")>;
+using bootstrap_result_atom = caf::atom_constant<caf::atom("bs_result")>;
+using kept_count_atom = caf::atom_constant<caf::atom("kept_count")>;
+using bootstrap_tick_atom = caf::atom_constant<caf::atom("bs_tick")>;
 
 struct bootstrap_setup {
   caf::actor service;

@@ -12,6 +12,8 @@
 // Problems with the file go to the handler as crust::warning.
 #pragma once
 
+#include <caf/atom.hpp>
+
 #include <caf/actor.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
@@ -23,6 +25,13 @@
 #include "discovery/peer_cache.hpp"
 
 namespace crust {
+
+// -- atoms: the cache keeper's protocol ------------------------------
+
+using cache_success_atom = caf::atom_constant<caf::atom("cache_ok")>;
+using cache_failure_atom = caf::atom_constant<caf::atom("cache_fail")>;
+using cache_list_atom = caf::atom_constant<caf::atom("cache_list")>;
+using cache_learned_atom = caf::atom_constant<caf::atom("cache_lrnd")>;
 
 struct cache_setup {
   std::string path;

@@ -3,6 +3,8 @@
 // blocking). Replies (native_socket fd, endpoint local) or an error.
 #pragma once
 
+#include <caf/atom.hpp>
+
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/timespan.hpp>
@@ -10,6 +12,10 @@
 #include "crust/endpoint.hpp"
 
 namespace crust {
+
+// -- atoms: from the service -----------------------------------------
+
+using dial_atom = caf::atom_constant<caf::atom("dial")>;
 
 /// Spawn detached; answers one dial_atom request with the outcome of
 /// dialling `target`, then quits. (It takes its work as spawn arguments:

@@ -6,12 +6,18 @@
 //   crust::service_failed when the port cannot be bound.
 #pragma once
 
+#include <caf/atom.hpp>
+
 #include <caf/behavior.hpp>
 #include <caf/io/broker.hpp>
 
 #include "actors/connection/connection.hpp"
 
 namespace crust {
+
+// -- atoms: to the service -------------------------------------------
+
+using bound_atom = caf::atom_constant<caf::atom("bound")>;
 
 /// `setup` is the template for every accepted connection.
 caf::behavior listener(caf::io::broker* self, connection_setup setup);

@@ -13,6 +13,8 @@
 // To the service: crust::port_mapping.
 #pragma once
 
+#include <caf/atom.hpp>
+
 #include <caf/actor.hpp>
 #include <caf/behavior.hpp>
 #include <caf/stateful_actor.hpp>
@@ -26,6 +28,11 @@
 #include "nat/io/upnp_igd.hpp"
 
 namespace crust {
+
+// -- atoms: the mapper's protocol ------------------------------------
+
+using map_port_atom = caf::atom_constant<caf::atom("map_port")>;
+using renew_atom = caf::atom_constant<caf::atom("renew")>;
 
 struct port_mapper_setup {
   caf::actor service;

@@ -19,17 +19,34 @@
 //   when the peer closed it because another connection between us lives.
 #pragma once
 
+#include <caf/atom.hpp>
+
 #include <caf/actor.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/connection_handle.hpp>
 #include <caf/io/network/native_socket.hpp>
 
+#include "actors/rudp_engine/engine.hpp"
 #include "crust/config.hpp"
 #include "crust/messages.hpp"
 #include "transports/defence/flood_gate.hpp"
 #include "transports/noise/primitives.hpp"
 
 namespace crust {
+
+// -- atoms: the connection actor's protocol with the service ---------
+
+using conn_up_atom = caf::atom_constant<caf::atom("conn_up")>;
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using select_atom = caf::atom_constant<caf::atom("select")>;
+using selected_atom = caf::atom_constant<caf::atom("selected")>;
+using kept_atom = caf::atom_constant<caf::atom("kept")>;
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using admit_atom = caf::atom_constant<caf::atom("admit")>;
+using exchange_atom = caf::atom_constant<caf::atom("exchange")>;
+using peers_request_atom = caf::atom_constant<caf::atom("peers_req")>;
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
+using observed_atom = caf::atom_constant<caf::atom("observed")>;
 
 struct connection_setup {
   service_options opts;
@@ -59,8 +76,8 @@ caf::actor spawn_tcp_connection(caf::actor_system& sys,
 /// A connection over a session of the rudp engine that came up (the
 /// engine ran the handshake; the connection asks it for the peer's HELLO
 /// on admission).
-caf::actor spawn_rudp_connection(caf::actor_system& sys, caf::actor engine,
-                                 uint32_t ep, uint32_t session,
-                                 connection_setup setup);
+caf::actor spawn_rudp_connection(caf::actor_system& sys,
+                                 rudp_engine_actor engine, rudp_socket socket,
+                                 rudp_session session, connection_setup setup);
 
 } // namespace crust

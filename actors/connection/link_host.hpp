@@ -11,6 +11,8 @@
 // deadline. Data moves only when the carrier pumps.
 #pragma once
 
+#include <caf/atom.hpp>
+
 #include <caf/actor.hpp>
 #include <caf/message_handler.hpp>
 #include <caf/scheduled_actor.hpp>
@@ -23,6 +25,11 @@
 #include "transports/link.hpp"
 
 namespace crust {
+
+// -- atoms: a connection's messages to itself ------------------------
+
+using pump_atom = caf::atom_constant<caf::atom("pump")>;
+using link_timeout_atom = caf::atom_constant<caf::atom("link_tout")>;
 
 class link_host {
 public:
@@ -50,8 +57,8 @@ protected:
 
   /// Sends `xs` as this actor (the service tells connections apart by
   /// their sender).
-  template <class... Ts>
-  void tell(const caf::actor& to, Ts&&... xs) {
+  template <class Handle, class... Ts>
+  void tell(const Handle& to, Ts&&... xs) {
     caf::unsafe_send_as(self_, to, std::forward<Ts>(xs)...);
   }
 

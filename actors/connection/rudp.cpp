@@ -25,7 +25,7 @@ using namespace caf;
 // Bytes handed to the engine and not yet taken by SCTP.
 constexpr size_t rudp_window = 256 * 1024;
 
-using frames = std::vector<std::vector<uint8_t>>;
+using frames = rudp_frames;
 
 link::settings rudp_link_settings(const connection_setup& s) {
   auto ls = link_host::settings_for(s);
@@ -37,8 +37,8 @@ link::settings rudp_link_settings(const connection_setup& s) {
 
 class rudp_connection : public link_host {
 public:
-  rudp_connection(event_based_actor* self, actor engine, uint32_t ep,
-                  uint32_t session, connection_setup s)
+  rudp_connection(event_based_actor* self, rudp_engine_actor engine,
+                  rudp_socket ep, rudp_session session, connection_setup s)
     : link_host(self, s, rudp_link_settings(s)),
       self_(self),
       engine_(std::move(engine)),
@@ -176,9 +176,9 @@ private:
   }
 
   event_based_actor* self_;
-  actor engine_;
-  uint32_t ep_;
-  uint32_t session_;
+  rudp_engine_actor engine_;
+  rudp_socket ep_;
+  rudp_session session_;
   size_t in_flight_ = 0;
   bool up_ = false;
   bool paused_ = false;
@@ -189,9 +189,9 @@ struct rudp_state {
   static inline const char* name = "crust.connection.rudp";
 };
 
-behavior run_rudp_connection(stateful_actor<rudp_state>* self, actor engine,
-                             uint32_t ep, uint32_t session,
-                             connection_setup setup) {
+behavior run_rudp_connection(stateful_actor<rudp_state>* self,
+                             rudp_engine_actor engine, rudp_socket ep,
+                             rudp_session session, connection_setup setup) {
   return self->state.conn
     .emplace(self, std::move(engine), ep, session, std::move(setup))
     .make_behavior();
@@ -199,9 +199,9 @@ behavior run_rudp_connection(stateful_actor<rudp_state>* self, actor engine,
 
 } // namespace
 
-caf::actor spawn_rudp_connection(caf::actor_system& sys, caf::actor engine,
-                                 uint32_t ep, uint32_t session,
-                                 connection_setup setup) {
+caf::actor spawn_rudp_connection(caf::actor_system& sys,
+                                 rudp_engine_actor engine, rudp_socket ep,
+                                 rudp_session session, connection_setup setup) {
   return sys.spawn(run_rudp_connection, std::move(engine), ep, session,
                    std::move(setup));
 }

@@ -23,6 +23,11 @@ namespace {
 using namespace caf;
 using namespace caf::io;
 
+// Its messages to itself.
+using finish_atom = caf::atom_constant<caf::atom("finish")>;
+using rearm_atom = caf::atom_constant<caf::atom("rearm")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+
 // Bytes handed to CAF but not yet written to the socket. Above this we stop
 // moving frames out of the link, so CAF's buffer stays small and a
 // high-priority message is never stuck behind megabytes of bulk.

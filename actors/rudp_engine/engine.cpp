@@ -41,7 +41,7 @@ struct route {
   frames pending;
   size_t pending_bytes = 0;
   frames backlog; // waiting for room in SCTP's send buffer
-  std::optional<caf::response_promise> dial;
+  std::optional<caf::typed_response_promise<rudp_session>> dial;
   uint64_t accepted = 0; // bytes SCTP took since the last report
   frames arrived;        // to hand the owner at the end of this round
 };
@@ -63,7 +63,7 @@ struct engine_state {
   static inline const char* name = "crust.rudp_engine";
 };
 
-using engine_ptr = caf::stateful_actor<engine_state>*;
+using engine_ptr = rudp_engine_actor::stateful_pointer<engine_state>;
 
 std::mutex registry_mtx;
 const auto engine_key = caf::atom("rudp_eng");
@@ -73,7 +73,7 @@ void settle(engine_ptr self, uint32_t id, endpoint_state& ep);
 void start_ticking(engine_ptr self) {
   if (!self->state.ticking) {
     self->state.ticking = true;
-    set_timer(self, self->state.tick, tick_atom::value);
+    set_timer(self, self->state.tick, rudp_tick_atom::value);
   }
 }
 
@@ -94,11 +94,12 @@ void on_event(engine_ptr self, uint32_t id, endpoint_state& ep,
   switch (ev.what) {
     case ev_t::up:
       if (r.dial) {
-        r.dial->deliver(ev.session);
+        r.dial->deliver(rudp_session{ev.session});
         r.dial.reset();
       } else if (auto info = ep.ch->info(ev.session)) {
-        self->send(ep.service, rudp_inbound_atom::value, id, ev.session,
-                   info->remote.ip, info->remote.port);
+        caf::unsafe_send_as(self, ep.service, rudp_inbound_atom::value,
+                            rudp_socket{id}, rudp_session{ev.session},
+                            info->remote.ip, info->remote.port);
       }
       return;
     case ev_t::frame: {
@@ -110,10 +111,10 @@ void on_event(engine_ptr self, uint32_t id, endpoint_state& ep,
       if (r.dial)
         r.dial->deliver(make_error(errc::unreachable, ev.reason));
       else if (r.owner)
-        self->send(r.owner, rudp_down_atom::value, ev.reason,
+        caf::unsafe_send_as(self, r.owner, rudp_down_atom::value, ev.reason,
                    ev.kind ? static_cast<uint8_t>(*ev.kind) : no_misbehaviour);
       else if (ev.kind) // before its connection existed: the service says so
-        self->send(ep.service,
+        caf::unsafe_send_as(self, ep.service,
                    misbehaving{ev.remote.text(),
                                ev.peer ? caf::optional<peer_id>{*ev.peer}
                                        : caf::optional<peer_id>{},
@@ -159,11 +160,12 @@ void settle(engine_ptr self, uint32_t id, endpoint_state& ep) {
     if (!r.owner)
       continue;
     if (!r.arrived.empty()) {
-      self->send(r.owner, rudp_frames_atom::value, std::move(r.arrived));
+      caf::unsafe_send_as(self, r.owner, rudp_frames_atom::value,
+                          std::move(r.arrived));
       r.arrived.clear();
     }
     if (r.accepted > 0) {
-      self->send(r.owner, rudp_sent_atom::value, r.accepted);
+      caf::unsafe_send_as(self, r.owner, rudp_sent_atom::value, r.accepted);
       r.accepted = 0;
     }
   }
@@ -217,14 +219,14 @@ void close_endpoints_of(engine_ptr self, const caf::actor_addr& service) {
 
 // (It takes its tick as an argument: CAF 0.17 dereferences a null
 // pointer for functions spawned without any.)
-caf::behavior engine(engine_ptr self, caf::timespan tick) {
+rudp_engine_actor::behavior_type engine(engine_ptr self, caf::timespan tick) {
   self->state.tick = tick;
   // A service that stops, asking or not, takes its sockets along.
   self->set_down_handler(
     [=](caf::down_msg& dm) { close_endpoints_of(self, dm.source); });
   return {
     [=](rudp_open_atom, const std::string& host, uint16_t port,
-        const rudp_settings& s) -> caf::result<uint32_t, uint16_t> {
+        const rudp_settings& s) -> caf::result<rudp_socket, uint16_t> {
       auto fd = udp_bind(host, port);
       if (!fd)
         return fd.error();
@@ -234,25 +236,27 @@ caf::behavior engine(engine_ptr self, caf::timespan tick) {
       ep.service = caf::actor_cast<caf::actor>(self->current_sender());
       ep.ch = std::make_unique<datagram_channel>(*s, clock_type::now());
       ep.reader = self->home_system().spawn<caf::detached>(
-        udp_reader, *fd, id, caf::actor_cast<caf::actor>(self));
+        udp_reader, *fd, rudp_socket{id},
+        caf::actor_cast<rudp_engine_actor>(self));
       self->monitor(ep.service);
-      return {id, udp_local_port(*fd)};
+      return {rudp_socket{id}, udp_local_port(*fd)};
     },
     [=](close_atom) {
       close_endpoints_of(
         self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
       return caf::ok_atom::value;
     },
-    [=](udp_readable_atom, uint32_t id) {
-      auto i = self->state.eps.find(id);
+    [=](udp_readable_atom, rudp_socket sock) {
+      auto i = self->state.eps.find(sock.id);
       if (i != self->state.eps.end()) {
         read_socket(i->second);
-        settle(self, id, i->second);
+        settle(self, sock.id, i->second);
       }
       return caf::ok_atom::value;
     },
-    [=](rudp_dial_atom, uint32_t id, const endpoint& target,
-        bool bootstrapping) -> caf::result<uint32_t> {
+    [=](rudp_dial_atom, rudp_socket sock, const endpoint& target,
+        bool bootstrapping) -> caf::result<rudp_session> {
+      auto id = sock.id;
       auto i = self->state.eps.find(id);
       if (i == self->state.eps.end())
         return make_error(errc::unreachable, "rudp is not running");
@@ -264,14 +268,15 @@ caf::behavior engine(engine_ptr self, caf::timespan tick) {
                            bootstrapping, clock_type::now());
       if (s == 0)
         return make_error(errc::unreachable, "too many rudp sessions");
-      auto rp = self->make_response_promise<uint32_t>();
+      auto rp = self->make_response_promise<rudp_session>();
       ep.routes[s].dial = rp;
       settle(self, id, ep);
       return rp;
     },
-    [=](rudp_attach_atom, uint32_t id,
-        uint32_t session) -> caf::result<peer_id, uint64_t, bool, frames> {
-      auto i = self->state.eps.find(id);
+    [=](rudp_attach_atom, rudp_socket sock, rudp_session sess)
+      -> caf::result<peer_id, uint64_t, bool, frames> {
+      auto session = sess.id;
+      auto i = self->state.eps.find(sock.id);
       if (i == self->state.eps.end())
         return make_error(errc::unreachable, "rudp is not running");
       auto& ep = i->second;
@@ -288,11 +293,12 @@ caf::behavior engine(engine_ptr self, caf::timespan tick) {
       return {info->peer.id, info->peer.session, info->peer.bootstrapping,
               std::move(held)};
     },
-    [=](rudp_send_atom, uint32_t id, uint32_t session, frames& fs) {
+    [=](rudp_send_atom, rudp_socket sock, rudp_session sess, frames& fs) {
+      auto id = sock.id;
       auto i = self->state.eps.find(id);
       if (i == self->state.eps.end())
         return;
-      auto r = i->second.routes.find(session);
+      auto r = i->second.routes.find(sess.id);
       if (r == i->second.routes.end())
         return;
       for (auto& f : fs)
@@ -302,32 +308,32 @@ caf::behavior engine(engine_ptr self, caf::timespan tick) {
       read_socket(i->second);
       settle(self, id, i->second);
     },
-    [=](rudp_pause_atom, uint32_t id, uint32_t session, bool on) {
-      auto i = self->state.eps.find(id);
+    [=](rudp_pause_atom, rudp_socket sock, rudp_session sess, bool on) {
+      auto i = self->state.eps.find(sock.id);
       if (i != self->state.eps.end())
-        i->second.ch->pause(session, on);
+        i->second.ch->pause(sess.id, on);
     },
-    [=](rudp_end_atom, uint32_t id, uint32_t session) {
+    [=](rudp_end_atom, rudp_socket sock, rudp_session sess) {
       // The owner is gone; what it queued last (its CLOSE) still goes out
       // before the association is let go.
-      auto i = self->state.eps.find(id);
+      auto i = self->state.eps.find(sock.id);
       if (i == self->state.eps.end())
         return;
-      auto r = i->second.routes.find(session);
+      auto r = i->second.routes.find(sess.id);
       if (r != i->second.routes.end())
         r->second.owner = nullptr;
-      set_timer(self, end_grace, close_atom::value, id, session);
+      set_timer(self, end_grace, rudp_close_atom::value, sock, sess);
     },
-    [=](close_atom, uint32_t id, uint32_t session) {
-      auto i = self->state.eps.find(id);
+    [=](rudp_close_atom, rudp_socket sock, rudp_session sess) {
+      auto i = self->state.eps.find(sock.id);
       if (i == self->state.eps.end())
         return;
       auto& ep = i->second;
-      ep.routes.erase(session);
-      ep.ch->close(session);
-      settle(self, id, ep);
+      ep.routes.erase(sess.id);
+      ep.ch->close(sess.id);
+      settle(self, sock.id, ep);
     },
-    [=](tick_atom) {
+    [=](rudp_tick_atom) {
       auto& st = self->state;
       st.ticking = false;
       auto now = clock_type::now();
@@ -342,11 +348,11 @@ caf::behavior engine(engine_ptr self, caf::timespan tick) {
 
 } // namespace
 
-caf::actor rudp_engine_of(caf::actor_system& sys) {
+rudp_engine_actor rudp_engine_of(caf::actor_system& sys) {
   std::lock_guard<std::mutex> guard{registry_mtx};
   auto& reg = sys.registry();
   if (auto existing = reg.get(engine_key))
-    return caf::actor_cast<caf::actor>(existing);
+    return caf::actor_cast<rudp_engine_actor>(existing);
   // A thread of its own: a batch from the reader or a frame to send then
   // wakes it at once, where a pooled actor waits for an idle worker to
   // poll its queue (loopback bench: round trips 380 instead of 550 µs,

@@ -5,27 +5,27 @@
 // every few milliseconds while sessions exist, and carries frames between
 // sessions and their connection actors (actors/connection, over rudp).
 //
-// From a service:
-//   (rudp_open_atom, host, port, rudp_settings) -> (uint32_t ep, uint16_t port)
-//   (rudp_dial_atom, ep, endpoint target, bool bootstrapping)
-//       -> uint32_t session once up, or an error saying why not
-//   close_atom -> ok: closes the sender's sockets and their sessions.
-// To a service: (rudp_inbound_atom, ep, session, ip, port) for a session a
-//   peer started; the service spawns its connection actor.
-// From a connection actor:
-//   (rudp_attach_atom, ep, session) -> (peer_id, uint64_t, bool, frames):
-//       its HELLO and the frames that arrived before it attached
-//   (rudp_send_atom, ep, session, frames): each frame [stream][type][body]
-//   (rudp_end_atom, ep, session)
-// To a connection actor: (rudp_frames_atom, frames), (rudp_sent_atom,
-//   uint64_t bytes) as SCTP takes them, (rudp_down_atom, reason, kind).
+// Its interface is the typed actor rudp_engine_actor below (CAF's
+// middleman_actor.hpp is the model: the protocol in words, then the
+// checked alias). Sockets and sessions are named by handle types, as CAF
+// names connections, never by bare integers.
 #pragma once
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "actors/atoms.hpp"
+#include "crust/endpoint.hpp"
+#include "crust/peer_id.hpp"
 #include "transports/datagram/channel.hpp"
 
 using rudp_settings = std::shared_ptr<crust::datagram_channel::settings>;
@@ -33,8 +33,101 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rudp_settings)
 
 namespace crust {
 
+/// A service's UDP socket in the engine (0: none).
+struct rudp_socket {
+  uint32_t id = 0;
+  explicit operator bool() const {
+    return id != 0;
+  }
+  friend bool operator==(rudp_socket a, rudp_socket b) {
+    return a.id == b.id;
+  }
+  friend bool operator!=(rudp_socket a, rudp_socket b) {
+    return a.id != b.id;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rudp_socket& x) {
+  return f(caf::meta::type_name("rudp_socket"), x.id);
+}
+
+/// A session on one of those sockets: one peer's association.
+struct rudp_session {
+  uint32_t id = 0;
+  friend bool operator==(rudp_session a, rudp_session b) {
+    return a.id == b.id;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rudp_session& x) {
+  return f(caf::meta::type_name("rudp_session"), x.id);
+}
+
+/// Frames between a session and its connection actor, each
+/// [stream u8][type u8][body].
+using rudp_frames = std::vector<std::vector<uint8_t>>;
+
+// -- the engine's atoms ---------------------------------------------------------
+
+using rudp_open_atom = caf::atom_constant<caf::atom("rudp_open")>;
+using rudp_dial_atom = caf::atom_constant<caf::atom("rudp_dial")>;
+using rudp_inbound_atom = caf::atom_constant<caf::atom("rudp_in")>;
+using rudp_attach_atom = caf::atom_constant<caf::atom("rudp_att")>;
+using rudp_send_atom = caf::atom_constant<caf::atom("rudp_send")>;
+using rudp_sent_atom = caf::atom_constant<caf::atom("rudp_sent")>;
+using rudp_frames_atom = caf::atom_constant<caf::atom("rudp_frm")>;
+using rudp_down_atom = caf::atom_constant<caf::atom("rudp_down")>;
+using rudp_pause_atom = caf::atom_constant<caf::atom("rudp_pause")>;
+using rudp_end_atom = caf::atom_constant<caf::atom("rudp_end")>;
+using rudp_close_atom = caf::atom_constant<caf::atom("rudp_close")>;
+using rudp_tick_atom = caf::atom_constant<caf::atom("rudp_tick")>;
+using udp_readable_atom = caf::atom_constant<caf::atom("udp_ready")>;
+using udp_read_atom = caf::atom_constant<caf::atom("udp_read")>;
+
+/// The engine.
+///
+/// From a service:
+///   (rudp_open_atom, host, port, rudp_settings) -> (rudp_socket, uint16_t port)
+///   (rudp_dial_atom, rudp_socket, endpoint target, bool bootstrapping)
+///       -> rudp_session once up, or an error saying why not
+///   (close_atom) -> ok: closes the sender's sockets and sessions (the
+///       word every closable child of the service answers)
+/// To a service:
+///   (rudp_inbound_atom, rudp_socket, rudp_session, ip, port): a session a
+///       peer started; the service spawns its connection actor
+///   misbehaving: a peer that misbehaved before its connection existed
+/// From a connection actor:
+///   (rudp_attach_atom, rudp_socket, rudp_session)
+///       -> (peer_id, uint64_t session, bool bootstrapping, rudp_frames):
+///       its HELLO and the frames that arrived before it attached
+///   (rudp_send_atom, rudp_socket, rudp_session, rudp_frames)
+///   (rudp_pause_atom, rudp_socket, rudp_session, bool on)
+///   (rudp_end_atom, rudp_socket, rudp_session)
+/// To a connection actor:
+///   (rudp_frames_atom, rudp_frames), (rudp_sent_atom, uint64_t bytes) as
+///   SCTP takes them, (rudp_down_atom, std::string reason, uint8_t kind)
+/// From its udp_reader: (udp_readable_atom, rudp_socket) -> ok, once read
+/// From itself: rudp_tick_atom, and (rudp_close_atom, socket, session)
+///   once an ended session's grace is over
+using rudp_engine_actor = caf::typed_actor<
+  caf::replies_to<rudp_open_atom, std::string, uint16_t,
+                  rudp_settings>::with<rudp_socket, uint16_t>,
+  caf::replies_to<rudp_dial_atom, rudp_socket, endpoint,
+                  bool>::with<rudp_session>,
+  caf::replies_to<close_atom>::with<caf::ok_atom>,
+  caf::replies_to<rudp_attach_atom, rudp_socket,
+                  rudp_session>::with<peer_id, uint64_t, bool, rudp_frames>,
+  caf::reacts_to<rudp_send_atom, rudp_socket, rudp_session, rudp_frames>,
+  caf::reacts_to<rudp_pause_atom, rudp_socket, rudp_session, bool>,
+  caf::reacts_to<rudp_end_atom, rudp_socket, rudp_session>,
+  caf::replies_to<udp_readable_atom, rudp_socket>::with<caf::ok_atom>,
+  caf::reacts_to<rudp_tick_atom>,
+  caf::reacts_to<rudp_close_atom, rudp_socket, rudp_session>>;
+
 /// The engine of `sys`, spawned on first use.
-caf::actor rudp_engine_of(caf::actor_system& sys);
+rudp_engine_actor rudp_engine_of(caf::actor_system& sys);
 
 /// rudp_down_atom's kind when the peer did not misbehave.
 constexpr uint8_t no_misbehaviour = 255;

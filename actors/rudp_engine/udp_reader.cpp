@@ -17,8 +17,8 @@ constexpr int poll_ms = 10;
 
 } // namespace
 
-caf::behavior udp_reader(caf::event_based_actor* self, int fd, uint32_t ep,
-                         caf::actor engine) {
+caf::behavior udp_reader(caf::event_based_actor* self, int fd,
+                         rudp_socket ep, rudp_engine_actor engine) {
   self->attach_functor([fd] { ::close(fd); });
   self->send(self, udp_read_atom::value);
   return {

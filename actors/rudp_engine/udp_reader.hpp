@@ -11,11 +11,13 @@
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "actors/rudp_engine/engine.hpp"
+
 namespace crust {
 
-/// Sends (udp_readable_atom, uint32_t ep) requests to `engine`, which
-/// answers once it read what was waiting.
-caf::behavior udp_reader(caf::event_based_actor* self, int fd, uint32_t ep,
-                         caf::actor engine);
+/// Sends (udp_readable_atom, socket) requests to `engine`, which answers
+/// once it read what was waiting.
+caf::behavior udp_reader(caf::event_based_actor* self, int fd,
+                         rudp_socket socket, rudp_engine_actor engine);
 
 } // namespace crust

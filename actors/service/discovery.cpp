@@ -14,6 +14,7 @@
 #include "actors/atoms.hpp"
 #include "actors/blocking.hpp"
 #include "actors/beacon.hpp"
+#include "actors/bootstrap_cache.hpp"
 #include "discovery/peer_exchange.hpp"
 
 namespace crust {

@@ -56,7 +56,7 @@ void open_on(self_ptr self, uint16_t port, bool last_try) {
   self->request(st.rudp, std::chrono::seconds(10), rudp_open_atom::value,
                 st.opts.listen_address, port, channel_settings(self))
     .then(
-      [=](uint32_t ep, uint16_t bound) {
+      [=](rudp_socket ep, uint16_t bound) {
         auto& st = self->state;
         st.rudp_ep = ep;
         st.udp_port = bound;
@@ -104,17 +104,18 @@ void open_rudp(self_ptr self) {
 
 void stop_rudp(self_ptr self) {
   auto& st = self->state;
-  st.rudp_ep = 0;
+  st.rudp_ep = {};
   // The engine closes our socket, sending what our connections queued
   // last (their CLOSE) before it lets the sessions go, then answers.
-  close_and_wait(self, st.rudp, std::chrono::seconds(2));
+  close_and_wait(self, caf::actor_cast<caf::actor>(std::exchange(st.rudp, {})),
+                 std::chrono::seconds(2));
 }
 
 bool rudp_ready(self_ptr self) {
-  return self->state.rudp && self->state.rudp_ep != 0;
+  return self->state.rudp && self->state.rudp_ep;
 }
 
-void on_rudp_inbound(self_ptr self, uint32_t ep, uint32_t session,
+void on_rudp_inbound(self_ptr self, rudp_socket ep, rudp_session session,
                      const std::string& ip, uint16_t port) {
   auto& st = self->state;
   if (ep != st.rudp_ep || st.stopping)
@@ -136,7 +137,7 @@ void dial_rudp(self_ptr self, const endpoint& target, origin from,
               rudp_dial_atom::value, ep, target,
               from == origin::bootstrap_out)
     .then(
-      [=](uint32_t session) {
+      [=](rudp_session session) {
         auto& st = self->state;
         if (st.stopping || ep != st.rudp_ep) {
           self->send(st.rudp, rudp_end_atom::value, ep, session);

@@ -7,6 +7,9 @@
 
 #include "actors/atoms.hpp"
 #include "actors/connection/connection.hpp"
+#include "actors/address_discovery.hpp"
+#include "actors/beacon.hpp"
+#include "actors/bootstrap.hpp"
 #include "actors/bootstrap_cache.hpp"
 #include "transports/io/interfaces.hpp"
 #include "actors/listener.hpp"
@@ -27,7 +30,7 @@ constexpr auto shutdown_grace = std::chrono::seconds(2);
 
 } // namespace
 
-void close_and_wait(self_ptr self, caf::actor& child, caf::timespan limit) {
+void close_and_wait(self_ptr self, caf::actor child, caf::timespan limit) {
   auto& st = self->state;
   if (!child)
     return;
@@ -41,7 +44,6 @@ void close_and_wait(self_ptr self, caf::actor& child, caf::timespan limit) {
   };
   self->request(child, limit, close_atom::value)
     .then([=](caf::ok_atom) { done(); }, [=](caf::error&) { done(); });
-  child = nullptr;
 }
 
 void spawn_listener(self_ptr self) {
@@ -162,14 +164,15 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       if (first)
         open_rudp(self); // then announces where we listen
     },
-    [=](rudp_inbound_atom, uint32_t ep, uint32_t session,
+    [=](rudp_inbound_atom, rudp_socket ep, rudp_session session,
         const std::string& ip, uint16_t port) {
       on_rudp_inbound(self, ep, session, ip, port);
     },
     [=](misbehaving& m) {
       // From the rudp engine: a peer that misbehaved before its
       // connection existed (see datagram_channel::kill).
-      if (caf::actor_cast<caf::actor>(self->current_sender()) == self->state.rudp)
+      if (self->current_sender()
+          == caf::actor_cast<caf::strong_actor_ptr>(self->state.rudp))
         self->send(self->state.handler, std::move(m));
     },
     [=](port_mapping& ev) {
@@ -296,8 +299,8 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       }
       // Not killed with the others: the cache saves what it was told, the
       // mapper removes its mappings, and the service waits for both.
-      close_and_wait(self, st.cache, shutdown_grace);
-      close_and_wait(self, st.mapper,
+      close_and_wait(self, std::exchange(st.cache, nullptr), shutdown_grace);
+      close_and_wait(self, std::exchange(st.mapper, nullptr),
                      std::chrono::seconds(2) + st.opts.upnp_timeout * 2);
       set_timer(self, shutdown_grace, shutdown{});
       quit_when_done(self);

@@ -5,6 +5,8 @@
 // discovery.cpp and nat.cpp.
 #pragma once
 
+#include <caf/atom.hpp>
+
 #include <caf/actor.hpp>
 #include <caf/message_handler.hpp>
 #include <caf/stateful_actor.hpp>
@@ -28,6 +30,12 @@
 #include "transports/wire.hpp"
 
 namespace crust {
+
+// -- atoms: the service's messages to itself -------------------------
+
+using decide_atom = caf::atom_constant<caf::atom("decide_to")>;
+using rebootstrap_atom = caf::atom_constant<caf::atom("reboot")>;
+using stop_rudp_atom = caf::atom_constant<caf::atom("rudp_stop")>;
 
 /// The service's children other than connections, each watched by one
 /// helper (children.cpp): monitored, and when one fails, reported
@@ -101,8 +109,8 @@ struct service_state {
   std::optional<external_endpoints> published;
   /// Reliable UDP: the process's engine (null: off), our socket in it
   /// (0: not open) and its port.
-  caf::actor rudp;
-  uint32_t rudp_ep = 0;
+  rudp_engine_actor rudp;
+  rudp_socket rudp_ep;
   uint16_t udp_port = 0;
   conn_actors actors;
   bool stopping = false;
@@ -173,7 +181,7 @@ void quit_when_done(self_ptr self);
 /// Shutting down: asks `child` to close (it answers ok when done, e.g.
 /// the cache once saved) and keeps the service alive until it did or
 /// `limit` passed.
-void close_and_wait(self_ptr self, caf::actor& child, caf::timespan limit);
+void close_and_wait(self_ptr self, caf::actor child, caf::timespan limit);
 
 /// Dials `target` for the application or, with origin bootstrap_out, for
 /// a bootstrap round.
@@ -264,7 +272,7 @@ void stop_rudp(self_ptr self);
 bool rudp_ready(self_ptr self);
 
 /// A peer's rudp session came up: its connection broker.
-void on_rudp_inbound(self_ptr self, uint32_t ep, uint32_t session,
+void on_rudp_inbound(self_ptr self, rudp_socket ep, rudp_session session,
                      const std::string& ip, uint16_t port);
 
 /// Dials `target` (udp://) over rudp; `failed` hears why not.
