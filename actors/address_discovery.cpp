@@ -30,7 +30,7 @@ constexpr auto rto = std::chrono::milliseconds(200);
 constexpr int sends = 3;
 constexpr int reads_per_poll = 32;
 
-caf::expected<stun::server_address> resolve(const std::string& text) {
+caf::expected<ip_endpoint> resolve(const std::string& text) {
   auto colon = text.rfind(':');
   auto host = text.substr(0, colon);
   auto port = text.substr(colon + 1);
@@ -45,7 +45,7 @@ caf::expected<stun::server_address> resolve(const std::string& text) {
   sockaddr_storage ss{};
   std::memcpy(&ss, found->ai_addr, found->ai_addrlen);
   auto at = from_sockaddr(ss);
-  stun::server_address result{at.ip, at.port};
+  ip_endpoint result{at.ip, at.port};
   freeaddrinfo(found);
   return result;
 }
@@ -74,7 +74,7 @@ bool open_socket(self_ptr self, const address_discovery_setup& s) {
   auto port = from_sockaddr(local).port;
   st.local.clear();
   for (auto& ip : reachable_addresses(s.bind_address))
-    st.local.push_back(stun::server_address{ip, port});
+    st.local.push_back(ip_endpoint{ip, port});
   return true;
 }
 
@@ -106,7 +106,7 @@ void poll(self_ptr self, const address_discovery_setup& s) {
       break;
     auto at = from_sockaddr(from);
     st.probe->on_datagram(buf, static_cast<size_t>(n),
-                          stun::server_address{at.ip, at.port}, now);
+                          ip_endpoint{at.ip, at.port}, now);
   }
   stun::nat_probe::clock::time_point deadline;
   for (auto& d : st.probe->poll(now, deadline)) {
@@ -128,7 +128,7 @@ void start(self_ptr self, const address_discovery_setup& s) {
   if (st.probe)
     return;
   st.unresolved.clear();
-  std::vector<stun::server_address> servers;
+  std::vector<ip_endpoint> servers;
   for (auto& text : s.servers) {
     auto addr = resolve(text);
     if (addr)
@@ -141,7 +141,7 @@ void start(self_ptr self, const address_discovery_setup& s) {
   if (!open_socket(self, s)) {
     st.unresolved.push_back(stun_server_result{
       "*", {}, 0, "cannot open a UDP socket on " + s.bind_address});
-    st.probe.emplace(std::vector<stun::server_address>{}, rto, sends);
+    st.probe.emplace(std::vector<ip_endpoint>{}, rto, sends);
   }
   poll(self, s);
   if (st.probe && st.probe->done())
@@ -163,12 +163,12 @@ external_endpoints to_event(const stun::nat_report& report,
   ev.stun_ignored = report.ignored;
   if (report.external)
     ev.addresses.push_back(external_address{
-      "udp", report.external->ip + ":" + std::to_string(report.external->port),
+      "udp", to_string(*report.external),
       "stun"});
   for (auto& r : report.servers) {
-    stun_server_result x{r.server.text(), {}, 0, r.error};
+    stun_server_result x{to_string(r.server), {}, 0, r.error};
     if (r.mapped) {
-      x.mapped = r.mapped->ip + ":" + std::to_string(r.mapped->port);
+      x.mapped = to_string(*r.mapped);
       x.rtt_ms = static_cast<uint32_t>(r.rtt.count());
     }
     ev.stun.push_back(std::move(x));

@@ -40,7 +40,7 @@ struct address_discovery_setup {
 struct address_discovery_state {
   int fd = -1;
   std::optional<stun::nat_probe> probe;
-  std::vector<stun::server_address> local;
+  std::vector<ip_endpoint> local;
   /// Servers whose names did not resolve, with why.
   std::vector<stun_server_result> unresolved;
   ~address_discovery_state();

@@ -41,11 +41,12 @@ caf::expected<std::vector<std::string>> via_upnp(self_ptr self,
   if (!lease)
     return lease.error();
   st.lease = *lease;
-  std::vector<std::string> ext{"tcp://" + *ip + ":" + std::to_string(st.port)};
+  std::vector<std::string> ext{
+    to_string(endpoint{transport::tcp, *ip, st.port, {}})};
   st.udp_mapped = static_cast<bool>(
     st.igd->add("UDP", st.port, st.lease, s.description));
   if (st.udp_mapped)
-    ext.push_back("udp://" + *ip + ":" + std::to_string(st.port));
+    ext.push_back(to_string(endpoint{transport::rudp, *ip, st.port, {}}));
   return ext;
 }
 
@@ -65,12 +66,13 @@ caf::expected<std::vector<std::string>> via_natpmp(self_ptr self,
   if (!tcp)
     return tcp.error();
   st.lease = tcp->lease;
-  std::vector<std::string> ext{"tcp://" + *ip + ":"
-                               + std::to_string(tcp->external_port)};
+  std::vector<std::string> ext{
+    to_string(endpoint{transport::tcp, *ip, tcp->external_port, {}})};
   auto udp = st.pmp->map("udp", st.port, s.lease, s.timeout);
   st.udp_mapped = static_cast<bool>(udp);
   if (udp)
-    ext.push_back("udp://" + *ip + ":" + std::to_string(udp->external_port));
+    ext.push_back(
+      to_string(endpoint{transport::rudp, *ip, udp->external_port, {}}));
   return ext;
 }
 

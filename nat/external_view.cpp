@@ -6,9 +6,9 @@ namespace crust {
 
 namespace {
 
-std::string ip_of(const std::string& ip_port) {
-  auto colon = ip_port.rfind(':');
-  return colon == std::string::npos ? ip_port : ip_port.substr(0, colon);
+std::string ip_of(const std::string& ip_endpoint) {
+  auto colon = ip_endpoint.rfind(':');
+  return colon == std::string::npos ? ip_endpoint : ip_endpoint.substr(0, colon);
 }
 
 } // namespace

@@ -9,20 +9,20 @@ namespace crust::stun {
 
 namespace {
 
-bool same(const mapped_address& a, const mapped_address& b) {
+bool same(const ip_endpoint& a, const ip_endpoint& b) {
   return a.ip == b.ip && a.port == b.port;
 }
 
 } // namespace
 
-nat_probe::nat_probe(std::vector<server_address> servers, clock::duration rto,
+nat_probe::nat_probe(std::vector<ip_endpoint> servers, clock::duration rto,
                      int sends)
   : servers_(std::move(servers)), rto_(rto), sends_(sends) {
   for (size_t i = 0; i < servers_.size(); ++i)
     add(kind::primary, i, servers_[i], 0);
 }
 
-void nat_probe::add(kind what, size_t server, server_address to,
+void nat_probe::add(kind what, size_t server, ip_endpoint to,
                     uint8_t change) {
   request r{what, server, std::move(to), new_transaction_id(),
             retransmission{rto_, sends_}};
@@ -70,7 +70,7 @@ std::vector<nat_probe::datagram> nat_probe::poll(clock::time_point now,
 }
 
 void nat_probe::on_datagram(const uint8_t* data, size_t size,
-                            const server_address& from,
+                            const ip_endpoint& from,
                             clock::time_point now) {
   auto id = response_id(data, size);
   auto i = std::find_if(requests_.begin(), requests_.end(),
@@ -95,7 +95,7 @@ void nat_probe::on_datagram(const uint8_t* data, size_t size,
 }
 
 void nat_probe::on_answer(request& r, binding_response answer,
-                          const server_address& from, clock::time_point now) {
+                          const ip_endpoint& from, clock::time_point now) {
   r.answered = true;
   // Only an answer from where we asked the server to answer from tests
   // our NAT's filtering; from the old address it passes any NAT.
@@ -109,12 +109,12 @@ void nat_probe::on_answer(request& r, binding_response answer,
   r.answer = std::move(answer);
   // RFC 5780's tests need a server that has a second address; the first
   // one found runs them (copies: add() may move the vector).
-  if (r.what != kind::primary || rfc5780_started_ || !other || other->v6)
+  if (r.what != kind::primary || rfc5780_started_ || !other || other->v6())
     return;
   rfc5780_started_ = true;
   auto server = r.server;
   auto to = r.to;
-  second_observer_.emplace(server, server_address{other->ip, other->port});
+  second_observer_.emplace(server, ip_endpoint{other->ip, other->port});
   add(kind::change_ip_port, server, to, change_ip | change_port);
   add(kind::change_port, server, to, change_port);
 }
@@ -131,15 +131,15 @@ const nat_probe::request* nat_probe::find(kind what) const {
   return nullptr;
 }
 
-nat_report nat_probe::report(const std::vector<server_address>& local) const {
+nat_report nat_probe::report(const std::vector<ip_endpoint>& local) const {
   nat_report rep;
   rep.ignored = ignored_;
-  std::vector<mapped_address> seen; // by different destinations
+  std::vector<ip_endpoint> seen; // by different destinations
   for (auto& r : requests_) {
     if (r.what == kind::primary) {
       server_result s{r.to, std::nullopt, r.rtt, r.error};
       if (r.answer) {
-        s.mapped = static_cast<const mapped_address&>(*r.answer);
+        s.mapped = static_cast<const ip_endpoint&>(*r.answer);
         if (!rep.external)
           rep.external = s.mapped;
       } else if (s.error.empty()) {
@@ -159,14 +159,14 @@ nat_report nat_probe::report(const std::vector<server_address>& local) const {
   }
   auto& ext = *rep.external;
   bool local_match = std::any_of(local.begin(), local.end(),
-                                 [&](const server_address& l) {
+                                 [&](const ip_endpoint& l) {
                                    return l.ip == ext.ip && l.port == ext.port;
                                  });
   if (local_match)
     rep.mapping = "none";
   else if (seen.size() >= 2)
     rep.mapping = std::all_of(seen.begin(), seen.end(),
-                              [&](const mapped_address& m) {
+                              [&](const ip_endpoint& m) {
                                 return same(m, ext);
                               })
                     ? "endpoint-independent"

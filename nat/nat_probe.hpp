@@ -21,18 +21,10 @@
 
 namespace crust::stun {
 
-struct server_address {
-  std::string ip;
-  uint16_t port = 0;
-  std::string text() const {
-    return ip + ":" + std::to_string(port);
-  }
-};
-
 /// What one STUN server told us.
 struct server_result {
-  server_address server;
-  std::optional<mapped_address> mapped;
+  ip_endpoint server;
+  std::optional<ip_endpoint> mapped;
   std::chrono::milliseconds rtt{0};
   std::string error; // why there is no mapped address
 };
@@ -40,7 +32,7 @@ struct server_result {
 struct nat_report {
   std::vector<server_result> servers;
   /// Where the first server that answered saw us.
-  std::optional<mapped_address> external;
+  std::optional<ip_endpoint> external;
   /// "none" (no NAT), "endpoint-independent", "endpoint-dependent",
   /// "unknown".
   std::string mapping = "unknown";
@@ -61,11 +53,11 @@ public:
 
   struct datagram {
     std::vector<uint8_t> bytes;
-    server_address to;
+    ip_endpoint to;
   };
 
   /// `rto` and `sends` are each request's retransmission schedule.
-  nat_probe(std::vector<server_address> servers, clock::duration rto,
+  nat_probe(std::vector<ip_endpoint> servers, clock::duration rto,
             int sends);
 
   /// The datagrams due at `now`; `deadline` is when to call again.
@@ -73,7 +65,7 @@ public:
                              clock::time_point& deadline);
 
   /// A datagram that arrived on the probe's socket from `from`.
-  void on_datagram(const uint8_t* data, size_t size, const server_address& from,
+  void on_datagram(const uint8_t* data, size_t size, const ip_endpoint& from,
                    clock::time_point now);
 
   /// Every request is answered or given up.
@@ -81,20 +73,20 @@ public:
 
   /// The verdict; `local` are the socket's own addresses (a mapped
   /// address among them means there is no NAT).
-  nat_report report(const std::vector<server_address>& local) const;
+  nat_report report(const std::vector<ip_endpoint>& local) const;
 
 private:
   enum class kind { primary, second_observer, change_ip_port, change_port };
 
   struct request {
-    request(kind k, size_t s, server_address t, transaction_id i,
+    request(kind k, size_t s, ip_endpoint t, transaction_id i,
             retransmission r)
       : what(k), server(s), to(std::move(t)), id(i), rtx(r) {
       // nop
     }
     kind what;
     size_t server; // index into servers_ (the one that started it)
-    server_address to;
+    ip_endpoint to;
     transaction_id id;
     std::vector<uint8_t> bytes;
     retransmission rtx;
@@ -109,19 +101,19 @@ private:
     bool unchanged = false;
   };
 
-  void add(kind what, size_t server, server_address to, uint8_t change);
-  void on_answer(request& r, binding_response answer, const server_address& from,
+  void add(kind what, size_t server, ip_endpoint to, uint8_t change);
+  void on_answer(request& r, binding_response answer, const ip_endpoint& from,
                  clock::time_point now);
   const request* find(kind what) const;
 
-  std::vector<server_address> servers_;
+  std::vector<ip_endpoint> servers_;
   clock::duration rto_;
   int sends_;
   std::vector<request> requests_;
   bool rfc5780_started_ = false;
   /// The second observer waits for the filtering tests: a request to the
   /// server's other address would open our NAT to the answers they test.
-  std::optional<std::pair<size_t, server_address>> second_observer_;
+  std::optional<std::pair<size_t, ip_endpoint>> second_observer_;
   uint64_t ignored_ = 0;
 };
 

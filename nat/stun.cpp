@@ -27,11 +27,11 @@ caf::error bad(const std::string& why) {
 
 // A (XOR-)MAPPED-ADDRESS value; `mask` is the cookie and transaction id
 // for the XOR form, empty for the plain one.
-caf::expected<mapped_address> address(const uint8_t* v, size_t len,
+caf::expected<ip_endpoint> address(const uint8_t* v, size_t len,
                                       const uint8_t* mask) {
   if (len < 4)
     return bad("short address");
-  mapped_address a;
+  ip_endpoint a;
   auto family = v[1];
   a.port = bytes::get<uint16_t>(v + 2);
   if (mask)
@@ -43,8 +43,7 @@ caf::expected<mapped_address> address(const uint8_t* v, size_t len,
   for (size_t i = 0; i < n; ++i)
     raw[i] = v[4 + i] ^ (mask ? mask[i] : 0);
   char text[INET6_ADDRSTRLEN];
-  a.v6 = n == 16;
-  inet_ntop(a.v6 ? AF_INET6 : AF_INET, raw, text, sizeof(text));
+  inet_ntop(n == 16 ? AF_INET6 : AF_INET, raw, text, sizeof(text));
   a.ip = text;
   return a;
 }
@@ -111,7 +110,7 @@ parse_binding_response(const uint8_t* data, size_t size,
     return bad("not a Binding response");
   uint8_t mask[16];
   std::copy(data + 4, data + 20, mask); // cookie, then transaction id
-  std::optional<mapped_address> xor_mapped, mapped, other;
+  std::optional<ip_endpoint> xor_mapped, mapped, other;
   std::string error_text;
   size_t pos = header_size;
   while (pos < size) {
@@ -155,7 +154,7 @@ parse_binding_response(const uint8_t* data, size_t size,
   if (!xor_mapped && !mapped)
     return bad("no mapped address");
   binding_response r;
-  static_cast<mapped_address&>(r) = xor_mapped ? *xor_mapped : *mapped;
+  static_cast<ip_endpoint&>(r) = xor_mapped ? *xor_mapped : *mapped;
   r.other = other;
   return r;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <caf/expected.hpp>
+#include "transports/ip_endpoint.hpp"
 
 namespace crust::stun {
 
@@ -33,17 +34,10 @@ constexpr uint8_t change_port = 0x02;
 std::vector<uint8_t> binding_request(const transaction_id& id,
                                      uint8_t change = 0);
 
-/// What a Binding success response says.
-struct mapped_address {
-  bool v6 = false;
-  std::string ip;
-  uint16_t port = 0;
-};
-
 /// A Binding success response: where the server saw us and, from a
 /// server with RFC 5780 support, its second address (OTHER-ADDRESS).
-struct binding_response : mapped_address {
-  std::optional<mapped_address> other;
+struct binding_response : ip_endpoint {
+  std::optional<ip_endpoint> other;
 };
 
 /// Parses a Binding response to transaction `id`: header, cookie,

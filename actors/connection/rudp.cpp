@@ -29,7 +29,7 @@ using frames = rudp_frames;
 
 link::settings rudp_link_settings(const connection_setup& s) {
   auto ls = link_host::settings_for(s);
-  ls.address = udp_address{s.info.remote.host, s.info.remote.port}.text();
+  ls.address = to_string(ip_endpoint{s.info.remote.host, s.info.remote.port});
   ls.batching = false;
   ls.lanes_unordered = true; // two SCTP streams
   return ls;

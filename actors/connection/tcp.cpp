@@ -13,6 +13,7 @@
 #include "actors/connection/scribe_control.hpp"
 #include "actors/timer.hpp"
 #include "transports/defence/flood_gate.hpp"
+#include "transports/ip_endpoint.hpp"
 #include "transports/secure_channel.hpp"
 #include "transports/wire.hpp"
 
@@ -54,8 +55,8 @@ secure_channel::settings channel_settings(const connection_setup& s) {
 link::settings tcp_link_settings(broker* self, connection_handle hdl,
                                  const connection_setup& s) {
   auto ls = link_host::settings_for(s);
-  ls.address = self->remote_addr(hdl) + ":"
-               + std::to_string(self->remote_port(hdl));
+  ls.address = to_string(ip_endpoint{self->remote_addr(hdl),
+                                     self->remote_port(hdl)});
   ls.batching = true;
   ls.lanes_unordered = false; // one ordered stream
   return ls;

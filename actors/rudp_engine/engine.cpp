@@ -115,7 +115,7 @@ void on_event(engine_ptr self, uint32_t id, endpoint_state& ep,
                    ev.kind ? static_cast<uint8_t>(*ev.kind) : no_misbehaviour);
       else if (ev.kind) // before its connection existed: the service says so
         caf::unsafe_send_as(self, ep.service,
-                   misbehaving{ev.remote.text(),
+                   misbehaving{to_string(ev.remote),
                                ev.peer ? caf::optional<peer_id>{*ev.peer}
                                        : caf::optional<peer_id>{},
                                *ev.kind, ev.reason});
@@ -177,7 +177,7 @@ void settle(engine_ptr self, uint32_t id, endpoint_state& ep) {
 void read_socket(endpoint_state& ep) {
   auto now = clock_type::now();
   udp_read(ep.fd, read_budget,
-           [&](const udp_address& from, const uint8_t* p, size_t n) {
+           [&](const ip_endpoint& from, const uint8_t* p, size_t n) {
              ep.ch->receive(from, p, n, now);
            });
 }
@@ -264,7 +264,7 @@ rudp_engine_actor::behavior_type engine(engine_ptr self, caf::timespan tick) {
       std::optional<peer_id> pinned;
       if (target.pinned)
         pinned = *target.pinned;
-      auto s = ep.ch->dial(udp_address{target.host, target.port}, pinned,
+      auto s = ep.ch->dial(ip_endpoint{target.host, target.port}, pinned,
                            bootstrapping, clock_type::now());
       if (s == 0)
         return make_error(errc::unreachable, "too many rudp sessions");

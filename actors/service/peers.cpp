@@ -8,6 +8,7 @@
 
 #include "actors/atoms.hpp"
 #include "crust/messages.hpp"
+#include "transports/ip_endpoint.hpp"
 
 namespace crust {
 
@@ -68,7 +69,7 @@ void close_conn(self_ptr self, conn_id c, wire::close_reason r,
 namespace {
 
 std::string address_of(const conn_table::record& rec) {
-  return rec.info.remote.host + ":" + std::to_string(rec.info.remote.port);
+  return to_string(ip_endpoint{rec.info.remote.host, rec.info.remote.port});
 }
 
 // Asks a connection the table closed already to close on the wire.

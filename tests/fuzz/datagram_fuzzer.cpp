@@ -28,7 +28,7 @@ crust::datagram_channel& channel() {
   static bool dialled = false;
   if (!dialled) {
     dialled = true;
-    ch.dial(crust::udp_address{"10.0.0.2", 2000}, std::nullopt, false, now);
+    ch.dial(crust::ip_endpoint{"10.0.0.2", 2000}, std::nullopt, false, now);
   }
   return ch;
 }
@@ -38,7 +38,7 @@ crust::datagram_channel& channel() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto& ch = channel();
   ch.out().clear();
-  ch.receive(crust::udp_address{"10.0.0.2", 2000}, data, size,
+  ch.receive(crust::ip_endpoint{"10.0.0.2", 2000}, data, size,
              crust::datagram_channel::clock::now());
   ch.flush(crust::datagram_channel::clock::now());
   if (ch.out().size() > 1)

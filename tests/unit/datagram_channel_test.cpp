@@ -38,15 +38,15 @@ struct wire_pair {
   clock_type::time_point now = clock_type::now();
   datagram_channel a{settings_for(ida), now};
   datagram_channel b{settings_for(idb), now};
-  udp_address at_a{"10.0.0.1", 1000};
-  udp_address at_b{"10.0.0.2", 2000};
+  ip_endpoint at_a{"10.0.0.1", 1000};
+  ip_endpoint at_b{"10.0.0.2", 2000};
   std::mt19937_64 rng{7};
   double loss = 0;
   std::vector<datagram_channel::outgoing> to_strangers;
   std::vector<std::vector<uint8_t>> seen_by_b; // every datagram for b
 
-  size_t carry(datagram_channel& from, const udp_address& src,
-               datagram_channel& to, const udp_address& dst) {
+  size_t carry(datagram_channel& from, const ip_endpoint& src,
+               datagram_channel& to, const ip_endpoint& dst) {
     from.flush(now);
     auto packets = std::move(from.out());
     from.out().clear();
@@ -191,7 +191,7 @@ CAF_TEST(a pinned dial to the wrong peer fails) {
 
 CAF_TEST(no answer: the dial ends at the handshake timeout) {
   wire_pair w;
-  auto sa = w.a.dial(udp_address{"10.9.9.9", 9}, std::nullopt, false, w.now);
+  auto sa = w.a.dial(ip_endpoint{"10.9.9.9", 9}, std::nullopt, false, w.now);
   auto start = w.now;
   auto why = w.down_reason(w.a, sa, 20000000);
   CAF_CHECK(why.find("no answer") != std::string::npos);
@@ -206,7 +206,7 @@ CAF_TEST(spoofed INITs meet cookies while a real peer still connects) {
   // 200 INITs from sources that never answer (their replies are lost).
   std::vector<uint8_t> m1(datagram::message1_size, 9);
   for (uint32_t i = 0; i < 200; ++i) {
-    udp_address fake{"10.1." + std::to_string(i / 250) + "."
+    ip_endpoint fake{"10.1." + std::to_string(i / 250) + "."
                        + std::to_string(i % 250 + 1),
                      static_cast<uint16_t>(4000 + i)};
     auto init = datagram::encode_init(i + 1, m1.data(), nullptr);

@@ -74,7 +74,7 @@ struct node_fixture {
   identity id = identity::ephemeral();
   clock_type::time_point now = clock_type::now();
   datagram_channel node{settings(), now};
-  udp_address attacker{"10.0.0.66", 6666};
+  ip_endpoint attacker{"10.0.0.66", 6666};
 
   datagram_channel::settings settings() {
     datagram_channel::settings s;
@@ -87,7 +87,7 @@ struct node_fixture {
     return s;
   }
 
-  std::vector<std::vector<uint8_t>> sent_to(const udp_address& who) {
+  std::vector<std::vector<uint8_t>> sent_to(const ip_endpoint& who) {
     node.flush(now);
     std::vector<std::vector<uint8_t>> got;
     for (auto& o : node.out())

@@ -22,7 +22,7 @@ void put16(std::vector<uint8_t>& out, uint16_t x) {
 }
 
 void put_address(std::vector<uint8_t>& out, uint16_t type,
-                 const server_address& a, const uint8_t* mask) {
+                 const ip_endpoint& a, const uint8_t* mask) {
   put16(out, type);
   put16(out, 8);
   out.push_back(0);
@@ -37,8 +37,8 @@ void put_address(std::vector<uint8_t>& out, uint16_t type,
 
 // A Binding success response to `request`, as a server would write it.
 std::vector<uint8_t> answer(const std::vector<uint8_t>& request,
-                            const server_address& mapped,
-                            std::optional<server_address> other) {
+                            const ip_endpoint& mapped,
+                            std::optional<ip_endpoint> other) {
   std::vector<uint8_t> out{0x01, 0x01, 0, 0};
   out.insert(out.end(), request.begin() + 4, request.begin() + 20);
   put_address(out, 0x0020, mapped, request.data() + 4);
@@ -81,15 +81,15 @@ struct world {
                clock_type::time_point at) {
     if (blocked)
       return;
-    auto dest = d.to.text();
+    auto dest = to_string(d.to);
     contacted.push_back(dest);
     auto key = symmetric ? dest : std::string{"any"};
     if (!mappings.count(key))
       mappings[key] = static_cast<uint16_t>(next_port++);
-    server_address mapped{"198.18.0.11", mappings[key]};
-    std::optional<server_address> other;
+    ip_endpoint mapped{"198.18.0.11", mappings[key]};
+    std::optional<ip_endpoint> other;
     if (rfc5780)
-      other = server_address{d.to.ip == "198.18.0.100" ? "198.18.0.101"
+      other = ip_endpoint{d.to.ip == "198.18.0.100" ? "198.18.0.101"
                                                         : "198.18.0.100",
                              uint16_t(d.to.port == 3478 ? 3479 : 3478)};
     auto change = change_flags(d.bytes);
@@ -109,7 +109,7 @@ struct world {
                            return c.rfind(prefix, 0) == 0;
                          });
     };
-    if ((filtering == "port" && !sent_to(from.text()))
+    if ((filtering == "port" && !sent_to(to_string(from)))
         || (filtering == "address" && !sent_to(from.ip + ":")))
       return;
     auto bytes = answer(d.bytes, mapped, other);
@@ -117,7 +117,7 @@ struct world {
   }
 };
 
-std::string verdict(world w, std::vector<server_address> servers
+std::string verdict(world w, std::vector<ip_endpoint> servers
                                = {{"198.18.0.100", 3478}}) {
   nat_probe p{std::move(servers), 100ms, 3};
   w.run(p);
@@ -152,7 +152,7 @@ CAF_TEST(two servers without rfc 5780 are two observers) {
   world w;
   w.rfc5780 = false;
   w.symmetric = true;
-  std::vector<server_address> two{{"198.18.0.100", 3478}, {"198.18.0.102", 3478}};
+  std::vector<ip_endpoint> two{{"198.18.0.100", 3478}, {"198.18.0.102", 3478}};
   CAF_CHECK_EQUAL(verdict(w, two), "symmetric");
   w.symmetric = false;
   CAF_CHECK_EQUAL(verdict(w, two), "cone");

@@ -48,7 +48,7 @@ CAF_TEST(the rfc 5769 ipv4 response yields 192.0.2.1 port 32853) {
   auto bytes = hex(rfc5769_ipv4_response);
   auto a = stun::parse_binding_response(bytes.data(), bytes.size(), vector_id);
   CAF_REQUIRE(a);
-  CAF_CHECK(!a->v6);
+  CAF_CHECK(!a->v6());
   CAF_CHECK_EQUAL(a->ip, "192.0.2.1");
   CAF_CHECK_EQUAL(a->port, 32853u);
 }
@@ -57,7 +57,7 @@ CAF_TEST(the rfc 5769 ipv6 response yields its address and port 32853) {
   auto bytes = hex(rfc5769_ipv6_response);
   auto a = stun::parse_binding_response(bytes.data(), bytes.size(), vector_id);
   CAF_REQUIRE(a);
-  CAF_CHECK(a->v6);
+  CAF_CHECK(a->v6());
   CAF_CHECK_EQUAL(a->ip, "2001:db8:1234:5678:11:2233:4455:6677");
   CAF_CHECK_EQUAL(a->port, 32853u);
 }

@@ -32,7 +32,7 @@ struct socket_pair {
 };
 
 struct datagram {
-  udp_address from;
+  ip_endpoint from;
   std::vector<uint8_t> bytes;
 };
 
@@ -42,7 +42,7 @@ std::vector<datagram> read_all(int fd, size_t want) {
   for (int i = 0; i < 200 && got.size() < want; ++i) {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 10) > 0)
-      udp_read(fd, 256, [&](const udp_address& from, const uint8_t* b,
+      udp_read(fd, 256, [&](const ip_endpoint& from, const uint8_t* b,
                             size_t n) {
         got.push_back({from, std::vector<uint8_t>(b, b + n)});
       });
@@ -69,7 +69,7 @@ CAF_TEST(runs of datagrams arrive as the datagrams they were) {
   std::map<uint16_t, std::vector<std::vector<uint8_t>>> sent;
   uint8_t tag = 0;
   auto add = [&](uint16_t port, size_t size) {
-    out.push_back({udp_address{"127.0.0.1", port}, bytes(size, ++tag)});
+    out.push_back({ip_endpoint{"127.0.0.1", port}, bytes(size, ++tag)});
     sent[port].push_back(out.back().bytes);
   };
   for (int i = 0; i < 150; ++i)
@@ -98,7 +98,7 @@ CAF_TEST(runs of datagrams arrive as the datagrams they were) {
 CAF_TEST(without segmentation every datagram still goes) {
   std::vector<datagram_channel::outgoing> out;
   for (int i = 0; i < 100; ++i)
-    out.push_back({udp_address{"127.0.0.1", port_b}, bytes(1000, 1)});
+    out.push_back({ip_endpoint{"127.0.0.1", port_b}, bytes(1000, 1)});
   bool gso = false;
   udp_send_all(a, out, gso);
   auto got = read_all(b, out.size());
@@ -116,7 +116,7 @@ CAF_TEST(a kernel that refuses to segment gets single datagrams) {
                     0);
   std::vector<datagram_channel::outgoing> out;
   for (int i = 0; i < 100; ++i)
-    out.push_back({udp_address{"127.0.0.1", port_b},
+    out.push_back({ip_endpoint{"127.0.0.1", port_b},
                    bytes(1200, static_cast<uint8_t>(i))});
   bool gso = true;
   udp_send_all(a, out, gso);

@@ -6,12 +6,6 @@
 
 namespace crust {
 
-std::string udp_address::text() const {
-  if (ip.find(':') != std::string::npos)
-    return "[" + ip + "]:" + std::to_string(port);
-  return ip + ":" + std::to_string(port);
-}
-
 datagram_channel::datagram_channel(settings s, time_point now)
   : cfg_(std::move(s)), cookies_(now) {
   // nop
@@ -30,12 +24,12 @@ uint32_t datagram_channel::fresh_index() {
   }
 }
 
-void datagram_channel::send_raw(const udp_address& to,
+void datagram_channel::send_raw(const ip_endpoint& to,
                                 std::vector<uint8_t> bytes) {
   out_.push_back({to, std::move(bytes)});
 }
 
-uint32_t datagram_channel::dial(const udp_address& to,
+uint32_t datagram_channel::dial(const ip_endpoint& to,
                                 std::optional<peer_id> expected,
                                 bool bootstrapping, time_point now) {
   if (sessions_.size() >= cfg_.max_sessions)
@@ -49,7 +43,7 @@ uint32_t datagram_channel::dial(const udp_address& to,
   return i;
 }
 
-void datagram_channel::receive(const udp_address& from, const uint8_t* data,
+void datagram_channel::receive(const ip_endpoint& from, const uint8_t* data,
                                size_t size, time_point now) {
   auto p = datagram::parse(data, size);
   if (!p) {
@@ -97,9 +91,9 @@ void datagram_channel::receive(const udp_address& from, const uint8_t* data,
     kill(p->receiver, s.why(), s.kind());
 }
 
-void datagram_channel::on_init(const udp_address& from,
+void datagram_channel::on_init(const ip_endpoint& from,
                                const datagram::packet& p, time_point now) {
-  auto src = from.text();
+  auto src = to_string(from);
   auto known = by_init_.find({src, p.sender});
   if (known != by_init_.end()) {
     auto s = sessions_.find(known->second);
@@ -151,7 +145,7 @@ void datagram_channel::close(uint32_t session) {
   if (s.current() == datagram_session::state::responding)
     --half_open_;
   s.close();
-  by_init_.erase({s.info().remote.text(), s.remote_index()});
+  by_init_.erase({to_string(s.info().remote), s.remote_index()});
   sessions_.erase(i);
 }
 

@@ -25,21 +25,13 @@
 #include "transports/datagram/packet.hpp"
 #include "transports/defence/flood_gate.hpp"
 #include "transports/hello.hpp"
+#include "transports/ip_endpoint.hpp"
 
 namespace crust {
 
 class datagram_session;
 
 /// Where a datagram came from or goes: an IP address as text and a port.
-struct udp_address {
-  std::string ip;
-  uint16_t port = 0;
-  std::string text() const; // "IP:PORT", "[IPv6]:PORT"
-  friend bool operator==(const udp_address& a, const udp_address& b) {
-    return a.port == b.port && a.ip == b.ip;
-  }
-};
-
 class datagram_channel {
 public:
   using clock = std::chrono::steady_clock;
@@ -76,7 +68,7 @@ public:
     std::vector<uint8_t> bytes;
     std::string reason;
     std::optional<misbehaviour> kind;
-    udp_address remote;         // down: where the session's peer was
+    ip_endpoint remote;         // down: where the session's peer was
     std::optional<peer_id> peer; // down: who, once the handshake proved it
 
     static event make(kind_t what, uint32_t session) {
@@ -88,7 +80,7 @@ public:
   };
 
   struct session_info {
-    udp_address remote;
+    ip_endpoint remote;
     bool inbound = false;
     hello peer;
   };
@@ -104,7 +96,7 @@ public:
   };
 
   struct outgoing {
-    udp_address to;
+    ip_endpoint to;
     std::vector<uint8_t> bytes;
   };
 
@@ -115,11 +107,11 @@ public:
 
   /// Starts a handshake with `to`; the session index, or 0 when the
   /// session table is full. `expected`: the peer id that must answer.
-  uint32_t dial(const udp_address& to, std::optional<peer_id> expected,
+  uint32_t dial(const ip_endpoint& to, std::optional<peer_id> expected,
                 bool bootstrapping, time_point now);
 
   /// A datagram from `from`.
-  void receive(const udp_address& from, const uint8_t* data, size_t size,
+  void receive(const ip_endpoint& from, const uint8_t* data, size_t size,
                time_point now);
 
   /// Queues an SCTP message; false when the session is not up or its send
@@ -175,11 +167,11 @@ private:
   friend class datagram_session;
 
   uint32_t fresh_index();
-  void on_init(const udp_address& from, const datagram::packet& p,
+  void on_init(const ip_endpoint& from, const datagram::packet& p,
                time_point now);
   void kill(uint32_t session, std::string reason,
             std::optional<misbehaviour> kind = std::nullopt);
-  void send_raw(const udp_address& to, std::vector<uint8_t> bytes);
+  void send_raw(const ip_endpoint& to, std::vector<uint8_t> bytes);
 
   settings cfg_;
   cookie_jar cookies_;

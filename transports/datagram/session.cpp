@@ -17,7 +17,7 @@ constexpr auto max_backoff = milliseconds(2000);
 } // namespace
 
 datagram_session::datagram_session(datagram_channel& ch, uint32_t index,
-                                   udp_address remote, bool inbound,
+                                   ip_endpoint remote, bool inbound,
                                    time_point now)
   : ch_(ch),
     index_(index),
@@ -171,7 +171,7 @@ bool datagram_session::key_session(time_point now) {
 
 // -- both ---------------------------------------------------------------------
 
-void datagram_session::on_data(const udp_address& from, const uint8_t* packet,
+void datagram_session::on_data(const ip_endpoint& from, const uint8_t* packet,
                                const datagram::packet& p, time_point now) {
   if (!link_) // still handshaking: SCTP will resend
     return;
@@ -264,7 +264,7 @@ void datagram_session::tick(time_point now) {
   switch (state_) {
     case state::initiating:
       if (now >= deadline_) {
-        fail("no answer from udp://" + info_.remote.text() + " within "
+        fail("no answer from udp://" + to_string(info_.remote) + " within "
                + std::to_string(ch_.cfg_.handshake_timeout.count() / 1000)
                + " s",
              std::nullopt);

@@ -33,7 +33,7 @@ public:
   };
 
   /// `ch` outlives the session; it sends through it and posts events.
-  datagram_session(datagram_channel& ch, uint32_t index, udp_address remote,
+  datagram_session(datagram_channel& ch, uint32_t index, ip_endpoint remote,
                    bool inbound, time_point now);
   ~datagram_session();
 
@@ -52,7 +52,7 @@ public:
   bool on_final(const datagram::packet& p, time_point now);
 
   // -- both, once the handshake is done --
-  void on_data(const udp_address& from, const uint8_t* packet,
+  void on_data(const ip_endpoint& from, const uint8_t* packet,
                const datagram::packet& p, time_point now);
   bool send(uint16_t stream, const uint8_t* data, size_t size);
   void tick(time_point now);

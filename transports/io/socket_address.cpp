@@ -27,9 +27,9 @@ bool to_sockaddr(const std::string& ip, uint16_t port, sockaddr_storage& out,
   return false;
 }
 
-ip_port from_sockaddr(const sockaddr_storage& ss) {
+ip_endpoint from_sockaddr(const sockaddr_storage& ss) {
   char buf[INET6_ADDRSTRLEN] = {};
-  ip_port a;
+  ip_endpoint a;
   if (ss.ss_family == AF_INET) {
     auto v4 = reinterpret_cast<const sockaddr_in*>(&ss);
     inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof(buf));

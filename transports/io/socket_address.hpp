@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include "transports/ip_endpoint.hpp"
 
 namespace crust {
 
@@ -16,10 +17,6 @@ bool to_sockaddr(const std::string& ip, uint16_t port, sockaddr_storage& out,
                  socklen_t& len);
 
 /// The IP as text and the port of `ss` (empty and 0 for other families).
-struct ip_port {
-  std::string ip;
-  uint16_t port = 0;
-};
-ip_port from_sockaddr(const sockaddr_storage& ss);
+ip_endpoint from_sockaddr(const sockaddr_storage& ss);
 
 } // namespace crust

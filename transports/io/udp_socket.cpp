@@ -17,13 +17,13 @@ namespace crust {
 
 namespace {
 
-bool to_sockaddr(const udp_address& a, sockaddr_storage& ss, socklen_t& len) {
+bool to_sockaddr(const ip_endpoint& a, sockaddr_storage& ss, socklen_t& len) {
   return crust::to_sockaddr(a.ip, a.port, ss, len);
 }
 
-udp_address udp_from(const sockaddr_storage& ss) {
+ip_endpoint udp_from(const sockaddr_storage& ss) {
   auto a = from_sockaddr(ss);
-  return udp_address{std::move(a.ip), a.port};
+  return ip_endpoint{std::move(a.ip), a.port};
 }
 
 } // namespace
@@ -31,7 +31,7 @@ udp_address udp_from(const sockaddr_storage& ss) {
 caf::expected<int> udp_bind(const std::string& host, uint16_t port) {
   sockaddr_storage ss;
   socklen_t len = 0;
-  if (!to_sockaddr(udp_address{host, port}, ss, len))
+  if (!to_sockaddr(ip_endpoint{host, port}, ss, len))
     return make_error(errc::invalid_config, "not an IP address: " + host);
   int fd = ::socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)

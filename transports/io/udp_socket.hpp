@@ -1,7 +1,7 @@
 // The rudp UDP socket: bind, read a batch at once (recvmmsg; runs from one
 // source come as one buffer, GRO), send a batch (sendmmsg; runs for one
 // destination go as one buffer, GSO). IPv4 and IPv6; addresses as text
-// (transports/datagram/channel's udp_address). Non-blocking; a full send
+// (transports/datagram/channel's ip_endpoint). Non-blocking; a full send
 // buffer drops the datagram, as the network would (SCTP resends).
 #pragma once
 
@@ -21,7 +21,7 @@ namespace crust {
 /// What udp_read hands each datagram to: its source and bytes (valid
 /// only during the call).
 using udp_each
-  = std::function<void(const udp_address&, const uint8_t*, size_t)>;
+  = std::function<void(const ip_endpoint&, const uint8_t*, size_t)>;
 
 /// The size the kernel cut a received run of datagrams at (UDP GRO), or
 /// `len` when `h` holds one datagram.
