@@ -40,7 +40,7 @@ namespace {
 
 void bootstrap_with(self_ptr self, std::vector<endpoint> cached) {
   auto& st = self->state;
-  if (st.stopping || st.bootstrapper
+  if (st.stopping || child(self, child_role::bootstrap)
       || (cached.empty() && st.contacts.empty()))
     return;
   bootstrap_setup setup;
@@ -68,7 +68,7 @@ void start_bootstrap(self_ptr self, bool persist,
 
 void start_cache(self_ptr self) {
   auto& st = self->state;
-  if (!st.persist || st.cache || st.stopping)
+  if (!st.persist || child(self, child_role::cache) || st.stopping)
     return;
   cache_setup cs{st.opts.bootstrap_cache_file, st.opts.network_name,
                  st.opts.bootstrap_cache_size, st.handler};
@@ -78,36 +78,36 @@ void start_cache(self_ptr self) {
 void bootstrap_outcome(self_ptr self, const endpoint& target,
                        const conn_table::ending::bootstrap_result& result) {
   auto& st = self->state;
-  if (st.bootstrapper)
-    self->send(st.bootstrapper, bootstrap_result_atom::value, target,
+  if (child(self, child_role::bootstrap))
+    self->send(child(self, child_role::bootstrap), bootstrap_result_atom::value, target,
                result.reached, result.retry, result.reason);
 }
 
 void bootstrap_not_dialled(self_ptr self, const endpoint& target,
                            const std::string& reason) {
   auto& st = self->state;
-  if (st.bootstrapper)
-    self->send(st.bootstrapper, bootstrap_result_atom::value, target, false,
+  if (child(self, child_role::bootstrap))
+    self->send(child(self, child_role::bootstrap), bootstrap_result_atom::value, target, false,
                true, reason);
 }
 
 void direct_success(self_ptr self, const peer_id& peer, const endpoint& target) {
   auto& st = self->state;
-  if (st.cache)
-    self->send(st.cache, cache_success_atom::value, peer, target);
+  if (child(self, child_role::cache))
+    self->send(child(self, child_role::cache), cache_success_atom::value, peer, target);
 }
 
 void dial_failure(self_ptr self, const endpoint& target) {
   auto& st = self->state;
-  if (st.cache && target.pinned)
-    self->send(st.cache, cache_failure_atom::value, *target.pinned);
+  if (child(self, child_role::cache) && target.pinned)
+    self->send(child(self, child_role::cache), cache_failure_atom::value, *target.pinned);
 }
 
 void kept_changed(self_ptr self) {
   auto& st = self->state;
   auto n = kept_count(self);
-  if (st.bootstrapper) {
-    self->send(st.bootstrapper, kept_count_atom::value, n);
+  if (child(self, child_role::bootstrap)) {
+    self->send(child(self, child_role::bootstrap), kept_count_atom::value, n);
     return;
   }
   if (n >= st.opts.min_connections) {
@@ -130,14 +130,14 @@ void bootstrap_ended(self_ptr self) {
 void rebootstrap(self_ptr self) {
   auto& st = self->state;
   st.rebootstrap_pending = false;
-  if (st.stopping || st.bootstrapper
+  if (st.stopping || child(self, child_role::bootstrap)
       || kept_count(self) >= st.opts.min_connections)
     return;
-  if (!st.cache) {
+  if (!child(self, child_role::cache)) {
     bootstrap_with(self, {});
     return;
   }
-  self->request(st.cache, caf::infinite, cache_list_atom::value)
+  self->request(child(self, child_role::cache), caf::infinite, cache_list_atom::value)
     .then([=](const std::vector<endpoint>& cached) { bootstrap_with(self, cached); },
           [=](caf::error&) { bootstrap_with(self, {}); });
 }

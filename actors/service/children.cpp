@@ -59,22 +59,7 @@ const char* to_string(child_role r) {
 }
 
 caf::actor& child(self_ptr self, child_role role) {
-  auto& st = self->state;
-  switch (role) {
-    case child_role::listener:
-      return st.listener;
-    case child_role::cache:
-      return st.cache;
-    case child_role::bootstrap:
-      return st.bootstrapper;
-    case child_role::beacon:
-      return st.beacon;
-    case child_role::port_mapper:
-      return st.mapper;
-    case child_role::address_discovery:
-      break;
-  }
-  return st.discovery;
+  return self->state.kids[role];
 }
 
 void adopt(self_ptr self, child_role role, const caf::actor& hdl) {
@@ -148,7 +133,7 @@ void restart_child(self_ptr self, child_role role) {
       return;
     case child_role::port_mapper:
     case child_role::address_discovery:
-      start_nat(self, st.bound_port);
+      st.nat->start(st.bound_port);
       return;
   }
 }

@@ -38,9 +38,9 @@ void on_peers_request(self_ptr self, conn_id c) {
     if (auto hdl = st.actors.find(c))
       self->send(*hdl, peers_atom::value, body);
   };
-  if (!st.cache)
+  if (!child(self, child_role::cache))
     return answer({});
-  self->request(st.cache, std::chrono::seconds(5), cache_list_atom::value)
+  self->request(child(self, child_role::cache), std::chrono::seconds(5), cache_list_atom::value)
     .then(answer, [=](caf::error&) { answer({}); });
 }
 
@@ -59,8 +59,8 @@ void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body) {
         || st.conns->policy().blocked(entry.peer)
         || st.conns->policy().blocked(entry.at.host))
       continue;
-    if (st.cache)
-      self->send(st.cache, cache_learned_atom::value, entry.peer, entry.at);
+    if (child(self, child_role::cache))
+      self->send(child(self, child_role::cache), cache_learned_atom::value, entry.peer, entry.at);
     if (!st.conns->live(entry.peer)) {
       auto ep = entry.at;
       ep.pinned = entry.peer;
@@ -75,7 +75,7 @@ void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body) {
 
 void start_beacon(self_ptr self, const std::vector<endpoint>& endpoints) {
   auto& st = self->state;
-  if (!st.opts.beacon || st.beacon || st.stopping)
+  if (!st.opts.beacon || child(self, child_role::beacon) || st.stopping)
     return;
   beacon_setup bs;
   bs.service = caf::actor_cast<caf::actor>(self);

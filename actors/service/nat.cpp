@@ -1,6 +1,4 @@
-// The service's side of NAT traversal: starts the port mapper and address
-// discovery once the listener is bound, and merges what they and the
-// peers say into one external_endpoints event for the application.
+// The service's NAT traversal part (nat_part.hpp).
 #include <caf/all.hpp>
 
 #include "actors/address_discovery.hpp"
@@ -8,6 +6,7 @@
 #include "actors/blocking.hpp"
 #include "transports/io/interfaces.hpp"
 #include "actors/port_mapper.hpp"
+#include "actors/service/nat_part.hpp"
 #include "actors/service/state.hpp"
 #include "nat/external_view.hpp"
 
@@ -21,27 +20,28 @@ constexpr auto recheck_interval = std::chrono::minutes(5);
 // Observers remembered; one per IP, so a peer cannot vote twice.
 constexpr size_t max_echoes = 64;
 
-// Sends the application what is known now, when it changed.
-void publish(self_ptr self) {
-  auto& st = self->state;
-  auto ev = external_view(st.stun, st.mapping, st.echoes);
-  // Nothing known yet is no news (and loopback nodes never hear any).
-  if (!st.published && !st.stun && !st.mapping && ev.addresses.empty())
-    return;
-  if (st.published && same_view(*st.published, ev))
-    return;
-  st.published = ev;
-  self->send(st.handler, std::move(ev));
-}
-
 } // namespace
 
-void start_nat(self_ptr self, uint16_t port) {
+// Sends the application what is known now, when it changed.
+void nat_part::publish() {
+  auto ev = external_view(stun_, mapping_, echoes_);
+  // Nothing known yet is no news (and loopback nodes never hear any).
+  if (!published_ && !stun_ && !mapping_ && ev.addresses.empty())
+    return;
+  if (published_ && same_view(*published_, ev))
+    return;
+  published_ = ev;
+  self_->send(self_->state.handler, std::move(ev));
+}
+
+void nat_part::start(uint16_t port) {
+  auto self = self_;
   auto& st = self->state;
   if (st.stopping || is_loopback(st.opts.listen_address))
     return;
   auto service = caf::actor_cast<caf::actor>(self);
-  if (st.opts.upnp && !st.mapper) {
+  auto& mapper = child(self, child_role::port_mapper);
+  if (st.opts.upnp && !mapper) {
     port_mapper_setup ms;
     ms.service = service;
     ms.lease = static_cast<uint32_t>(
@@ -52,49 +52,65 @@ void start_nat(self_ptr self, uint16_t port) {
     ms.description = "crust " + to_string(st.id).substr(0, 8);
     adopt(self, child_role::port_mapper,
           spawn_blocking(self->home_system(), port_mapper, ms));
-    self->send(st.mapper, map_port_atom::value, port);
-  } else if (st.mapper && port != st.mapped_port) {
-    self->send(st.mapper, map_port_atom::value, port);
+    self->send(mapper, map_port_atom::value, port);
+  } else if (mapper && port != mapped_port_) {
+    self->send(mapper, map_port_atom::value, port);
   }
-  st.mapped_port = port;
-  if (!st.opts.stun_servers.empty() && !st.discovery) {
+  mapped_port_ = port;
+  auto& discovery = child(self, child_role::address_discovery);
+  if (!st.opts.stun_servers.empty() && !discovery) {
     address_discovery_setup ds{service, st.opts.listen_address,
                                st.opts.stun_servers};
     adopt(self, child_role::address_discovery,
           spawn_blocking(self->home_system(), address_discovery,
                          std::move(ds)));
-    self->send(st.discovery, discover_atom::value);
-    if (!st.rechecking) { // one chain of rechecks, whatever restarts
-      st.rechecking = true;
+    self->send(discovery, discover_atom::value);
+    if (!rechecking_) { // one chain of rechecks, whatever restarts
+      rechecking_ = true;
       set_timer(self, recheck_interval, discover_atom::value);
     }
   }
 }
 
-void on_port_mapping(self_ptr self, port_mapping ev) {
-  auto& st = self->state;
-  st.mapping = ev;
-  self->send(st.handler, std::move(ev));
-  publish(self);
-}
-
-void on_nat_report(self_ptr self, external_endpoints ev) {
-  self->state.stun = std::move(ev);
-  publish(self);
-}
-
-void on_observed(self_ptr self, conn_id c, const std::string& text) {
-  auto& st = self->state;
+void nat_part::on_observed(const std::string& observer,
+                           const std::string& text) {
   auto seen = valid_echo(text);
-  auto rec = st.conns->find(c);
   // Where loopback sees us says nothing about the outside.
-  if (seen.empty() || is_loopback(seen) || rec == nullptr)
+  if (seen.empty() || is_loopback(seen))
     return;
-  auto& observer = rec->info.remote.host;
-  if (!st.echoes.count(observer) && st.echoes.size() >= max_echoes)
-    st.echoes.erase(st.echoes.begin());
-  st.echoes[observer] = seen;
-  publish(self);
+  if (!echoes_.count(observer) && echoes_.size() >= max_echoes)
+    echoes_.erase(echoes_.begin());
+  echoes_[observer] = seen;
+  publish();
+}
+
+caf::message_handler nat_part::handlers() {
+  auto self = self_;
+  return {
+    // from the port mapper
+    [this, self](port_mapping& ev) {
+      if (self->current_sender() != child(self, child_role::port_mapper))
+        return;
+      mapping_ = ev;
+      self->send(self->state.handler, std::move(ev));
+      publish();
+    },
+    // from address discovery
+    [this, self](nat_report_atom, external_endpoints& ev) {
+      if (self->current_sender() != child(self, child_role::address_discovery))
+        return;
+      stun_ = std::move(ev);
+      publish();
+    },
+    // from ourselves: a fresh look at our address
+    [self](discover_atom) {
+      if (self->state.stopping)
+        return;
+      if (auto& d = child(self, child_role::address_discovery))
+        self->send(d, discover_atom::value); // else restarting: its first
+      set_timer(self, recheck_interval, discover_atom::value);
+    },
+  };
 }
 
 } // namespace crust

@@ -48,7 +48,7 @@ void announce(self_ptr self) {
       ev.endpoints.push_back(endpoint{transport::rudp, addr, st.udp_port, {}});
   start_beacon(self, ev.endpoints);
   self->send(st.handler, std::move(ev));
-  start_nat(self, st.bound_port);
+  st.nat->start(st.bound_port);
 }
 
 void open_on(self_ptr self, uint16_t port, bool last_try) {

@@ -93,6 +93,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   st.me = std::make_shared<const identity>(me);
   st.static_key = me.noise_static();
   randombytes_buf(&st.session, sizeof(st.session));
+  st.nat.emplace(self);
   st.conns.emplace(st.id, admission::limits{st.opts.max_connections_per_ip,
                                             st.opts.max_half_open_per_ip,
                                             st.opts.max_half_open,
@@ -175,25 +176,12 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
           == caf::actor_cast<caf::strong_actor_ptr>(self->state.rudp))
         self->send(self->state.handler, std::move(m));
     },
-    [=](port_mapping& ev) {
-      if (self->current_sender() == self->state.mapper)
-        on_port_mapping(self, std::move(ev));
-    },
-    [=](nat_report_atom, external_endpoints& ev) {
-      if (self->current_sender() == self->state.discovery)
-        on_nat_report(self, std::move(ev));
-    },
-    [=](discover_atom) {
-      auto& st = self->state;
-      if (st.stopping)
-        return;
-      if (st.discovery) // else restarting: the next look is its first
-        self->send(st.discovery, discover_atom::value);
-      set_timer(self, std::chrono::minutes(5), discover_atom::value);
-    },
+    // from a connection: where its peer sees us
     [=](observed_atom, const std::string& text) {
-      if (auto c = sender_conn(self))
-        on_observed(self, *c, text);
+      auto c = sender_conn(self);
+      auto rec = c ? self->state.conns->find(*c) : nullptr;
+      if (rec)
+        self->state.nat->on_observed(rec->info.remote.host, text);
     },
     [=](beacon_found_atom, const peer_id& peer, const endpoint& at) {
       on_beacon_found(self, peer, at);
@@ -285,8 +273,8 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
         return;
       }
       st.stopping = true;
-      if (st.listener)
-        self->send_exit(st.listener, caf::exit_reason::user_shutdown);
+      if (child(self, child_role::listener))
+        self->send_exit(child(self, child_role::listener), caf::exit_reason::user_shutdown);
       // Connections over rudp first say CLOSE, then the socket goes.
       std::vector<conn_id> all;
       st.conns->for_each(
@@ -299,8 +287,8 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       }
       // Not killed with the others: the cache saves what it was told, the
       // mapper removes its mappings, and the service waits for both.
-      close_and_wait(self, std::exchange(st.cache, nullptr), shutdown_grace);
-      close_and_wait(self, std::exchange(st.mapper, nullptr),
+      close_and_wait(self, std::exchange(child(self, child_role::cache), nullptr), shutdown_grace);
+      close_and_wait(self, std::exchange(child(self, child_role::port_mapper), nullptr),
                      std::chrono::seconds(2) + st.opts.upnp_timeout * 2);
       set_timer(self, shutdown_grace, shutdown{});
       quit_when_done(self);
@@ -311,7 +299,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       quit_when_done(self);
     },
   };
-  return commands.or_else(child_handlers(self));
+  return commands.or_else(child_handlers(self)).or_else(st.nat->handlers());
 }
 
 namespace {

@@ -20,6 +20,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "actors/service/nat_part.hpp"
 #include "node/conn_table.hpp"
 #include "node/restart_budget.hpp"
 #include "actors/connection/connection.hpp"
@@ -71,18 +72,16 @@ struct service_state {
   /// The Noise static key, derived from the node's identity.
   noise::keypair static_key;
   uint64_t session = 0;
-  caf::actor listener;
+  /// Every child but connections, by role (service/children.cpp).
+  std::map<child_role, caf::actor> kids;
   uint16_t bound_port = 0;
   int listener_restarts = 0;
   /// Every connection's record and phase, and admission (node/conn_table).
   std::optional<conn_table> conns;
   std::shared_ptr<ip_meters> ips;
-  /// The bootstrap cache's keeper (null: no persistence), the round in
-  /// progress (null: none), the contacts, and bootstrap rounds that ended
-  /// without reaching crust.min-connections in a row.
-  caf::actor cache;
+  /// Bootstrap: whether the cache persists, the contacts, and bootstrap
+  /// rounds that ended without reaching crust.min-connections in a row.
   bool persist = false;
-  caf::actor bootstrapper;
   std::vector<endpoint> contacts;
   uint32_t short_rounds = 0;
   bool rebootstrap_pending = false;
@@ -93,20 +92,10 @@ struct service_state {
   std::vector<endpoint> beacon_endpoints;
   /// Children the shutdown still waits for (close_and_wait).
   int closing = 0;
-  /// The LAN beacon, and when we last dialled a peer it found (bounded).
-  caf::actor beacon;
+  /// When we last dialled a peer the LAN beacon found (bounded).
   std::map<peer_id, caf::actor_clock::time_point> beacon_dialled;
-  /// NAT traversal (nat.cpp): the port mapper and address
-  /// discovery (null: off), what each said last, and where peers see us
-  /// (observer IP -> "IP:PORT", bounded).
-  caf::actor mapper;
-  uint16_t mapped_port = 0;
-  caf::actor discovery;
-  bool rechecking = false;
-  std::optional<port_mapping> mapping;
-  std::optional<external_endpoints> stun;
-  std::map<std::string, std::string> echoes;
-  std::optional<external_endpoints> published;
+  /// NAT traversal: a part with its own state (nat_part.hpp).
+  std::optional<nat_part> nat;
   /// Reliable UDP: the process's engine (null: off), our socket in it
   /// (0: not open) and its port.
   rudp_engine_actor rudp;
@@ -155,7 +144,7 @@ void on_closed(self_ptr self, conn_id c, std::string reason);
 
 // -- children (children.cpp) ----------------------------------------------
 
-/// The field that holds the child of `role` (null: none now).
+/// The child of `role` (null: none now).
 caf::actor& child(self_ptr self, child_role role);
 
 /// Records `hdl` as the child of `role`: monitored, stopped with the
@@ -243,21 +232,6 @@ void start_beacon(self_ptr self, const std::vector<endpoint>& endpoints);
 
 /// The beacon heard `peer`, reachable at `at`.
 void on_beacon_found(self_ptr self, const peer_id& peer, const endpoint& at);
-
-// -- NAT traversal: port mapping and address discovery (nat.cpp) ------
-
-/// The listener is bound to `port`: map it and learn our address (once;
-/// a new port moves the mapping). Starts whichever of the two is not
-/// running.
-void start_nat(self_ptr self, uint16_t port);
-
-void on_port_mapping(self_ptr self, port_mapping ev);
-
-void on_nat_report(self_ptr self, external_endpoints ev);
-
-/// Connection `c`'s peer says it sees us at `text`.
-void on_observed(self_ptr self, conn_id c, const std::string& text);
-
 
 // -- reliable UDP (rudp.cpp) -------------------------------------------
 

@@ -1,0 +1,56 @@
+// The service's NAT traversal, a part with state of its own: once the
+// listener is bound it starts the port mapper and address discovery
+// (children the supervision helper keeps), holds what each said last and
+// where peers see us, and tells the application one external_endpoints
+// view whenever it changes. The service hands it what concerns it (the
+// bound port, an OBSERVED echo, a restart); nothing else reaches into it.
+#pragma once
+
+#include <caf/message_handler.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "crust/messages.hpp"
+
+namespace crust {
+
+struct service_state;
+
+class nat_part {
+public:
+  using self_ptr = caf::stateful_actor<service_state>*;
+
+  explicit nat_part(self_ptr self) : self_(self) {
+    // nop
+  }
+
+  /// From the port mapper (port_mapping), from address discovery
+  /// (nat_report) and from ourselves (discover: the periodic recheck).
+  caf::message_handler handlers();
+
+  /// The listener is bound to `port`: map it and learn our address. Starts
+  /// whichever child is not running (also after one failed); a new port
+  /// moves the mapping.
+  void start(uint16_t port);
+
+  /// A connection's peer at `observer` says it sees us at `text`.
+  void on_observed(const std::string& observer, const std::string& text);
+
+private:
+  void publish();
+
+  self_ptr self_;
+  uint16_t mapped_port_ = 0;
+  bool rechecking_ = false;
+  std::optional<port_mapping> mapping_;
+  std::optional<external_endpoints> stun_;
+  /// Observer IP -> "IP:PORT", bounded: one vote per IP.
+  std::map<std::string, std::string> echoes_;
+  std::optional<external_endpoints> published_;
+};
+
+} // namespace crust
