@@ -1,6 +1,5 @@
-// A peer's identity: 32 bytes. Until the secure channel lands this is a
-// random per-node key announced in the hello frame; afterwards it is the
-// node's Ed25519 public key.
+// A peer's identity: its Ed25519 public key, 32 bytes. The Noise handshake
+// proves it: the static key a peer authenticates with is derived from it.
 #pragma once
 
 #include <array>

@@ -9,7 +9,7 @@ else build/crust-node next to the sources) and small helpers.
 
 The rest of the harness:
   harness_node.py   Node: one crust-node process, events from its stdout
-  harness_wire.py   Identity, RawPeer, RawListener: wire protocol 3 by hand
+  harness_wire.py   Identity, RawPeer, RawListener: wire protocol by hand (version 5)
   harness_proxy.py  RecordingProxy: a TCP relay that records the bytes
   harness_case.py   NodeTestCase: the unittest base class of the node tests
 """
