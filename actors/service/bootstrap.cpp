@@ -1,7 +1,5 @@
-// The service's side of bootstrapping: the cache keeper and the rounds.
-// A round (actors/bootstrap) asks the service to dial; the service tells it
-// how each dial ended and how many peers are kept, and tells the cache
-// which peers it reached directly.
+// The service's bootstrap part (bootstrap_part.hpp).
+#include "actors/service/bootstrap_part.hpp"
 #include "actors/service/state.hpp"
 
 #include <caf/all.hpp>
@@ -30,18 +28,15 @@ caf::timespan rebootstrap_delay(uint32_t short_rounds) {
 
 } // namespace
 
-uint32_t kept_count(self_ptr self) {
-  return static_cast<uint32_t>(self->state.conns->kept());
+uint32_t bootstrap_part::kept() const {
+  return static_cast<uint32_t>(self_->state.conns->kept());
 }
 
-namespace {
-
-} // namespace
-
-void bootstrap_with(self_ptr self, std::vector<endpoint> cached) {
+void bootstrap_part::start_round(std::vector<endpoint> cached) {
+  auto self = self_;
   auto& st = self->state;
   if (st.stopping || child(self, child_role::bootstrap)
-      || (cached.empty() && st.contacts.empty()))
+      || (cached.empty() && contacts_.empty()))
     return;
   bootstrap_setup setup;
   setup.service = caf::actor_cast<caf::actor>(self);
@@ -49,97 +44,99 @@ void bootstrap_with(self_ptr self, std::vector<endpoint> cached) {
   setup.plan.concurrency = st.opts.bootstrap_concurrency;
   setup.plan.target = st.opts.bootstrap_target;
   setup.cache = std::move(cached);
-  setup.contacts = st.contacts;
-  setup.kept = kept_count(self);
+  setup.contacts = contacts_;
+  setup.kept = kept();
   randombytes_buf(&setup.seed, sizeof(setup.seed));
   adopt(self, child_role::bootstrap, self->spawn(bootstrap, std::move(setup)));
 }
 
-void start_bootstrap(self_ptr self, bool persist,
-                     const std::vector<endpoint>& cached) {
-  auto& st = self->state;
-  for (auto& text : st.opts.contacts)
+void bootstrap_part::start(bool persist, const std::vector<endpoint>& cached) {
+  for (auto& text : self_->state.opts.contacts)
     if (auto ep = endpoint::parse(text))
-      st.contacts.push_back(*ep); // validate() checked every one
-  st.persist = persist;
-  start_cache(self);
-  bootstrap_with(self, cached);
+      contacts_.push_back(*ep); // validate() checked every one
+  persist_ = persist;
+  restart_cache();
+  start_round(cached);
 }
 
-void start_cache(self_ptr self) {
+void bootstrap_part::restart_cache() {
+  auto self = self_;
   auto& st = self->state;
-  if (!st.persist || child(self, child_role::cache) || st.stopping)
+  if (!persist_ || child(self, child_role::cache) || st.stopping)
     return;
   cache_setup cs{st.opts.bootstrap_cache_file, st.opts.network_name,
                  st.opts.bootstrap_cache_size, st.handler};
-  adopt(self, child_role::cache, spawn_blocking(self->home_system(), bootstrap_cache, cs));
+  adopt(self, child_role::cache,
+        spawn_blocking(self->home_system(), bootstrap_cache, cs));
 }
 
-void bootstrap_outcome(self_ptr self, const endpoint& target,
-                       const conn_table::ending::bootstrap_result& result) {
-  auto& st = self->state;
-  if (child(self, child_role::bootstrap))
-    self->send(child(self, child_role::bootstrap), bootstrap_result_atom::value, target,
-               result.reached, result.retry, result.reason);
+void bootstrap_part::on_dial_result(const endpoint& target, const result& r) {
+  if (auto& round = child(self_, child_role::bootstrap))
+    self_->send(round, bootstrap_result_atom::value, target, r.reached,
+                r.retry, r.reason);
 }
 
-void bootstrap_not_dialled(self_ptr self, const endpoint& target,
-                           const std::string& reason) {
-  auto& st = self->state;
-  if (child(self, child_role::bootstrap))
-    self->send(child(self, child_role::bootstrap), bootstrap_result_atom::value, target, false,
-               true, reason);
+void bootstrap_part::on_reached(const peer_id& peer, const endpoint& target) {
+  if (auto& cache = child(self_, child_role::cache))
+    self_->send(cache, cache_success_atom::value, peer, target);
 }
 
-void direct_success(self_ptr self, const peer_id& peer, const endpoint& target) {
-  auto& st = self->state;
-  if (child(self, child_role::cache))
-    self->send(child(self, child_role::cache), cache_success_atom::value, peer, target);
+void bootstrap_part::on_dial_failed(const endpoint& target) {
+  if (auto& cache = child(self_, child_role::cache); cache && target.pinned)
+    self_->send(cache, cache_failure_atom::value, *target.pinned);
 }
 
-void dial_failure(self_ptr self, const endpoint& target) {
-  auto& st = self->state;
-  if (child(self, child_role::cache) && target.pinned)
-    self->send(child(self, child_role::cache), cache_failure_atom::value, *target.pinned);
-}
-
-void kept_changed(self_ptr self) {
-  auto& st = self->state;
-  auto n = kept_count(self);
-  if (child(self, child_role::bootstrap)) {
-    self->send(child(self, child_role::bootstrap), kept_count_atom::value, n);
+void bootstrap_part::on_kept_changed() {
+  auto n = kept();
+  if (auto& round = child(self_, child_role::bootstrap)) {
+    self_->send(round, kept_count_atom::value, n);
     return;
   }
+  auto& st = self_->state;
   if (n >= st.opts.min_connections) {
-    st.short_rounds = 0;
+    short_rounds_ = 0;
     return;
   }
-  if (!st.rebootstrap_pending && !st.stopping) {
-    st.rebootstrap_pending = true;
-    set_timer(self, rebootstrap_delay(st.short_rounds), rebootstrap_atom::value);
+  if (!rebootstrap_pending_ && !st.stopping) {
+    rebootstrap_pending_ = true;
+    set_timer(self_, rebootstrap_delay(short_rounds_), rebootstrap_atom::value);
   }
 }
 
-void bootstrap_ended(self_ptr self) {
-  auto& st = self->state;
-  if (kept_count(self) < st.opts.min_connections)
-    ++st.short_rounds;
-  kept_changed(self);
+void bootstrap_part::on_round_ended() {
+  if (kept() < self_->state.opts.min_connections)
+    ++short_rounds_;
+  on_kept_changed();
 }
 
-void rebootstrap(self_ptr self) {
+void bootstrap_part::rebootstrap() {
+  auto self = self_;
   auto& st = self->state;
-  st.rebootstrap_pending = false;
+  rebootstrap_pending_ = false;
   if (st.stopping || child(self, child_role::bootstrap)
-      || kept_count(self) >= st.opts.min_connections)
+      || kept() >= st.opts.min_connections)
     return;
-  if (!child(self, child_role::cache)) {
-    bootstrap_with(self, {});
+  auto& cache = child(self, child_role::cache);
+  if (!cache) {
+    start_round({});
     return;
   }
-  self->request(child(self, child_role::cache), caf::infinite, cache_list_atom::value)
-    .then([=](const std::vector<endpoint>& cached) { bootstrap_with(self, cached); },
-          [=](caf::error&) { bootstrap_with(self, {}); });
+  self->request(cache, caf::infinite, cache_list_atom::value)
+    .then([this](const std::vector<endpoint>& cached) { start_round(cached); },
+          [this](caf::error&) { start_round({}); });
+}
+
+caf::message_handler bootstrap_part::handlers() {
+  auto self = self_;
+  return {
+    // from a round: dial this
+    [self](bootstrap_dial_atom, const endpoint& target) {
+      if (self->current_sender() == child(self, child_role::bootstrap))
+        connect_to(self, target, origin::bootstrap_out);
+    },
+    // from ourselves: the delay after a short round is over
+    [this](rebootstrap_atom) { rebootstrap(); },
+  };
 }
 
 } // namespace crust

@@ -91,7 +91,7 @@ bool on_child_down(self_ptr self, const caf::down_msg& dm) {
         self->send(st.handler, warning{std::string{to_string(role)} + " failed ("
                                        + self->system().render(dm.reason)
                                        + "); the next round follows"});
-      bootstrap_ended(self);
+      st.boot->on_round_ended();
       return true;
     default:
       break;
@@ -120,20 +120,20 @@ void restart_child(self_ptr self, child_role role) {
     return;
   switch (role) {
     case child_role::listener:
-      spawn_listener(self);
+      st.listen->spawn_listener();
       return;
     case child_role::cache:
-      start_cache(self);
+      st.boot->restart_cache();
       return;
     case child_role::bootstrap:
-      rebootstrap(self);
+      st.boot->rebootstrap();
       return;
     case child_role::beacon:
-      start_beacon(self, st.beacon_endpoints);
+      st.discovery->restart_beacon();
       return;
     case child_role::port_mapper:
     case child_role::address_discovery:
-      st.nat->start(st.bound_port);
+      st.nat->start(st.listen->bound_port());
       return;
   }
 }

@@ -21,9 +21,9 @@ namespace {
 // own dials, a bootstrap round about its.
 void not_dialled(self_ptr self, const endpoint& target, origin from,
                  const std::string& reason) {
-  dial_failure(self, target);
+  self->state.boot->on_dial_failed(target);
   if (from == origin::bootstrap_out)
-    bootstrap_not_dialled(self, target, reason);
+    self->state.boot->on_dial_result(target, {false, true, reason});
   else if (from == origin::direct) // discovery's own attempts stay quiet
     self->send(self->state.handler,
                connection_failed{to_string(target), reason});
@@ -91,10 +91,10 @@ void connect_to(self_ptr self, const endpoint& target, origin from) {
   };
   // udp:// is what the caller asked for: UDP only.
   if (target.proto == transport::rudp)
-    return dial_rudp(self, target, from, give_up);
+    return st.listen->dial_rudp(target, from, give_up);
   auto udp = twin(target, transport::rudp);
-  if (st.opts.prefer_transport == "udp" && rudp_ready(self))
-    return dial_rudp(self, udp, from, [=](const std::string& why_udp) {
+  if (st.opts.prefer_transport == "udp" && st.listen->rudp_ready())
+    return st.listen->dial_rudp(udp, from, [=](const std::string& why_udp) {
       dial_tcp(self, target, from, [=](const std::string& why_tcp) {
         give_up("udp: " + why_udp + "; tcp: " + why_tcp);
       });
@@ -103,9 +103,10 @@ void connect_to(self_ptr self, const endpoint& target, origin from) {
   // would meet the same. Silence or unreachability may be a filter that
   // lets UDP through (the peer's UDP socket shares the TCP port).
   dial_tcp(self, target, from, [=](const std::string& why_tcp) {
-    if (!rudp_ready(self) || why_tcp.find("refused") != std::string::npos)
+    auto& listen = self->state.listen;
+    if (!listen->rudp_ready() || why_tcp.find("refused") != std::string::npos)
       return give_up(why_tcp);
-    dial_rudp(self, udp, from, [=](const std::string& why_udp) {
+    listen->dial_rudp(udp, from, [=](const std::string& why_udp) {
       give_up("tcp: " + why_tcp + "; udp: " + why_udp);
     });
   });

@@ -1,10 +1,11 @@
-// How the service learns of peers beyond its cache and contacts: the LAN
-// beacon, and peer exchange. Peer exchange, the service's side: answering a kept peer with a signed
-// sample of the peers this node reached directly (from the bootstrap
-// cache), and learning from a peer's sample: its entries go to the cache,
-// and while the node keeps fewer than crust.bootstrap-target peers, a
-// bootstrap round dials them (pinned to their ids, so whoever answers
+// The service's discovery part (discovery_part.hpp): how it learns of peers
+// beyond its cache and contacts. Peer exchange answers a kept peer with a
+// signed sample of the peers this node reached directly (from the
+// bootstrap cache) and learns from a peer's sample: its entries go to the
+// cache, and while the node keeps fewer than crust.bootstrap-target peers,
+// a bootstrap round dials them (pinned to their ids, so whoever answers
 // must prove to be that peer).
+#include "actors/service/discovery_part.hpp"
 #include "actors/service/state.hpp"
 
 #include <caf/all.hpp>
@@ -19,7 +20,8 @@
 
 namespace crust {
 
-void on_peers_request(self_ptr self, conn_id c) {
+void discovery_part::on_peers_request(conn_id c) {
+  auto self = self_;
   auto& st = self->state;
   auto e = st.conns->find(c);
   if (!e || !st.opts.peer_exchange)
@@ -44,7 +46,8 @@ void on_peers_request(self_ptr self, conn_id c) {
     .then(answer, [=](caf::error&) { answer({}); });
 }
 
-void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body) {
+void discovery_part::on_peers(conn_id c, const std::vector<uint8_t>& body) {
+  auto self = self_;
   auto& st = self->state;
   auto e = st.conns->find(c);
   if (!e || !st.opts.peer_exchange)
@@ -69,11 +72,12 @@ void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body) {
   }
   // A round only for someone new: an empty sample is no reason to go
   // over the contacts again.
-  if (!to_dial.empty() && kept_count(self) < st.opts.bootstrap_target)
-    bootstrap_with(self, std::move(to_dial));
+  if (!to_dial.empty() && st.boot->kept() < st.opts.bootstrap_target)
+    st.boot->start_round(std::move(to_dial));
 }
 
-void start_beacon(self_ptr self, const std::vector<endpoint>& endpoints) {
+void discovery_part::start_beacon(const std::vector<endpoint>& endpoints) {
+  auto self = self_;
   auto& st = self->state;
   if (!st.opts.beacon || child(self, child_role::beacon) || st.stopping)
     return;
@@ -85,28 +89,54 @@ void start_beacon(self_ptr self, const std::vector<endpoint>& endpoints) {
   bs.port = st.opts.beacon_port;
   bs.targets = st.opts.beacon_targets;
   bs.endpoints = endpoints;
-  st.beacon_endpoints = endpoints;
+  beacon_endpoints_ = endpoints;
   adopt(self, child_role::beacon, spawn_blocking(self->home_system(), beacon, std::move(bs)));
 }
 
-void on_beacon_found(self_ptr self, const peer_id& peer, const endpoint& at) {
+void discovery_part::on_beacon_found(const peer_id& peer, const endpoint& at) {
+  auto self = self_;
   auto& st = self->state;
   if (st.stopping || peer == st.id || st.conns->live(peer)
       || st.conns->policy().blocked(peer) || st.conns->policy().blocked(at.host))
     return;
   // Once per peer and minute: it announces every few seconds.
   auto now = self->clock().now();
-  auto& last = st.beacon_dialled[peer];
+  auto& last = beacon_dialled_[peer];
   if (last != caf::actor_clock::time_point{}
       && now - last < std::chrono::minutes(1))
     return;
   last = now;
-  if (st.beacon_dialled.size() > 1024)
-    for (auto i = st.beacon_dialled.begin(); i != st.beacon_dialled.end();)
+  if (beacon_dialled_.size() > 1024)
+    for (auto i = beacon_dialled_.begin(); i != beacon_dialled_.end();)
       i = now - i->second >= std::chrono::minutes(1)
-            ? st.beacon_dialled.erase(i)
+            ? beacon_dialled_.erase(i)
             : std::next(i);
   connect_to(self, at, origin::beacon);
+}
+
+void discovery_part::restart_beacon() {
+  start_beacon(beacon_endpoints_);
+}
+
+caf::message_handler discovery_part::handlers() {
+  auto self = self_;
+  return {
+    // from the beacon
+    [this, self](beacon_found_atom, const peer_id& peer, const endpoint& at) {
+      if (self->current_sender() == child(self, child_role::beacon))
+        on_beacon_found(peer, at);
+    },
+    // from connections: a kept peer asks for our sample
+    [this, self](peers_request_atom) {
+      if (auto c = sender_conn(self))
+        on_peers_request(*c);
+    },
+    // from connections: the sample we asked for
+    [this, self](peers_atom, const std::vector<uint8_t>& body) {
+      if (auto c = sender_conn(self))
+        on_peers(*c, body);
+    },
+  };
 }
 
 } // namespace crust

@@ -85,7 +85,7 @@ void announce(self_ptr self, conn_id c) {
                                   st.opts.send_queue_size});
   set_timer(self, st.opts.decision_timeout, decide_atom::value, c);
   if (!rec->info.inbound && rec->target)
-    direct_success(self, rec->peer, *rec->target);
+    st.boot->on_reached(rec->peer, *rec->target);
 }
 
 // A live connection was replaced by a newer one (`by`); the table closed
@@ -125,11 +125,11 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
       break;
   }
   if (end.dial_failed)
-    dial_failure(self, *end.target);
+    st.boot->on_dial_failed(*end.target);
   if (end.bootstrap)
-    bootstrap_outcome(self, *end.target, *end.bootstrap);
+    st.boot->on_dial_result(*end.target, *end.bootstrap);
   if (end.was_live)
-    kept_changed(self);
+    st.boot->on_kept_changed();
   quit_when_done(self);
 }
 

@@ -46,15 +46,6 @@ void close_and_wait(self_ptr self, caf::actor child, caf::timespan limit) {
     .then([=](caf::ok_atom) { done(); }, [=](caf::error&) { done(); });
 }
 
-void spawn_listener(self_ptr self) {
-  auto& st = self->state;
-  auto setup = make_setup(self);
-  if (st.bound_port != 0)
-    setup.opts.listen_port = st.bound_port; // a restart keeps its port
-  adopt(self, child_role::listener,
-        self->home_system().middleman().spawn_broker(listener, setup));
-}
-
 namespace {
 
 // Closes, at once, every connection admission now refuses; returns how many.
@@ -93,7 +84,10 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   st.me = std::make_shared<const identity>(me);
   st.static_key = me.noise_static();
   randombytes_buf(&st.session, sizeof(st.session));
+  st.listen.emplace(self);
   st.nat.emplace(self);
+  st.discovery.emplace(self);
+  st.boot.emplace(self);
   st.conns.emplace(st.id, admission::limits{st.opts.max_connections_per_ip,
                                             st.opts.max_half_open_per_ip,
                                             st.opts.max_half_open,
@@ -102,10 +96,10 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   st.ips = std::make_shared<ip_meters>(
     flow_rates{double(st.opts.max_bytes_per_sec_per_ip),
                double(st.opts.max_records_per_sec_per_ip)});
-  spawn_listener(self);
+  st.listen->spawn_listener();
   for (auto& text : cache.warnings)
     self->send(st.handler, warning{text});
-  start_bootstrap(self, cache.persist, cache.cached);
+  st.boot->start(cache.persist, cache.cached);
   // Children never outlive their service. Links would do it, but a child
   // killed with exit_reason::kill would take the service down too; the
   // list is shared because the state is gone when attachables run.
@@ -158,24 +152,6 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
                    "no keep/drop decision within "
                      + to_text(st.opts.decision_timeout));
     },
-    [=](bound_atom, uint16_t port) {
-      auto& st = self->state;
-      bool first = st.bound_port == 0;
-      st.bound_port = port;
-      if (first)
-        open_rudp(self); // then announces where we listen
-    },
-    [=](rudp_inbound_atom, rudp_socket ep, rudp_session session,
-        const std::string& ip, uint16_t port) {
-      on_rudp_inbound(self, ep, session, ip, port);
-    },
-    [=](misbehaving& m) {
-      // From the rudp engine: a peer that misbehaved before its
-      // connection existed (see datagram_channel::kill).
-      if (self->current_sender()
-          == caf::actor_cast<caf::strong_actor_ptr>(self->state.rudp))
-        self->send(self->state.handler, std::move(m));
-    },
     // from a connection: where its peer sees us
     [=](observed_atom, const std::string& text) {
       auto c = sender_conn(self);
@@ -183,9 +159,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       if (rec)
         self->state.nat->on_observed(rec->info.remote.host, text);
     },
-    [=](beacon_found_atom, const peer_id& peer, const endpoint& at) {
-      on_beacon_found(self, peer, at);
-    },
+
     [=](warning& ev) { self->send(self->state.handler, std::move(ev)); },
     [=](service_failed& ev) {
       self->send(self->state.handler, ev);
@@ -193,18 +167,6 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       self->quit(make_error(errc::invalid_config, ev.reason));
     },
     [=](const connect& cmd) { connect_to(self, cmd.target); },
-    [=](bootstrap_dial_atom, const endpoint& target) {
-      connect_to(self, target, origin::bootstrap_out);
-    },
-    [=](rebootstrap_atom) { rebootstrap(self); },
-    [=](peers_request_atom) {
-      if (auto c = sender_conn(self))
-        on_peers_request(self, *c);
-    },
-    [=](peers_atom, const std::vector<uint8_t>& body) {
-      if (auto c = sender_conn(self))
-        on_peers(self, *c, body);
-    },
     [=](const keep& cmd) {
       auto& st = self->state;
       if (!st.conns->live(cmd.peer))
@@ -212,9 +174,9 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       if (auto c = st.conns->keep(cmd.peer)) {
         auto& hdl = *st.actors.find(*c);
         self->send(hdl, kept_atom::value);
-        kept_changed(self); // first: the round counts kept peers on `reached`
+        st.boot->on_kept_changed(); // first: the round counts kept peers
         if (auto result = st.conns->reached(*c))
-          bootstrap_outcome(self, *st.conns->find(*c)->target, *result);
+          st.boot->on_dial_result(*st.conns->find(*c)->target, *result);
         if (st.opts.peer_exchange)
           self->send(hdl, exchange_atom::value);
       }
@@ -273,18 +235,13 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
         return;
       }
       st.stopping = true;
-      if (child(self, child_role::listener))
-        self->send_exit(child(self, child_role::listener), caf::exit_reason::user_shutdown);
       // Connections over rudp first say CLOSE, then the socket goes.
       std::vector<conn_id> all;
       st.conns->for_each(
         [&](conn_id c, const conn_table::record&) { all.push_back(c); });
       for (auto c : all)
         close_conn(self, c, wire::close_reason::normal, "shutdown");
-      if (st.rudp) {
-        ++st.closing; // until stop_rudp hands over to close_and_wait
-        set_timer(self, std::chrono::milliseconds(300), stop_rudp_atom::value);
-      }
+      st.listen->stop();
       // Not killed with the others: the cache saves what it was told, the
       // mapper removes its mappings, and the service waits for both.
       close_and_wait(self, std::exchange(child(self, child_role::cache), nullptr), shutdown_grace);
@@ -293,13 +250,12 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       set_timer(self, shutdown_grace, shutdown{});
       quit_when_done(self);
     },
-    [=](stop_rudp_atom) {
-      --self->state.closing;
-      stop_rudp(self);
-      quit_when_done(self);
-    },
   };
-  return commands.or_else(child_handlers(self)).or_else(st.nat->handlers());
+  return commands.or_else(child_handlers(self))
+    .or_else(st.nat->handlers())
+    .or_else(st.discovery->handlers())
+    .or_else(st.boot->handlers())
+    .or_else(st.listen->handlers());
 }
 
 namespace {

@@ -20,6 +20,9 @@
 #include <string>
 #include <unordered_map>
 
+#include "actors/service/bootstrap_part.hpp"
+#include "actors/service/discovery_part.hpp"
+#include "actors/service/listening_part.hpp"
 #include "actors/service/nat_part.hpp"
 #include "node/conn_table.hpp"
 #include "node/restart_budget.hpp"
@@ -74,33 +77,23 @@ struct service_state {
   uint64_t session = 0;
   /// Every child but connections, by role (service/children.cpp).
   std::map<child_role, caf::actor> kids;
-  uint16_t bound_port = 0;
   int listener_restarts = 0;
   /// Every connection's record and phase, and admission (node/conn_table).
   std::optional<conn_table> conns;
   std::shared_ptr<ip_meters> ips;
-  /// Bootstrap: whether the cache persists, the contacts, and bootstrap
-  /// rounds that ended without reaching crust.min-connections in a row.
-  bool persist = false;
-  std::vector<endpoint> contacts;
-  uint32_t short_rounds = 0;
-  bool rebootstrap_pending = false;
+  /// Bootstrapping: a part (bootstrap_part.hpp).
+  std::optional<bootstrap_part> boot;
   /// Which child each monitored actor is, and how often each may fail.
   std::unordered_map<caf::actor_addr, child_role> child_roles;
   std::map<child_role, restart_budget> budgets;
-  /// What the beacon announces (a restarted one announces the same).
-  std::vector<endpoint> beacon_endpoints;
   /// Children the shutdown still waits for (close_and_wait).
   int closing = 0;
-  /// When we last dialled a peer the LAN beacon found (bounded).
-  std::map<peer_id, caf::actor_clock::time_point> beacon_dialled;
+  /// The LAN beacon and peer exchange: a part (discovery_part.hpp).
+  std::optional<discovery_part> discovery;
   /// NAT traversal: a part with its own state (nat_part.hpp).
   std::optional<nat_part> nat;
-  /// Reliable UDP: the process's engine (null: off), our socket in it
-  /// (0: not open) and its port.
-  rudp_engine_actor rudp;
-  rudp_socket rudp_ep;
-  uint16_t udp_port = 0;
+  /// The listener and our rudp socket: a part (listening_part.hpp).
+  std::optional<listening_part> listen;
   conn_actors actors;
   bool stopping = false;
   /// Every live child, for the service's last act: stopping them.
@@ -161,8 +154,6 @@ void restart_child(self_ptr self, child_role role);
 /// The messages the helper sends itself (a restart's delay is over).
 caf::message_handler child_handlers(self_ptr self);
 
-/// Spawns the listener (a restart keeps the bound port).
-void spawn_listener(self_ptr self);
 
 /// Quits once shutting down and nothing is left to wait for.
 void quit_when_done(self_ptr self);
@@ -176,81 +167,5 @@ void close_and_wait(self_ptr self, caf::actor child, caf::timespan limit);
 /// a bootstrap round.
 void connect_to(self_ptr self, const endpoint& target,
                 origin from = origin::direct);
-
-// -- bootstrap (bootstrap.cpp) -----------------------------------------
-
-/// Starts the cache keeper and the first round (from `cached` and the
-/// contacts), when there is anything to dial.
-void start_bootstrap(self_ptr self, bool persist,
-                     const std::vector<endpoint>& cached);
-
-/// Starts the cache keeper (once persistence is on).
-void start_cache(self_ptr self);
-
-/// How a dial made for a bootstrap round to `target` ended: the peer is
-/// kept (reached), or not, and whether another try may do better (the
-/// table says it once per connection).
-void bootstrap_outcome(self_ptr self, const endpoint& target,
-                       const conn_table::ending::bootstrap_result& result);
-
-/// The same for a dial that never made a connection.
-void bootstrap_not_dialled(self_ptr self, const endpoint& target,
-                           const std::string& reason);
-
-/// We connected to `peer` by dialling `target`: the cache remembers it.
-void direct_success(self_ptr self, const peer_id& peer, const endpoint& target);
-
-/// Dialling `target` failed: a pinned peer in the cache is marked down.
-void dial_failure(self_ptr self, const endpoint& target);
-
-/// How many peers the application keeps now.
-uint32_t kept_count(self_ptr self);
-
-/// The number of kept peers may have changed.
-void kept_changed(self_ptr self);
-
-/// A bootstrap round ended (its actor is down).
-void bootstrap_ended(self_ptr self);
-
-/// Starts a new round when still below crust.min-connections.
-void rebootstrap(self_ptr self);
-
-// -- discovery: peer exchange and the beacon (discovery.cpp) ----------
-
-/// A kept peer asks for our sample.
-void on_peers_request(self_ptr self, conn_id c);
-
-/// A peer's sample arrived (we asked for it).
-void on_peers(self_ptr self, conn_id c, const std::vector<uint8_t>& body);
-
-/// Starts a bootstrap round over `targets` unless one runs (or nothing to
-/// dial).
-void bootstrap_with(self_ptr self, std::vector<endpoint> targets);
-
-/// Starts the LAN beacon (once), announcing `endpoints`.
-void start_beacon(self_ptr self, const std::vector<endpoint>& endpoints);
-
-/// The beacon heard `peer`, reachable at `at`.
-void on_beacon_found(self_ptr self, const peer_id& peer, const endpoint& at);
-
-// -- reliable UDP (rudp.cpp) -------------------------------------------
-
-/// The listener is bound: opens our UDP socket in the rudp engine (the
-/// same port when free), then tells the application where we listen.
-void open_rudp(self_ptr self);
-
-/// Closes our UDP socket and its sessions; shutdown waits for it.
-void stop_rudp(self_ptr self);
-
-/// Whether rudp dials can go out.
-bool rudp_ready(self_ptr self);
-
-/// A peer's rudp session came up: its connection broker.
-void on_rudp_inbound(self_ptr self, rudp_socket ep, rudp_session session,
-                     const std::string& ip, uint16_t port);
-
-/// Dials `target` (udp://) over rudp; `failed` hears why not.
-void dial_rudp(self_ptr self, const endpoint& target, origin from,
-               std::function<void(const std::string&)> failed);
 
 } // namespace crust

@@ -1,0 +1,71 @@
+// The service's listening, a part with state of its own: the TCP listener
+// (a child the supervision helper keeps) and the port it bound, our UDP
+// socket in the process's rudp engine (the same port when free), where we
+// listen (the `listening` event, which also starts the beacon and NAT
+// traversal), rudp dials, and connections for sessions peers start.
+#pragma once
+
+#include <caf/message_handler.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "actors/rudp_engine/engine.hpp"
+#include "crust/endpoint.hpp"
+#include "crust/messages.hpp"
+
+namespace crust {
+
+struct service_state;
+
+class listening_part {
+public:
+  using self_ptr = caf::stateful_actor<service_state>*;
+
+  explicit listening_part(self_ptr self) : self_(self) {
+    // nop
+  }
+
+  /// From the listener (bound), from the rudp engine (a session a peer
+  /// started; a peer that misbehaved before its connection existed) and
+  /// from ourselves (stop_rudp: the shutdown's CLOSEs had their moment).
+  caf::message_handler handlers();
+
+  /// Spawns the listener (again after a failure: on the port it had).
+  void spawn_listener();
+
+  /// The TCP port we listen on (0: not bound yet).
+  uint16_t bound_port() const {
+    return bound_port_;
+  }
+
+  /// Whether rudp dials can go out.
+  bool rudp_ready() const;
+
+  /// Dials `target` (udp://) over rudp; `failed` hears why not.
+  void dial_rudp(const endpoint& target, origin from,
+                 std::function<void(const std::string&)> failed);
+
+  /// Shutting down: the listener stops; the UDP socket goes a moment
+  /// later, once the connections' CLOSEs went out (the service waits).
+  void stop();
+
+private:
+  void open_rudp(uint16_t port, bool last_try);
+  void close_rudp();
+  void announce();
+  void on_rudp_inbound(rudp_socket ep, rudp_session session,
+                       const std::string& ip, uint16_t port);
+
+  self_ptr self_;
+  uint16_t bound_port_ = 0;
+  /// The process's engine (null: rudp off), our socket in it (none: not
+  /// open) and its port.
+  rudp_engine_actor rudp_;
+  rudp_socket rudp_ep_;
+  uint16_t udp_port_ = 0;
+};
+
+} // namespace crust
