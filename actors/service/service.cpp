@@ -7,12 +7,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/connection/connection.hpp"
-#include "actors/address_discovery.hpp"
-#include "actors/beacon.hpp"
-#include "actors/bootstrap.hpp"
 #include "actors/bootstrap_cache.hpp"
-#include "transports/io/interfaces.hpp"
-#include "actors/listener.hpp"
 #include "actors/respond.hpp"
 #include "actors/service/state.hpp"
 #include "transports/io/identity_file.hpp"
