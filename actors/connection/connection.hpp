@@ -5,27 +5,22 @@
 // link_host.hpp holds what both share. It reports to the service and
 // delivers kept peers' messages straight to the handler.
 //
-// Messages from the service:  admit_atom (start reading and handshaking),
-//   select_atom (we lead: this connection lives),
-//   kept_atom (deliver messages), (close_atom, uint8_t reason),
-//   exchange_atom (ask the peer for its sample), (peers_atom, sample)
-//   (answer its request) and crust::send (replies ok_atom or an error;
-//   a plain send hears crust::sent or crust::send_failed instead).
-// Messages to the service:    (conn_up_atom, connection_info) first, then
-//   (hello_atom, peer_id, uint64_t session, bool bootstrapping),
-//   selected_atom (we follow and the peer chose this connection),
-//   peers_request_atom, (peers_atom, sample), (observed_atom, text), and
-//   (closed_atom, std::string reason, bool duplicate) last; `duplicate`
-//   when the peer closed it because another connection between us lives.
+// Its interface is the typed actor connection_actor below (the protocol in
+// words, then the checked alias, as CAF's middleman_actor.hpp does). Each
+// carrier extends it with the messages only it hears (its carrier's and
+// its own timers), so that the service can send a connection nothing else.
 #pragma once
 
 #include <caf/atom.hpp>
 
 #include <caf/actor.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/connection_handle.hpp>
 #include <caf/io/network/native_socket.hpp>
 
+#include "actors/atoms.hpp"
 #include "actors/rudp_engine/engine.hpp"
 #include "crust/config.hpp"
 #include "crust/messages.hpp"
@@ -48,6 +43,36 @@ using peers_request_atom = caf::atom_constant<caf::atom("peers_req")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using observed_atom = caf::atom_constant<caf::atom("observed")>;
 
+/// A connection.
+///
+/// From the service:
+///   admit_atom: start reading (and handshaking, where the carrier runs
+///       the handshake); not a byte is read before it
+///   select_atom: we lead and this connection lives (SELECT)
+///   kept_atom: the application keeps the peer; deliver its messages
+///   (close_atom, uint8_t reason): close with that wire::close_reason
+///   exchange_atom: ask the peer for its sample of peers
+///   (peers_atom, sample): answer the peer's request
+/// From the application (or the service, delegating):
+///   crust::send: answered with ok or an error when it came as a request;
+///       a plain send hears crust::sent or crust::send_failed instead
+/// To the service, the connection telling itself apart by its sender:
+///   (conn_up_atom, connection_info) first, then
+///   (hello_atom, peer_id, uint64_t session, bool bootstrapping),
+///   selected_atom (we follow and the peer chose this connection),
+///   peers_request_atom, (peers_atom, sample), (observed_atom, text), and
+///   (closed_atom, std::string reason, bool duplicate) last; `duplicate`
+///   when the peer closed it because another connection between us lives.
+/// To the handler: crust::message of kept peers, and misbehaving.
+using connection_actor = caf::typed_actor<
+  caf::reacts_to<admit_atom>,
+  caf::reacts_to<select_atom>,
+  caf::reacts_to<kept_atom>,
+  caf::reacts_to<close_atom, uint8_t>,
+  caf::reacts_to<exchange_atom>,
+  caf::reacts_to<peers_atom, std::vector<uint8_t>>,
+  caf::reacts_to<send>>;
+
 struct connection_setup {
   service_options opts;
   peer_id local_id;
@@ -64,20 +89,22 @@ struct connection_setup {
 };
 
 /// A connection over `hdl`, a TCP connection `parent` accepted.
-caf::actor fork_tcp_connection(caf::io::broker* parent,
-                               caf::io::connection_handle hdl,
-                               connection_setup setup);
+connection_actor fork_tcp_connection(caf::io::broker* parent,
+                                     caf::io::connection_handle hdl,
+                                     connection_setup setup);
 
 /// A connection over `fd`, a TCP socket the dialer connected.
-caf::actor spawn_tcp_connection(caf::actor_system& sys,
-                                caf::io::network::native_socket fd,
-                                connection_setup setup);
+connection_actor spawn_tcp_connection(caf::actor_system& sys,
+                                      caf::io::network::native_socket fd,
+                                      connection_setup setup);
 
 /// A connection over a session of the rudp engine that came up (the
 /// engine ran the handshake; the connection asks it for the peer's HELLO
 /// on admission).
-caf::actor spawn_rudp_connection(caf::actor_system& sys,
-                                 rudp_engine_actor engine, rudp_socket socket,
-                                 rudp_session session, connection_setup setup);
+connection_actor spawn_rudp_connection(caf::actor_system& sys,
+                                       rudp_engine_actor engine,
+                                       rudp_socket socket,
+                                       rudp_session session,
+                                       connection_setup setup);
 
 } // namespace crust

@@ -34,69 +34,78 @@ void link_host::announce() {
   arm_timer();
 }
 
-caf::message_handler link_host::link_handlers() {
-  return {
-    // from the application (or the service, delegating)
-    [this](send& cmd) {
-      if (link_.state() != link::phase::kept)
-        return refuse_send(self_, setup_.handler, cmd, errc::not_kept);
-      auto slot = plain_slot();
-      if (auto err = link_.send(cmd.prio, std::move(cmd.bytes), slot);
-          err != errc::none) {
-        release_if_idle(slot);
-        return refuse_send(self_, setup_.handler, cmd, err);
-      }
-      // Sealed once the sends queued behind this one are in as well: small
-      // messages sent together then share records.
-      if (!pump_pending_) {
-        pump_pending_ = true;
-        tell(caf::actor_cast<caf::actor>(self_), pump_atom::value);
-      }
-      respond(self_, caf::none);
-    },
-    // from ourselves
-    [this](pump_atom) {
-      pump_pending_ = false;
-      pump();
-      drain();
-    },
-    [this](link_timeout_atom, int64_t at) {
-      if (armed_ && armed_->time_since_epoch().count() == at)
-        armed_.reset();
-      link_.handle_timeout(self_->clock().now());
-      drain();
-    },
-    // from the service
-    [this](admit_atom) {
-      if (!link_.admit())
-        return;
-      on_admitted();
-      drain();
-    },
-    [this](select_atom) {
-      link_.select();
-      drain();
-    },
-    [this](kept_atom) {
-      if (!link_.keep())
-        return;
-      drain();
-      resume_reading();
-    },
-    [this](close_atom, uint8_t reason) {
-      link_.close(static_cast<wire::close_reason>(reason));
-      drain();
-    },
-    [this](exchange_atom) {
-      link_.ask_peers();
-      drain();
-    },
-    [this](peers_atom, const std::vector<uint8_t>& sample) {
-      link_.send_peers(sample);
-      drain();
-    },
-  };
+// -- from the application (or the service, delegating) -------------------------
+
+void link_host::on_send(send& cmd) {
+  if (link_.state() != link::phase::kept)
+    return refuse_send(self_, setup_.handler, cmd, errc::not_kept);
+  auto slot = plain_slot();
+  if (auto err = link_.send(cmd.prio, std::move(cmd.bytes), slot);
+      err != errc::none) {
+    release_if_idle(slot);
+    return refuse_send(self_, setup_.handler, cmd, err);
+  }
+  // Sealed once the sends queued behind this one are in as well: small
+  // messages sent together then share records.
+  if (!pump_pending_) {
+    pump_pending_ = true;
+    tell(caf::actor_cast<caf::actor>(self_), pump_atom::value);
+  }
+  respond(self_, caf::none);
 }
+
+// -- from ourselves -------------------------------------------------------------
+
+void link_host::on_pump() {
+  pump_pending_ = false;
+  pump();
+  drain();
+}
+
+void link_host::on_link_timeout(int64_t at) {
+  if (armed_ && armed_->time_since_epoch().count() == at)
+    armed_.reset();
+  link_.handle_timeout(self_->clock().now());
+  drain();
+}
+
+// -- from the service -----------------------------------------------------------
+
+void link_host::on_admit() {
+  if (!link_.admit())
+    return;
+  on_admitted();
+  drain();
+}
+
+void link_host::on_select() {
+  link_.select();
+  drain();
+}
+
+void link_host::on_kept() {
+  if (!link_.keep())
+    return;
+  drain();
+  resume_reading();
+}
+
+void link_host::on_close(uint8_t reason) {
+  link_.close(static_cast<wire::close_reason>(reason));
+  drain();
+}
+
+void link_host::on_exchange() {
+  link_.ask_peers();
+  drain();
+}
+
+void link_host::on_peers(const std::vector<uint8_t>& sample) {
+  link_.send_peers(sample);
+  drain();
+}
+
+// -- to the carrier, the service and the application ----------------------------
 
 void link_host::drain() {
   write_control();

@@ -14,9 +14,9 @@
 #include <caf/atom.hpp>
 
 #include <caf/actor.hpp>
-#include <caf/message_handler.hpp>
 #include <caf/scheduled_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/typed_behavior.hpp>
 
 #include <optional>
 #include <vector>
@@ -30,6 +30,12 @@ namespace crust {
 
 using pump_atom = caf::atom_constant<caf::atom("pump")>;
 using link_timeout_atom = caf::atom_constant<caf::atom("link_tout")>;
+
+/// What every carrier hears: the connection's interface and the host's
+/// messages to itself (pump_atom: move queued data; (link_timeout_atom,
+/// deadline): the link's timer). A carrier extends it with its own.
+using link_host_actor = connection_actor::extend<
+  caf::reacts_to<pump_atom>, caf::reacts_to<link_timeout_atom, int64_t>>;
 
 class link_host {
 public:
@@ -46,8 +52,26 @@ public:
   static link::settings settings_for(const connection_setup& s);
 
 protected:
-  /// The handlers every carrier shares (after its own, busiest first).
-  caf::message_handler link_handlers();
+  /// The carrier's behaviour: its `own` handlers (busiest first: CAF
+  /// tries them in order), then those every carrier shares. The type
+  /// checks it against the carrier's interface.
+  template <class Behavior, class... Fs>
+  Behavior behavior_with(Fs... own) {
+    return {
+      std::move(own)...,
+      [this](send& cmd) { on_send(cmd); },
+      [this](pump_atom) { on_pump(); },
+      [this](link_timeout_atom, int64_t at) { on_link_timeout(at); },
+      [this](admit_atom) { on_admit(); },
+      [this](select_atom) { on_select(); },
+      [this](kept_atom) { on_kept(); },
+      [this](close_atom, uint8_t reason) { on_close(reason); },
+      [this](exchange_atom) { on_exchange(); },
+      [this](peers_atom, const std::vector<uint8_t>& sample) {
+        on_peers(sample);
+      },
+    };
+  }
 
   /// Tells the service this connection exists; arms the first timer.
   void announce();
@@ -87,6 +111,17 @@ protected:
   crust::link link_;
 
 private:
+  // The shared handlers.
+  void on_send(send& cmd);
+  void on_pump();
+  void on_link_timeout(int64_t at);
+  void on_admit();
+  void on_select();
+  void on_kept();
+  void on_close(uint8_t reason);
+  void on_exchange();
+  void on_peers(const std::vector<uint8_t>& sample);
+
   void dispatch(link::event& ev);
   void arm_timer();
   uint32_t plain_slot();

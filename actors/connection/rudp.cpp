@@ -27,6 +27,12 @@ constexpr size_t rudp_window = 256 * 1024;
 
 using frames = rudp_frames;
 
+// What a rudp connection hears: the shared interface and its session's
+// messages from the engine.
+using rudp_connection_actor = link_host_actor::extend<
+  reacts_to<rudp_frames_atom, frames>, reacts_to<rudp_sent_atom, uint64_t>,
+  reacts_to<rudp_down_atom, std::string, uint8_t>>;
+
 link::settings rudp_link_settings(const connection_setup& s) {
   auto ls = link_host::settings_for(s);
   ls.address = to_string(ip_endpoint{s.info.remote.host, s.info.remote.port});
@@ -37,7 +43,7 @@ link::settings rudp_link_settings(const connection_setup& s) {
 
 class rudp_connection : public link_host {
 public:
-  rudp_connection(event_based_actor* self, rudp_engine_actor engine,
+  rudp_connection(rudp_connection_actor::pointer self, rudp_engine_actor engine,
                   rudp_socket ep, rudp_session session, connection_setup s)
     : link_host(self, s, rudp_link_settings(s)),
       self_(self),
@@ -47,10 +53,10 @@ public:
     // nop
   }
 
-  behavior make_behavior() {
+  rudp_connection_actor::behavior_type make_behavior() {
     self_->set_error_handler([](error&) {}); // strays must not kill us
     announce();
-    message_handler own{
+    return behavior_with<rudp_connection_actor::behavior_type>(
       [this](rudp_frames_atom, frames& fs) { on_frames(fs); },
       [this](rudp_sent_atom, uint64_t n) {
         in_flight_ -= std::min<size_t>(in_flight_, n);
@@ -64,9 +70,7 @@ public:
           link_.handle_misbehaviour(static_cast<misbehaviour>(kind),
                                     std::move(reason));
         drain();
-      },
-    };
-    return own.or_else(link_handlers());
+      });
   }
 
 private:
@@ -175,7 +179,7 @@ private:
     self_->quit();
   }
 
-  event_based_actor* self_;
+  rudp_connection_actor::pointer self_;
   rudp_engine_actor engine_;
   rudp_socket ep_;
   rudp_session session_;
@@ -189,7 +193,8 @@ struct rudp_state {
   static inline const char* name = "crust.connection.rudp";
 };
 
-behavior run_rudp_connection(stateful_actor<rudp_state>* self,
+rudp_connection_actor::behavior_type
+run_rudp_connection(rudp_connection_actor::stateful_pointer<rudp_state> self,
                              rudp_engine_actor engine, rudp_socket ep,
                              rudp_session session, connection_setup setup) {
   return self->state.conn
@@ -199,9 +204,10 @@ behavior run_rudp_connection(stateful_actor<rudp_state>* self,
 
 } // namespace
 
-caf::actor spawn_rudp_connection(caf::actor_system& sys,
-                                 rudp_engine_actor engine, rudp_socket ep,
-                                 rudp_session session, connection_setup setup) {
+connection_actor spawn_rudp_connection(caf::actor_system& sys,
+                                       rudp_engine_actor engine,
+                                       rudp_socket ep, rudp_session session,
+                                       connection_setup setup) {
   return sys.spawn(run_rudp_connection, std::move(engine), ep, session,
                    std::move(setup));
 }

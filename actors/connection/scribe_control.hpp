@@ -13,7 +13,7 @@
 //   ended.
 #pragma once
 
-#include <caf/io/broker.hpp>
+#include <caf/io/abstract_broker.hpp>
 #include <caf/io/connection_handle.hpp>
 #include <caf/timespan.hpp>
 
@@ -28,7 +28,7 @@ public:
   /// How long a closing connection waits for its last bytes to be written.
   static constexpr auto linger = std::chrono::seconds(1);
 
-  scribe_control(caf::io::broker* self, caf::io::connection_handle hdl)
+  scribe_control(caf::io::abstract_broker* self, caf::io::connection_handle hdl)
     : self_(self), hdl_(hdl) {
     // nop
   }
@@ -64,7 +64,7 @@ private:
   // its registrations are not squashed.
   bool real_sockets() const;
 
-  caf::io::broker* self_;
+  caf::io::abstract_broker* self_;
   caf::io::connection_handle hdl_;
   bool armed_ = false;
   bool released_ = false;
@@ -80,8 +80,8 @@ namespace crust {
 
 template <class Atom>
 void scribe_control::close_later(bool writes_pending, Atom finish) {
-  if (!real_sockets())
-    self_->send(self_, finish); // nothing to settle
+  if (!real_sockets()) // nothing to settle
+    caf::anon_send(caf::actor_cast<caf::actor>(self_), finish);
   else
     set_timer(self_, writes_pending ? caf::timespan{linger}
                                     : caf::timespan{settle},

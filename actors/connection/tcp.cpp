@@ -29,6 +29,14 @@ using finish_atom = caf::atom_constant<caf::atom("finish")>;
 using rearm_atom = caf::atom_constant<caf::atom("rearm")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 
+// What a TCP connection hears: the shared interface, its scribe's
+// messages (written bytes are acknowledged, reading goes passive between
+// tokens) and its own timers.
+using tcp_connection_actor = link_host_actor::extend<
+  reacts_to<new_data_msg>, reacts_to<connection_passivated_msg>,
+  reacts_to<data_transferred_msg>, reacts_to<connection_closed_msg>,
+  reacts_to<rearm_atom>, reacts_to<resume_atom>, reacts_to<finish_atom>>;
+
 // Bytes handed to CAF but not yet written to the socket. Above this we stop
 // moving frames out of the link, so CAF's buffer stays small and a
 // high-priority message is never stuck behind megabytes of bulk.
@@ -52,7 +60,7 @@ secure_channel::settings channel_settings(const connection_setup& s) {
   return cs;
 }
 
-link::settings tcp_link_settings(broker* self, connection_handle hdl,
+link::settings tcp_link_settings(abstract_broker* self, connection_handle hdl,
                                  const connection_setup& s) {
   auto ls = link_host::settings_for(s);
   ls.address = to_string(ip_endpoint{self->remote_addr(hdl),
@@ -64,7 +72,8 @@ link::settings tcp_link_settings(broker* self, connection_handle hdl,
 
 class tcp_connection : public link_host {
 public:
-  tcp_connection(broker* self, connection_handle hdl, connection_setup s)
+  tcp_connection(abstract_broker* self, connection_handle hdl,
+                 connection_setup s)
     : link_host(self, s, tcp_link_settings(self, hdl, s)),
       self_(self),
       hdl_(hdl),
@@ -79,12 +88,11 @@ public:
     // nop
   }
 
-  behavior make_behavior() {
+  tcp_connection_actor::behavior_type make_behavior() {
     self_->set_error_handler([](error&) {}); // strays must not kill us
     self_->ack_writes(hdl_, true);
     announce();
-    // The busiest handlers first: CAF tries them in order.
-    message_handler own{
+    return behavior_with<tcp_connection_actor::behavior_type>(
       [this](const new_data_msg& msg) { on_bytes(msg.buf); },
       [this](const connection_passivated_msg&) {
         // Out of read tokens: reading waits for update_reading().
@@ -108,9 +116,7 @@ public:
         update_reading();
         drain();
       },
-      [this](finish_atom) { sock_.release(); },
-    };
-    return own.or_else(link_handlers());
+      [this](finish_atom) { sock_.release(); });
   }
 
 private:
@@ -257,7 +263,7 @@ private:
     self_->flush(hdl_);
   }
 
-  broker* self_;
+  abstract_broker* self_;
   connection_handle hdl_;
   scribe_control sock_;
   secure_channel channel_;
@@ -271,29 +277,32 @@ struct tcp_state {
   static inline const char* name = "crust.connection.tcp";
 };
 
-behavior run_tcp_connection(stateful_broker<tcp_state>* self,
-                            connection_handle hdl, connection_setup setup) {
+using tcp_pointer = tcp_connection_actor::stateful_broker_pointer<tcp_state>;
+
+tcp_connection_actor::behavior_type
+run_tcp_connection(tcp_pointer self, connection_handle hdl,
+                   connection_setup setup) {
   return self->state.conn.emplace(self, hdl, std::move(setup)).make_behavior();
 }
 
-behavior run_tcp_from_socket(stateful_broker<tcp_state>* self,
-                             network::native_socket fd,
-                             connection_setup setup) {
+tcp_connection_actor::behavior_type
+run_tcp_from_socket(tcp_pointer self, network::native_socket fd,
+                    connection_setup setup) {
   auto hdl = self->add_scribe(fd);
   return run_tcp_connection(self, hdl, std::move(setup));
 }
 
 } // namespace
 
-caf::actor fork_tcp_connection(caf::io::broker* parent,
-                               caf::io::connection_handle hdl,
-                               connection_setup setup) {
+connection_actor fork_tcp_connection(caf::io::broker* parent,
+                                     caf::io::connection_handle hdl,
+                                     connection_setup setup) {
   return parent->fork(run_tcp_connection, hdl, std::move(setup));
 }
 
-caf::actor spawn_tcp_connection(caf::actor_system& sys,
-                                caf::io::network::native_socket fd,
-                                connection_setup setup) {
+connection_actor spawn_tcp_connection(caf::actor_system& sys,
+                                      caf::io::network::native_socket fd,
+                                      connection_setup setup) {
   return sys.middleman().spawn_broker(run_tcp_from_socket, fd,
                                       std::move(setup));
 }

@@ -27,23 +27,23 @@ connection_setup make_setup(self_ptr self) {
 
 namespace {
 
-conn_id track(self_ptr self, const caf::actor& hdl, conn_id c) {
+conn_id track(self_ptr self, const connection_actor& hdl, conn_id c) {
   auto& st = self->state;
   st.actors.ids.emplace(hdl.address(), c);
   st.actors.by_id.emplace(c, hdl);
   self->monitor(hdl);
-  st.children->insert(hdl);
+  st.children->insert(caf::actor_cast<caf::actor>(hdl));
   return c;
 }
 
 } // namespace
 
-void register_dialled(self_ptr self, const caf::actor& hdl,
+void register_dialled(self_ptr self, const connection_actor& hdl,
                       const connection_setup& setup) {
   track(self, hdl, self->state.conns->add(setup.info, setup.target));
 }
 
-conn_id register_conn(self_ptr self, const caf::actor& hdl) {
+conn_id register_conn(self_ptr self, const connection_actor& hdl) {
   auto& st = self->state;
   if (auto i = st.actors.ids.find(hdl.address()); i != st.actors.ids.end())
     return i->second;
@@ -81,8 +81,9 @@ void send_close(self_ptr self, conn_id c, wire::close_reason r) {
 void announce(self_ptr self, conn_id c) {
   auto& st = self->state;
   auto rec = st.conns->find(c);
-  self->send(st.handler, new_peer{rec->peer, rec->info, *st.actors.find(c),
-                                  st.opts.send_queue_size});
+  auto link = caf::actor_cast<caf::actor>(*st.actors.find(c));
+  self->send(st.handler,
+             new_peer{rec->peer, rec->info, link, st.opts.send_queue_size});
   set_timer(self, st.opts.decision_timeout, decide_atom::value, c);
   if (!rec->info.inbound && rec->target)
     st.boot->on_reached(rec->peer, *rec->target);
@@ -109,7 +110,7 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
   if (hdl == nullptr)
     return;
   st.actors.ids.erase(hdl->address());
-  st.children->erase(*hdl);
+  st.children->erase(caf::actor_cast<caf::actor>(*hdl));
   st.actors.by_id.erase(c);
   auto end = st.conns->on_closed(c, std::move(reason));
   using tell = conn_table::ending::to_application;
@@ -154,7 +155,7 @@ void on_conn_up(self_ptr self, conn_id c, const connection_info& info) {
   if (rec == nullptr)
     return;
   if (rec->ph == conn_table::phase::handshaking) {
-    self->send(*st.actors.find(c), admit_atom::value);
+    self->send(caf::actor_cast<caf::actor>(*st.actors.find(c)), admit_atom::value);
     return;
   }
   auto v = out.verdict;
@@ -195,7 +196,7 @@ void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session,
     case act::select:
       if (out.superseded)
         superseded(self, *out.superseded, c);
-      self->send(*st.actors.find(c), select_atom::value);
+      self->send(caf::actor_cast<caf::actor>(*st.actors.find(c)), select_atom::value);
       announce(self, c);
       return;
   }

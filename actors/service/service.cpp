@@ -118,7 +118,9 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   });
   caf::message_handler commands{
     [=](conn_up_atom, const connection_info& info) {
-      auto hdl = caf::actor_cast<caf::actor>(self->current_sender());
+      // Only connection actors say conn_up (their spawn functions return
+      // this handle type; the listener's forks announce themselves).
+      auto hdl = caf::actor_cast<connection_actor>(self->current_sender());
       on_conn_up(self, register_conn(self, hdl), info);
     },
     [=](hello_atom, const peer_id& peer, uint64_t session, bool bootstrapping) {

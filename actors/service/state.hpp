@@ -57,10 +57,10 @@ const char* to_string(child_role r);
 
 /// The connection actors behind the table's ids, both ways.
 struct conn_actors {
-  std::unordered_map<conn_id, caf::actor> by_id;
+  std::unordered_map<conn_id, connection_actor> by_id;
   std::unordered_map<caf::actor_addr, conn_id> ids;
 
-  const caf::actor* find(conn_id c) const {
+  const connection_actor* find(conn_id c) const {
     auto i = by_id.find(c);
     return i == by_id.end() ? nullptr : &i->second;
   }
@@ -108,10 +108,10 @@ using self_ptr = caf::stateful_actor<service_state>*;
 connection_setup make_setup(self_ptr self);
 
 /// Starts tracking (and monitoring) a connection actor; idempotent.
-conn_id register_conn(self_ptr self, const caf::actor& hdl);
+conn_id register_conn(self_ptr self, const connection_actor& hdl);
 
 /// Tracks a connection we dialled (`setup` as it was spawned with).
-void register_dialled(self_ptr self, const caf::actor& hdl,
+void register_dialled(self_ptr self, const connection_actor& hdl,
                       const connection_setup& setup);
 
 /// The connection that sent the current message, if it is one of ours.
