@@ -183,7 +183,7 @@ caf::error check_item(const option_spec& s, const std::string& v,
         return bad(s.key, quoted(v), "must be 1 to 64 bytes", file);
       break;
     case rule::entry:
-      if (!peer_id::from_hex(v) && !ip_range::parse(v))
+      if (!peer_id::from_hex(v) && !parse_ip_range(v))
         return bad(s.key, quoted(v),
                    "is neither a peer id (64 hex digits) nor an IP address "
                    "or CIDR range",

@@ -1,8 +1,8 @@
 #include "node/admission.hpp"
 
-#include <arpa/inet.h>
-
-#include <cstring>
+#include <caf/ipv4_address.hpp>
+#include <caf/ipv6_address.hpp>
+#include <caf/string_view.hpp>
 
 #include "crust/errors.hpp"
 
@@ -10,16 +10,28 @@ namespace crust {
 
 namespace {
 
-// Parses an address into 16 bytes (IPv4 in the first 4).
-bool parse_ip(const std::string& text, bool& v6, std::array<uint8_t, 16>& out) {
-  out.fill(0);
-  if (text.find('\0') != std::string::npos)
-    return false;
-  v6 = text.find(':') != std::string::npos;
-  return inet_pton(v6 ? AF_INET6 : AF_INET, text.c_str(), out.data()) == 1;
+// Any address CAF reads (IPv4 comes back embedded in IPv6).
+std::optional<caf::ipv6_address> parse_ip(const std::string& text) {
+  caf::ipv6_address addr;
+  if (text.find('\0') != std::string::npos
+      || caf::parse(caf::string_view{text}, addr))
+    return std::nullopt;
+  return addr;
 }
 
-using entry = std::pair<std::optional<peer_id>, std::optional<ip_range>>;
+bool in_any(const std::set<caf::ip_subnet>& ranges, const std::string& ip) {
+  if (ranges.empty())
+    return false;
+  auto addr = parse_ip(ip);
+  if (!addr)
+    return false;
+  for (auto& r : ranges)
+    if (r.contains(*addr))
+      return true;
+  return false;
+}
+
+using entry = std::pair<std::optional<peer_id>, std::optional<caf::ip_subnet>>;
 
 caf::expected<std::vector<entry>>
 parse_entries(const std::vector<std::string>& entries) {
@@ -29,7 +41,7 @@ parse_entries(const std::vector<std::string>& entries) {
       result.emplace_back(*id, std::nullopt);
       continue;
     }
-    if (auto range = ip_range::parse(text)) {
+    if (auto range = parse_ip_range(text)) {
       result.emplace_back(std::nullopt, *range);
       continue;
     }
@@ -43,41 +55,32 @@ parse_entries(const std::vector<std::string>& entries) {
 
 } // namespace
 
-std::optional<ip_range> ip_range::parse(const std::string& text) {
-  ip_range r;
+std::optional<caf::ip_subnet> parse_ip_range(const std::string& text) {
   auto slash = text.find('/');
-  auto addr = text.substr(0, slash);
-  if (!parse_ip(addr, r.v6, r.bytes))
+  auto addr = parse_ip(text.substr(0, slash));
+  if (!addr)
     return std::nullopt;
-  int max_bits = r.v6 ? 128 : 32;
-  r.prefix = static_cast<uint8_t>(max_bits);
+  bool v4 = addr->embeds_v4() && text.find(':') == std::string::npos;
+  int max_bits = v4 ? 32 : 128;
+  int bits = max_bits;
   if (slash != std::string::npos) {
-    auto bits = text.substr(slash + 1);
-    if (bits.empty() || bits.size() > 3
-        || bits.find_first_not_of("0123456789") != std::string::npos)
+    auto digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3
+        || digits.find_first_not_of("0123456789") != std::string::npos)
       return std::nullopt;
-    auto n = std::stoi(bits);
-    if (n > max_bits)
+    bits = std::stoi(digits);
+    if (bits > max_bits)
       return std::nullopt;
-    r.prefix = static_cast<uint8_t>(n);
   }
-  // Clear the host bits so that equal ranges compare equal.
-  for (int i = r.prefix; i < max_bits; ++i)
-    r.bytes[i / 8] &= static_cast<uint8_t>(~(0x80 >> (i % 8)));
-  return r;
+  // CAF clears the host bits, so that equal ranges compare equal.
+  if (v4)
+    return caf::ip_subnet{addr->embedded_v4(), static_cast<uint8_t>(bits)};
+  return caf::ip_subnet{*addr, static_cast<uint8_t>(bits)};
 }
 
-bool ip_range::contains(const std::string& ip) const {
-  bool is_v6;
-  std::array<uint8_t, 16> addr;
-  if (!parse_ip(ip, is_v6, addr) || is_v6 != v6)
-    return false;
-  for (int i = 0; i < prefix; ++i) {
-    uint8_t mask = static_cast<uint8_t>(0x80 >> (i % 8));
-    if ((addr[i / 8] & mask) != (bytes[i / 8] & mask))
-      return false;
-  }
-  return true;
+bool in_range(const caf::ip_subnet& range, const std::string& ip) {
+  auto addr = parse_ip(ip);
+  return addr && range.contains(*addr);
 }
 
 admission::verdict admission::admit(const std::string& ip) {
@@ -154,10 +157,7 @@ admission::unblacklist(const std::vector<std::string>& entries) {
 }
 
 bool admission::blocked(const std::string& ip) const {
-  for (auto& r : ranges_)
-    if (r.contains(ip))
-      return true;
-  return false;
+  return in_any(ranges_, ip);
 }
 
 bool admission::blocked(const peer_id& peer) const {
@@ -183,19 +183,13 @@ bool admission::may_be_allowed(const std::string& ip) const {
   // Any address may carry an allowed peer id; only the handshake tells.
   if (!allow_mode() || !allowed_peers_.empty())
     return true;
-  for (auto& r : allowed_ranges_)
-    if (r.contains(ip))
-      return true;
-  return false;
+  return in_any(allowed_ranges_, ip);
 }
 
 bool admission::allowed(const std::string& ip, const peer_id& peer) const {
   if (!allow_mode() || allowed_peers_.count(peer) > 0)
     return true;
-  for (auto& r : allowed_ranges_)
-    if (r.contains(ip))
-      return true;
-  return false;
+  return in_any(allowed_ranges_, ip);
 }
 
 std::string to_string(admission::verdict x) {

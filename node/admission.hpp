@@ -4,7 +4,6 @@
 // tells it when handshakes finish and connections close.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -13,26 +12,23 @@
 #include <vector>
 
 #include <caf/expected.hpp>
+#include <caf/ip_subnet.hpp>
+#include <caf/ipv6_subnet.hpp>
 
 #include "crust/peer_id.hpp"
 
 namespace crust {
 
-/// An IP address or a CIDR range, v4 or v6.
-struct ip_range {
-  bool v6 = false;
-  std::array<uint8_t, 16> bytes{};
-  uint8_t prefix = 0; // bits that must match
+/// An IP address or a CIDR range, v4 or v6, as CAF's subnet type: "1.2.3.4"
+/// (a range of one), "10.0.0.0/8", "::1", "fe80::/10". CAF embeds IPv4 in
+/// IPv6, so an IPv4 range also holds the v4-mapped form of its addresses
+/// (::ffff:10.1.2.3), which is how an IPv4 peer shows on a dual-stack
+/// socket. CAF's own subnet reader accepts "10.0.0.0/" and "/33", hence
+/// ours.
+std::optional<caf::ip_subnet> parse_ip_range(const std::string& text);
 
-  /// "1.2.3.4", "10.0.0.0/8", "::1", "fe80::/10".
-  static std::optional<ip_range> parse(const std::string& text);
-
-  bool contains(const std::string& ip) const;
-
-  friend bool operator<(const ip_range& a, const ip_range& b) {
-    return std::tie(a.v6, a.bytes, a.prefix) < std::tie(b.v6, b.bytes, b.prefix);
-  }
-};
+/// Whether the address `ip` (text) lies in `range`.
+bool in_range(const caf::ip_subnet& range, const std::string& ip);
 
 class admission {
 public:
@@ -107,9 +103,9 @@ private:
   uint32_t half_open_total_ = 0;
   uint32_t established_total_ = 0;
   std::set<peer_id> peers_;
-  std::set<ip_range> ranges_;
+  std::set<caf::ip_subnet> ranges_;
   std::set<peer_id> allowed_peers_;
-  std::set<ip_range> allowed_ranges_;
+  std::set<caf::ip_subnet> allowed_ranges_;
 };
 
 std::string to_string(admission::verdict x);
