@@ -1,5 +1,5 @@
 // Reading the [crust] settings, all derived from the one table of them
-// (config_options.cpp).
+// (options.cpp).
 // CAF 0.17 drops an INI value whose type does not match its option without
 // a word, so the INI file is read a second time, raw, and every [crust] key
 // is checked: a typo or a wrong value stops start-up with the key, the

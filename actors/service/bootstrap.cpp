@@ -70,18 +70,45 @@ void bootstrap_part::restart_cache() {
         spawn_blocking(self->home_system(), bootstrap_cache, cs));
 }
 
-void bootstrap_part::on_dial_result(const endpoint& target, const result& r) {
+void bootstrap_part::on(const service_event& ev) {
+  std::visit(
+    [this](auto& x) {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, events::announced>) {
+        if (auto& cache = child(self_, child_role::cache); cache && x.dialled)
+          self_->send(cache, cache_success_atom::value, x.peer, *x.dialled);
+      } else if constexpr (std::is_same_v<T, events::kept>) {
+        on_kept_changed(); // first: the round counts kept peers
+        if (x.reached)
+          tell_round(*x.dialled, *x.reached);
+      } else if constexpr (std::is_same_v<T, events::lost>) {
+        if (x.end.dial_failed)
+          tell_cache_failed(*x.end.target);
+        if (x.end.bootstrap)
+          tell_round(*x.end.target, *x.end.bootstrap);
+        if (x.end.was_live)
+          on_kept_changed();
+      } else if constexpr (std::is_same_v<T, events::dial_failed>) {
+        tell_cache_failed(x.target);
+        if (x.round)
+          tell_round(x.target, *x.round);
+      } else if constexpr (std::is_same_v<T, events::peers_learned>) {
+        // A round only for someone new, and only while short.
+        if (!x.to_dial.empty()
+            && kept() < self_->state.opts.bootstrap_target)
+          start_round(x.to_dial);
+      }
+    },
+    ev);
+}
+
+void bootstrap_part::tell_round(const endpoint& target, const result& r) {
   if (auto& round = child(self_, child_role::bootstrap))
     self_->send(round, bootstrap_result_atom::value, target, r.reached,
                 r.retry, r.reason);
 }
 
-void bootstrap_part::on_reached(const peer_id& peer, const endpoint& target) {
-  if (auto& cache = child(self_, child_role::cache))
-    self_->send(cache, cache_success_atom::value, peer, target);
-}
-
-void bootstrap_part::on_dial_failed(const endpoint& target) {
+void bootstrap_part::tell_cache_failed(const endpoint& target) {
   if (auto& cache = child(self_, child_role::cache); cache && target.pinned)
     self_->send(cache, cache_failure_atom::value, *target.pinned);
 }

@@ -4,8 +4,8 @@
 // (actors/bootstrap) asks the service to dial; the part tells it how each
 // of its dials ended and how many peers are kept, tells the cache which
 // peers the node reached directly or failed to, and starts a new round
-// when the node falls below crust.min-connections. The service tells it
-// what happens to connections through the on_* calls below.
+// when the node falls below crust.min-connections. It hears what happens
+// to connections as the service's events (events.hpp).
 #pragma once
 
 #include <caf/message_handler.hpp>
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/service/events.hpp"
 #include "crust/endpoint.hpp"
 #include "crust/peer_id.hpp"
 #include "node/conn_table.hpp"
@@ -40,9 +41,6 @@ public:
   /// `cached` and the contacts, when there is anything to dial.
   void start(bool persist, const std::vector<endpoint>& cached);
 
-  /// Starts a round over `targets` unless one runs (peer exchange).
-  void start_round(std::vector<endpoint> targets);
-
   /// The cache keeper failed and its delay is over.
   void restart_cache();
 
@@ -52,24 +50,29 @@ public:
   /// How many peers the application keeps now.
   uint32_t kept() const;
 
-  // -- connection events (from the service) -------------------------------------
-
-  /// We connected to `peer` by dialling `target`: the cache remembers it.
-  void on_reached(const peer_id& peer, const endpoint& target);
-
-  /// Dialling `target` failed: a pinned peer in the cache is marked down.
-  void on_dial_failed(const endpoint& target);
-
-  /// How a round's dial of `target` ended (said once per dial).
-  void on_dial_result(const endpoint& target, const result& r);
-
-  /// The number of kept peers may have changed.
-  void on_kept_changed();
+  /// An event from the service: announced (the cache remembers a peer
+  /// we reached by dialling), kept and lost (the kept count, and a
+  /// round's results), dial_failed (the cache marks a pinned peer down;
+  /// the round hears its result), peers_learned (a round for them while
+  /// short of crust.bootstrap-target).
+  void on(const service_event& ev);
 
   /// The round's actor is gone (it ended, or failed).
   void on_round_ended();
 
 private:
+  /// Starts a round over `targets` unless one runs.
+  void start_round(std::vector<endpoint> targets);
+
+  /// How a round's dial of `target` ended (said once per dial).
+  void tell_round(const endpoint& target, const result& r);
+
+  /// Dialling `target` failed: a pinned peer in the cache is marked down.
+  void tell_cache_failed(const endpoint& target);
+
+  /// The number of kept peers may have changed.
+  void on_kept_changed();
+
   self_ptr self_;
   bool persist_ = false;
   std::vector<endpoint> contacts_;

@@ -21,10 +21,11 @@ namespace {
 // own dials, a bootstrap round about its.
 void not_dialled(self_ptr self, const endpoint& target, origin from,
                  const std::string& reason) {
-  self->state.boot->on_dial_failed(target);
+  events::dial_failed ev{target, std::nullopt};
   if (from == origin::bootstrap_out)
-    self->state.boot->on_dial_result(target, {false, true, reason});
-  else if (from == origin::direct) // discovery's own attempts stay quiet
+    ev.round = conn_table::ending::bootstrap_result{false, true, reason};
+  fan_out(self, ev);
+  if (from == origin::direct) // discovery's own attempts stay quiet
     self->send(self->state.handler,
                connection_failed{to_string(target), reason});
 }

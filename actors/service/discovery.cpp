@@ -72,8 +72,19 @@ void discovery_part::on_peers(conn_id c, const std::vector<uint8_t>& body) {
   }
   // A round only for someone new: an empty sample is no reason to go
   // over the contacts again.
-  if (!to_dial.empty() && st.boot->kept() < st.opts.bootstrap_target)
-    st.boot->start_round(std::move(to_dial));
+  if (!to_dial.empty())
+    fan_out(self, events::peers_learned{std::move(to_dial)});
+}
+
+void discovery_part::on(const service_event& ev) {
+  auto& st = self_->state;
+  if (auto up = std::get_if<events::listening_up>(&ev)) {
+    start_beacon(up->endpoints);
+  } else if (auto k = std::get_if<events::kept>(&ev)) {
+    if (st.opts.peer_exchange)
+      if (auto hdl = st.actors.find(k->c))
+        self_->send(*hdl, exchange_atom::value);
+  }
 }
 
 void discovery_part::start_beacon(const std::vector<endpoint>& endpoints) {

@@ -2,8 +2,9 @@
 // (a child the supervision helper keeps) and what it announces, when we
 // last dialled each peer it found, and peer exchange (answering a kept
 // peer with a signed sample of the peers we reached directly; learning
-// from a peer's sample). The service hands it the endpoints to announce
-// once it listens; its handlers take what the beacon and connections say.
+// from a peer's sample). It hears where we listen and which peers are
+// kept as the service's events (events.hpp); its handlers take what the
+// beacon and connections say.
 #pragma once
 
 #include <caf/actor_clock.hpp>
@@ -13,6 +14,7 @@
 #include <map>
 #include <vector>
 
+#include "actors/service/events.hpp"
 #include "crust/endpoint.hpp"
 #include "crust/peer_id.hpp"
 
@@ -32,14 +34,19 @@ public:
   /// a kept peer asks for our sample; peers: the sample we asked for).
   caf::message_handler handlers();
 
-  /// We listen at `endpoints`: the beacon announces them (started once;
-  /// also what a restarted beacon announces).
-  void start_beacon(const std::vector<endpoint>& endpoints);
+  /// An event from the service: listening_up (the beacon announces those
+  /// endpoints), kept (with peer exchange on, ask the peer for its
+  /// sample).
+  void on(const service_event& ev);
 
   /// The beacon failed and its delay is over.
   void restart_beacon();
 
 private:
+  /// Starts the beacon announcing `endpoints` unless it runs (also what a
+  /// restarted beacon announces).
+  void start_beacon(const std::vector<endpoint>& endpoints);
+
   void on_beacon_found(const peer_id& peer, const endpoint& at);
   void on_peers_request(uint64_t c);
   void on_peers(uint64_t c, const std::vector<uint8_t>& body);

@@ -68,9 +68,8 @@ void listening_part::announce() {
   if (udp_port_ != 0)
     for (auto& addr : addrs)
       ev.endpoints.push_back(endpoint{transport::rudp, addr, udp_port_, {}});
-  st.discovery->start_beacon(ev.endpoints);
+  fan_out(self_, events::listening_up{ev.endpoints, bound_port_});
   self_->send(st.handler, std::move(ev));
-  st.nat->start(bound_port_);
 }
 
 void listening_part::open_rudp(uint16_t port, bool last_try) {

@@ -72,6 +72,13 @@ void nat_part::start(uint16_t port) {
   }
 }
 
+void nat_part::on(const service_event& ev) {
+  if (auto up = std::get_if<events::listening_up>(&ev))
+    start(up->tcp_port);
+  else if (auto echo = std::get_if<events::observed>(&ev))
+    on_observed(echo->observer, echo->seen);
+}
+
 void nat_part::on_observed(const std::string& observer,
                            const std::string& text) {
   auto seen = valid_echo(text);

@@ -2,8 +2,8 @@
 // listener is bound it starts the port mapper and address discovery
 // (children the supervision helper keeps), holds what each said last and
 // where peers see us, and tells the application one external_endpoints
-// view whenever it changes. The service hands it what concerns it (the
-// bound port, an OBSERVED echo, a restart); nothing else reaches into it.
+// view whenever it changes. It hears the bound port and OBSERVED echoes as
+// the service's events (events.hpp); the supervision helper restarts it.
 #pragma once
 
 #include <caf/message_handler.hpp>
@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "actors/service/events.hpp"
 #include "crust/messages.hpp"
 
 namespace crust {
@@ -32,15 +33,18 @@ public:
   /// (nat_report) and from ourselves (discover: the periodic recheck).
   caf::message_handler handlers();
 
+  /// An event from the service: listening_up (start), observed (a
+  /// connection's peer says where it sees us).
+  void on(const service_event& ev);
+
   /// The listener is bound to `port`: map it and learn our address. Starts
   /// whichever child is not running (also after one failed); a new port
   /// moves the mapping.
   void start(uint16_t port);
 
-  /// A connection's peer at `observer` says it sees us at `text`.
+private:
   void on_observed(const std::string& observer, const std::string& text);
 
-private:
   void publish();
 
   self_ptr self_;

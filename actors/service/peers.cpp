@@ -85,8 +85,10 @@ void announce(self_ptr self, conn_id c) {
   self->send(st.handler,
              new_peer{rec->peer, rec->info, link, st.opts.send_queue_size});
   set_timer(self, st.opts.decision_timeout, decide_atom::value, c);
+  events::announced ev{c, rec->peer, std::nullopt};
   if (!rec->info.inbound && rec->target)
-    st.boot->on_reached(rec->peer, *rec->target);
+    ev.dialled = *rec->target;
+  fan_out(self, ev);
 }
 
 // A live connection was replaced by a newer one (`by`); the table closed
@@ -125,12 +127,7 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
     case tell::nothing:
       break;
   }
-  if (end.dial_failed)
-    st.boot->on_dial_failed(*end.target);
-  if (end.bootstrap)
-    st.boot->on_dial_result(*end.target, *end.bootstrap);
-  if (end.was_live)
-    st.boot->on_kept_changed();
+  fan_out(self, events::lost{std::move(end)});
   quit_when_done(self);
 }
 

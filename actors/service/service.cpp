@@ -25,6 +25,13 @@ constexpr auto shutdown_grace = std::chrono::seconds(2);
 
 } // namespace
 
+void fan_out(self_ptr self, const service_event& ev) {
+  auto& st = self->state;
+  st.boot->on(ev);
+  st.discovery->on(ev);
+  st.nat->on(ev);
+}
+
 void close_and_wait(self_ptr self, caf::actor child, caf::timespan limit) {
   auto& st = self->state;
   if (!child)
@@ -154,7 +161,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       auto c = sender_conn(self);
       auto rec = c ? self->state.conns->find(*c) : nullptr;
       if (rec)
-        self->state.nat->on_observed(rec->info.remote.host, text);
+        fan_out(self, events::observed{rec->info.remote.host, text});
     },
 
     [=](warning& ev) { self->send(self->state.handler, std::move(ev)); },
@@ -169,13 +176,11 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       if (!st.conns->live(cmd.peer))
         return respond(self, make_error(errc::unknown_peer));
       if (auto c = st.conns->keep(cmd.peer)) {
-        auto& hdl = *st.actors.find(*c);
-        self->send(hdl, kept_atom::value);
-        st.boot->on_kept_changed(); // first: the round counts kept peers
-        if (auto result = st.conns->reached(*c))
-          st.boot->on_dial_result(*st.conns->find(*c)->target, *result);
-        if (st.opts.peer_exchange)
-          self->send(hdl, exchange_atom::value);
+        self->send(*st.actors.find(*c), kept_atom::value);
+        events::kept ev{*c, std::nullopt, st.conns->reached(*c)};
+        if (ev.reached)
+          ev.dialled = *st.conns->find(*c)->target;
+        fan_out(self, ev);
       }
       respond(self, caf::none);
     },

@@ -1,8 +1,9 @@
 // The service's state, shared by the service's files: service.cpp
-// (behaviour, commands), peers.cpp (what happens as connections
-// come, identify themselves and go, carried out for node/conn_table),
-// dial.cpp, rudp.cpp, bootstrap.cpp,
-// discovery.cpp and nat.cpp.
+// (behaviour, commands, the events' fan-out), peers.cpp (what happens as
+// connections come, identify themselves and go, carried out for
+// node/conn_table), dial.cpp, children.cpp (supervision), and the parts
+// (listening, bootstrap, discovery and nat .cpp, each with its own
+// header and private state).
 #pragma once
 
 #include <caf/atom.hpp>
@@ -22,6 +23,7 @@
 
 #include "actors/service/bootstrap_part.hpp"
 #include "actors/service/discovery_part.hpp"
+#include "actors/service/events.hpp"
 #include "actors/service/listening_part.hpp"
 #include "actors/service/nat_part.hpp"
 #include "node/conn_table.hpp"
@@ -157,6 +159,9 @@ caf::message_handler child_handlers(self_ptr self);
 
 /// Quits once shutting down and nothing is left to wait for.
 void quit_when_done(self_ptr self);
+
+/// Tells every part that hears events about `ev` (events.hpp).
+void fan_out(self_ptr self, const service_event& ev);
 
 /// Shutting down: asks `child` to close (it answers ok when done, e.g.
 /// the cache once saved) and keeps the service alive until it did or
