@@ -1,20 +1,13 @@
 #include "actors/address_discovery.hpp"
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <caf/all.hpp>
 
-#include <cstring>
-
 #include "actors/atoms.hpp"
-#include "transports/io/interfaces.hpp"
 #include "actors/timer.hpp"
 #include "crust/errors.hpp"
-#include "transports/io/socket_address.hpp"
+#include "transports/io/interfaces.hpp"
+#include "transports/io/resolve.hpp"
+#include "transports/io/udp_socket.hpp"
 
 namespace crust {
 
@@ -30,48 +23,22 @@ constexpr auto rto = std::chrono::milliseconds(200);
 constexpr int sends = 3;
 constexpr int reads_per_poll = 32;
 
-caf::expected<ip_endpoint> resolve(const std::string& text) {
-  auto colon = text.rfind(':');
-  auto host = text.substr(0, colon);
-  auto port = text.substr(colon + 1);
-  addrinfo hints{};
-  hints.ai_family = AF_INET; // the probe socket is IPv4
-  hints.ai_socktype = SOCK_DGRAM;
-  addrinfo* found = nullptr;
-  auto rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
-  if (rc != 0 || !found)
-    return make_error(errc::unreachable, std::string{"cannot resolve: "}
-                                           + gai_strerror(rc));
-  sockaddr_storage ss{};
-  std::memcpy(&ss, found->ai_addr, found->ai_addrlen);
-  auto at = from_sockaddr(ss);
-  ip_endpoint result{at.ip, at.port};
-  freeaddrinfo(found);
-  return result;
-}
-
 void close_socket(address_discovery_state& st) {
-  if (st.fd >= 0)
-    ::close(st.fd);
+  udp_close(st.fd);
   st.fd = -1;
 }
 
 // A fresh socket per check: a NAT's binding for an old one may outlive
-// a change of NAT.
+// a change of NAT. IPv4 only, as the probe is.
 bool open_socket(self_ptr self, const address_discovery_setup& s) {
   auto& st = self->state;
-  st.fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  sockaddr_storage local;
-  socklen_t len = 0;
-  if (st.fd < 0 || !to_sockaddr(s.bind_address, 0, local, len)
-      || local.ss_family != AF_INET
-      || ::bind(st.fd, reinterpret_cast<sockaddr*>(&local), len) != 0) {
-    close_socket(st);
+  if (ip_endpoint{s.bind_address, 0}.v6())
     return false;
-  }
-  len = sizeof(local);
-  getsockname(st.fd, reinterpret_cast<sockaddr*>(&local), &len);
-  auto port = from_sockaddr(local).port;
+  auto fd = udp_bind(s.bind_address, 0);
+  if (!fd)
+    return false;
+  st.fd = *fd;
+  auto port = udp_local_port(st.fd);
   st.local.clear();
   for (auto& ip : reachable_addresses(s.bind_address))
     st.local.push_back(ip_endpoint{ip, port});
@@ -93,29 +60,15 @@ void poll(self_ptr self, const address_discovery_setup& s) {
     return;
   // Waits (briefly: messages queue meanwhile) for the socket, so that
   // round-trip times are measured to the millisecond, not to the timer.
-  pollfd p{st.fd, POLLIN, 0};
-  ::poll(&p, 1, static_cast<int>(poll_interval.count()));
+  udp_wait_readable(st.fd, static_cast<int>(poll_interval.count()));
   auto now = stun::nat_probe::clock::now();
-  for (int i = 0; i < reads_per_poll; ++i) {
-    uint8_t buf[1500];
-    sockaddr_storage from{};
-    socklen_t len = sizeof(from);
-    auto n = ::recvfrom(st.fd, buf, sizeof(buf), 0,
-                        reinterpret_cast<sockaddr*>(&from), &len);
-    if (n <= 0)
-      break;
-    auto at = from_sockaddr(from);
-    st.probe->on_datagram(buf, static_cast<size_t>(n),
-                          ip_endpoint{at.ip, at.port}, now);
-  }
+  udp_read(st.fd, reads_per_poll,
+           [&](const ip_endpoint& from, const uint8_t* bytes, size_t size) {
+             st.probe->on_datagram(bytes, size, from, now);
+           });
   stun::nat_probe::clock::time_point deadline;
-  for (auto& d : st.probe->poll(now, deadline)) {
-    sockaddr_storage to;
-    socklen_t len = 0;
-    if (to_sockaddr(d.to.ip, d.to.port, to, len) && to.ss_family == AF_INET)
-      ::sendto(st.fd, d.bytes.data(), d.bytes.size(), 0,
-               reinterpret_cast<sockaddr*>(&to), len);
-  }
+  for (auto& d : st.probe->poll(now, deadline))
+    udp_send_to(st.fd, d.to, d.bytes.data(), d.bytes.size());
   if (st.probe->done()) {
     finish(self, s);
     return;
@@ -130,7 +83,7 @@ void start(self_ptr self, const address_discovery_setup& s) {
   st.unresolved.clear();
   std::vector<ip_endpoint> servers;
   for (auto& text : s.servers) {
-    auto addr = resolve(text);
+    auto addr = resolve_udp4(text);
     if (addr)
       servers.push_back(*addr);
     else

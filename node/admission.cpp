@@ -1,35 +1,10 @@
 #include "node/admission.hpp"
 
-#include <caf/ipv4_address.hpp>
-#include <caf/ipv6_address.hpp>
-#include <caf/string_view.hpp>
-
 #include "crust/errors.hpp"
 
 namespace crust {
 
 namespace {
-
-// Any address CAF reads (IPv4 comes back embedded in IPv6).
-std::optional<caf::ipv6_address> parse_ip(const std::string& text) {
-  caf::ipv6_address addr;
-  if (text.find('\0') != std::string::npos
-      || caf::parse(caf::string_view{text}, addr))
-    return std::nullopt;
-  return addr;
-}
-
-bool in_any(const std::set<caf::ip_subnet>& ranges, const std::string& ip) {
-  if (ranges.empty())
-    return false;
-  auto addr = parse_ip(ip);
-  if (!addr)
-    return false;
-  for (auto& r : ranges)
-    if (r.contains(*addr))
-      return true;
-  return false;
-}
 
 using entry = std::pair<std::optional<peer_id>, std::optional<caf::ip_subnet>>;
 
@@ -54,34 +29,6 @@ parse_entries(const std::vector<std::string>& entries) {
 }
 
 } // namespace
-
-std::optional<caf::ip_subnet> parse_ip_range(const std::string& text) {
-  auto slash = text.find('/');
-  auto addr = parse_ip(text.substr(0, slash));
-  if (!addr)
-    return std::nullopt;
-  bool v4 = addr->embeds_v4() && text.find(':') == std::string::npos;
-  int max_bits = v4 ? 32 : 128;
-  int bits = max_bits;
-  if (slash != std::string::npos) {
-    auto digits = text.substr(slash + 1);
-    if (digits.empty() || digits.size() > 3
-        || digits.find_first_not_of("0123456789") != std::string::npos)
-      return std::nullopt;
-    bits = std::stoi(digits);
-    if (bits > max_bits)
-      return std::nullopt;
-  }
-  // CAF clears the host bits, so that equal ranges compare equal.
-  if (v4)
-    return caf::ip_subnet{addr->embedded_v4(), static_cast<uint8_t>(bits)};
-  return caf::ip_subnet{*addr, static_cast<uint8_t>(bits)};
-}
-
-bool in_range(const caf::ip_subnet& range, const std::string& ip) {
-  auto addr = parse_ip(ip);
-  return addr && range.contains(*addr);
-}
 
 admission::verdict admission::admit(const std::string& ip) {
   if (blocked(ip))
@@ -157,7 +104,7 @@ admission::unblacklist(const std::vector<std::string>& entries) {
 }
 
 bool admission::blocked(const std::string& ip) const {
-  return in_any(ranges_, ip);
+  return in_any_range(ranges_, ip);
 }
 
 bool admission::blocked(const peer_id& peer) const {
@@ -183,13 +130,13 @@ bool admission::may_be_allowed(const std::string& ip) const {
   // Any address may carry an allowed peer id; only the handshake tells.
   if (!allow_mode() || !allowed_peers_.empty())
     return true;
-  return in_any(allowed_ranges_, ip);
+  return in_any_range(allowed_ranges_, ip);
 }
 
 bool admission::allowed(const std::string& ip, const peer_id& peer) const {
   if (!allow_mode() || allowed_peers_.count(peer) > 0)
     return true;
-  return in_any(allowed_ranges_, ip);
+  return in_any_range(allowed_ranges_, ip);
 }
 
 std::string to_string(admission::verdict x) {

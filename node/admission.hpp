@@ -13,22 +13,11 @@
 
 #include <caf/expected.hpp>
 #include <caf/ip_subnet.hpp>
-#include <caf/ipv6_subnet.hpp>
 
 #include "crust/peer_id.hpp"
+#include "transports/ip_range.hpp"
 
 namespace crust {
-
-/// An IP address or a CIDR range, v4 or v6, as CAF's subnet type: "1.2.3.4"
-/// (a range of one), "10.0.0.0/8", "::1", "fe80::/10". CAF embeds IPv4 in
-/// IPv6, so an IPv4 range also holds the v4-mapped form of its addresses
-/// (::ffff:10.1.2.3), which is how an IPv4 peer shows on a dual-stack
-/// socket. CAF's own subnet reader accepts "10.0.0.0/" and "/33", hence
-/// ours.
-std::optional<caf::ip_subnet> parse_ip_range(const std::string& text);
-
-/// Whether the address `ip` (text) lies in `range`.
-bool in_range(const caf::ip_subnet& range, const std::string& ip);
 
 class admission {
 public:

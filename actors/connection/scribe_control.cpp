@@ -1,8 +1,8 @@
 #include "actors/connection/scribe_control.hpp"
 
-#include <caf/io/network/default_multiplexer.hpp>
+#include "actors/real_sockets.hpp"
 
-#include <sys/socket.h>
+#include "transports/io/tcp_socket.hpp"
 
 namespace crust {
 
@@ -34,15 +34,13 @@ void scribe_control::release() {
   // Only while the scribe is ours: once CAF has closed the descriptor its
   // number may already belong to another connection.
   if (real_sockets() && self_->valid(hdl_))
-    ::shutdown(static_cast<int>(hdl_.id()), SHUT_RDWR); // handle id == fd
+    tcp_shutdown(static_cast<int>(hdl_.id())); // handle id == fd
   self_->close(hdl_);
   self_->quit();
 }
 
 bool scribe_control::real_sockets() const {
-  return dynamic_cast<caf::io::network::default_multiplexer*>(
-           &self_->backend())
-         != nullptr;
+  return crust::real_sockets(self_);
 }
 
 } // namespace crust

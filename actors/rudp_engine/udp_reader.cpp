@@ -2,10 +2,8 @@
 
 #include <caf/all.hpp>
 
-#include <poll.h>
-#include <unistd.h>
-
 #include "actors/atoms.hpp"
+#include "transports/io/udp_socket.hpp"
 
 namespace crust {
 
@@ -19,12 +17,11 @@ constexpr int poll_ms = 10;
 
 caf::behavior udp_reader(caf::event_based_actor* self, int fd,
                          rudp_socket ep, rudp_engine_actor engine) {
-  self->attach_functor([fd] { ::close(fd); });
+  self->attach_functor([fd] { udp_close(fd); });
   self->send(self, udp_read_atom::value);
   return {
     [=](udp_read_atom) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, poll_ms) <= 0 || !(p.revents & POLLIN)) {
+      if (!udp_wait_readable(fd, poll_ms)) {
         self->send(self, udp_read_atom::value);
         return;
       }

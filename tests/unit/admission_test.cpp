@@ -6,30 +6,6 @@
 using namespace crust;
 using verdict = admission::verdict;
 
-CAF_TEST(ranges match their addresses and nothing else) {
-  auto r = parse_ip_range("10.1.0.0/16");
-  CAF_REQUIRE(r);
-  CAF_CHECK(in_range(*r, "10.1.2.3"));
-  CAF_CHECK(!in_range(*r, "10.2.0.1"));
-  // The same IPv4 host as a dual-stack socket shows it.
-  CAF_CHECK(in_range(*r, "::ffff:10.1.2.3"));
-  CAF_CHECK(!in_range(*r, "::ffff:10.2.0.1"));
-  auto one = parse_ip_range("127.0.0.1");
-  CAF_REQUIRE(one);
-  CAF_CHECK(in_range(*one, "127.0.0.1"));
-  CAF_CHECK(!in_range(*one, "127.0.0.2"));
-  auto v6 = parse_ip_range("fe80::/10");
-  CAF_REQUIRE(v6);
-  CAF_CHECK(in_range(*v6, "fe80::1"));
-  CAF_CHECK(!in_range(*v6, "2001:db8::1"));
-  CAF_CHECK(!in_range(*v6, "10.1.2.3"));
-  // Host bits do not matter: these are one range.
-  CAF_CHECK_EQUAL(*parse_ip_range("10.1.2.3/16"), *r);
-  for (auto bad : {"10.0.0.0/33", "10.0.0.0/", "10.0.0", "::1/129", "x",
-                   "10.0.0.0/-1", "", "/8", "10.0.0.0/8 "})
-    CAF_CHECK(!parse_ip_range(bad));
-}
-
 CAF_TEST(half open handshakes are capped per address and in total) {
   admission a{{100, 2, 3}};
   CAF_CHECK(a.admit("1.1.1.1") == verdict::admit);

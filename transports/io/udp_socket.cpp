@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,6 +53,26 @@ caf::expected<int> udp_bind(const std::string& host, uint16_t port) {
     return make_error(errc::invalid_config, why);
   }
   return fd;
+}
+
+void udp_close(int fd) {
+  if (fd >= 0)
+    ::close(fd);
+}
+
+bool udp_wait_readable(int fd, int ms) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, ms) > 0 && (p.revents & POLLIN);
+}
+
+bool udp_send_to(int fd, const ip_endpoint& to, const uint8_t* bytes,
+                 size_t size) {
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (!to_sockaddr(to, ss, len))
+    return false;
+  return ::sendto(fd, bytes, size, 0, reinterpret_cast<sockaddr*>(&ss), len)
+         == static_cast<ssize_t>(size);
 }
 
 uint16_t udp_local_port(int fd) {

@@ -30,6 +30,17 @@ size_t udp_segment_size(const msghdr& h, size_t len);
 /// Binds `host:port` (port 0: any free one); the fd, or why not.
 caf::expected<int> udp_bind(const std::string& host, uint16_t port);
 
+/// Closes a socket udp_bind opened (-1: nothing to close).
+void udp_close(int fd);
+
+/// Waits up to `ms` milliseconds for `fd` to have a datagram to read.
+bool udp_wait_readable(int fd, int ms);
+
+/// Sends one datagram; false when the kernel refused it (or `to` is not
+/// an address of the socket's family).
+bool udp_send_to(int fd, const ip_endpoint& to, const uint8_t* bytes,
+                 size_t size);
+
 /// The port `fd` is bound to.
 uint16_t udp_local_port(int fd);
 
