@@ -1,6 +1,8 @@
 // The TCP doorman: binds crust.listen-address:crust.listen-port, tells the
 // service the bound port, and hands every accepted connection to a
-// connection broker of its own.
+// connection broker of its own. crust opens the listening socket itself,
+// with SO_REUSEPORT, so that hole punching can connect from the same port
+// (transports/io/tcp_socket); on CAF's test multiplexer, CAF does.
 //
 // To the service: (bound_atom, uint16_t port) once bound, or
 //   crust::service_failed when the port cannot be bound.

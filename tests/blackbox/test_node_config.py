@@ -59,16 +59,22 @@ class NodeConfigTest(NodeTestCase):
                 self.assertEqual(n.wait_for("peers")["peers"], [])
 
     def test_port_in_use_is_a_clear_error(self):
-        holder = socket.socket()
-        try:
-            holder.bind(("127.0.0.1", 0))
-            holder.listen()
-            port = holder.getsockname()[1]
-            msg = self.run_bad_config("--crust.listen-port=%d" % port)
-            self.assertIn("crust.listen-port", msg)
-            self.assertIn(str(port), msg)
-        finally:
-            holder.close()
+        # crust's listener has SO_REUSEPORT (for hole punching), yet a
+        # port another socket listens on, sharing or not, stays refused.
+        for share in (False, True):
+            holder = socket.socket()
+            try:
+                if share:
+                    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                holder.bind(("127.0.0.1", 0))
+                holder.listen()
+                port = holder.getsockname()[1]
+                msg = self.run_bad_config("--crust.listen-port=%d" % port)
+                self.assertIn("crust.listen-port", msg)
+                self.assertIn(str(port), msg)
+                self.assertIn("in use", msg)
+            finally:
+                holder.close()
 
     def test_identity_file_keeps_the_peer_id(self):
         tmp = tempfile.TemporaryDirectory()

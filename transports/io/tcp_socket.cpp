@@ -68,6 +68,73 @@ tcp_dial_result tcp_dial(const ip_endpoint& to, caf::timespan timeout) {
   return r;
 }
 
+namespace {
+
+// A bound TCP socket with SO_REUSEADDR, and SO_REUSEPORT when `share`;
+// -1 with errno set when not.
+int bound_socket(const sockaddr_storage& ss, socklen_t len, bool share) {
+  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+  if (fd < 0)
+    return -1;
+  int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  if (share)
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+    auto err = errno;
+    ::close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
+void set_port(sockaddr_storage& ss, uint16_t port) {
+  if (ss.ss_family == AF_INET)
+    reinterpret_cast<sockaddr_in&>(ss).sin_port = htons(port);
+  else
+    reinterpret_cast<sockaddr_in6&>(ss).sin6_port = htons(port);
+}
+
+} // namespace
+
+caf::expected<int> tcp_listen(const std::string& host, uint16_t port) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (!to_sockaddr(host, port, ss, len))
+    return make_error(errc::invalid_config, "not an IP address: " + host);
+  auto refused = [&] {
+    return make_error(errc::invalid_config, std::strerror(errno));
+  };
+  // First a socket that shares nothing: its bind fails where any socket
+  // listens already, and for port 0 it picks a port nobody uses.
+  int probe = bound_socket(ss, len, false);
+  if (probe < 0)
+    return refused();
+  port = tcp_local_port(probe);
+  ::close(probe);
+  set_port(ss, port);
+  int fd = bound_socket(ss, len, true);
+  if (fd < 0 || ::listen(fd, SOMAXCONN) != 0) {
+    auto err = refused();
+    tcp_close(fd);
+    return err;
+  }
+  return fd;
+}
+
+caf::expected<int> tcp_bind_shared(const std::string& host, uint16_t port) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (!to_sockaddr(host, port, ss, len))
+    return make_error(errc::invalid_config, "not an IP address: " + host);
+  int fd = bound_socket(ss, len, true);
+  if (fd < 0)
+    return make_error(errc::invalid_config, std::strerror(errno));
+  return fd;
+}
+
 uint16_t tcp_local_port(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);

@@ -26,6 +26,19 @@ struct tcp_dial_result {
 /// Connects to `to`, blocking up to `timeout`.
 tcp_dial_result tcp_dial(const ip_endpoint& to, caf::timespan timeout);
 
+/// A listening socket on `host:port` (port 0: any free one) with
+/// SO_REUSEADDR and SO_REUSEPORT, so that a hole punch's sockets can bind
+/// the same port (both options on every socket, before bind: Linux wants
+/// it so; ../shared/PUNCH-NOTES.md 3.1). A port some other socket listens
+/// on is refused, as without SO_REUSEPORT: two nodes must not share one
+/// port and split its connections. Non-blocking; the fd, or why not.
+caf::expected<int> tcp_listen(const std::string& host, uint16_t port);
+
+/// A socket bound to `host:port` beside tcp_listen's (SO_REUSEADDR and
+/// SO_REUSEPORT), not connected yet: what a hole punch connects from, so
+/// that the NAT maps the listen port. Non-blocking; the fd, or why not.
+caf::expected<int> tcp_bind_shared(const std::string& host, uint16_t port);
+
 /// The port `fd` is bound to (0: none).
 uint16_t tcp_local_port(int fd);
 
