@@ -1,0 +1,221 @@
+#define CAF_SUITE punch_attempt
+#include <caf/test/unit_test.hpp>
+
+#include "nat/punch/attempt.hpp"
+
+using namespace crust;
+using namespace std::chrono_literals;
+using ph = punch_attempt::phase;
+using path = punch_attempt::path;
+
+namespace {
+
+punch_attempt::local_info info(std::string ip, nat_mapping m,
+                               uint8_t caps = cap_tcp | cap_udp) {
+  punch_attempt::local_info li;
+  li.mapping = m;
+  li.caps = caps;
+  li.candidates = {
+    {transport::tcp, {ip, 5483}, candidate_kind::reflexive, 9},
+    {transport::rudp, {ip, 5483}, candidate_kind::reflexive, 8},
+    {transport::tcp, {ip, 6000}, candidate_kind::port_guess, 1},
+  };
+  return li;
+}
+
+// Two attempts whose signals a mutual peer carries with a one-way delay,
+// on a clock the test steps.
+struct fixture {
+  punch_attempt::clock::time_point now{};
+  punch_attempt::duration hop = 40ms; // offerer <-> answerer, one way
+  attempt_id id{{1, 2, 3}};
+  probe_key key{{9, 9, 9}};
+  punch_attempt a{punch_attempt::role::offerer, id, key, {}, now};
+  punch_attempt b{punch_attempt::role::answerer, id, probe_key{}, {}, now};
+  struct in_flight {
+    punch_attempt::clock::time_point at;
+    bool to_b;
+    punch_signal s;
+  };
+  std::vector<in_flight> wire;
+  std::optional<punch_attempt::plan> plan_a, plan_b;
+  std::optional<punch_attempt::clock::time_point> started_a, started_b;
+
+  void drain() {
+    while (auto s = a.poll_signal())
+      wire.push_back({now + hop, true, *s});
+    while (auto s = b.poll_signal())
+      wire.push_back({now + hop, false, *s});
+    if (auto p = a.poll_plan()) {
+      plan_a = p;
+      started_a = now;
+    }
+    if (auto p = b.poll_plan()) {
+      plan_b = p;
+      started_b = now;
+    }
+  }
+
+  // Steps the clock by `dt` in 1 ms ticks, delivering and timing out.
+  void run(punch_attempt::duration dt) {
+    auto end = now + dt;
+    while (now < end) {
+      now += 1ms;
+      for (size_t i = 0; i < wire.size();) {
+        if (wire[i].at <= now) {
+          auto m = wire[i];
+          wire.erase(wire.begin() + static_cast<ptrdiff_t>(i));
+          (m.to_b ? b : a).handle_signal(m.s, now);
+        } else {
+          ++i;
+        }
+      }
+      for (auto* x : {&a, &b})
+        if (auto t = x->poll_timeout(); t && *t <= now)
+          x->handle_timeout(now);
+      drain();
+    }
+  }
+
+  void start(nat_mapping ma = nat_mapping::endpoint_independent,
+             nat_mapping mb = nat_mapping::endpoint_independent,
+             uint8_t caps_a = cap_tcp | cap_udp,
+             uint8_t caps_b = cap_tcp | cap_udp) {
+    a.start(info("198.18.0.1", ma, caps_a), now);
+    drain();
+    run(hop);
+    b.start(info("198.18.0.2", mb, caps_b), now);
+    drain();
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(punch_attempt_tests, fixture)
+
+CAF_TEST(both sides start punching together) {
+  start();
+  CAF_CHECK(a.state() == ph::offered);
+  CAF_CHECK(b.state() == ph::answered);
+  CAF_CHECK(b.key() == key); // the offerer's key MACs the probes
+  run(200ms);
+  CAF_REQUIRE(plan_a && plan_b);
+  CAF_CHECK(a.state() == ph::punching);
+  CAF_CHECK(b.state() == ph::punching);
+  CAF_REQUIRE(a.rtt());
+  CAF_CHECK_EQUAL(a.rtt()->count(), punch_attempt::duration{80ms}.count());
+  // The offerer waited half the round trip, the time SYNC takes to cross.
+  auto skew = *started_a > *started_b ? *started_a - *started_b
+                                      : *started_b - *started_a;
+  CAF_CHECK_LESS_OR_EQUAL(skew, 2ms);
+  // Round 1: each other's candidates but the port guesses.
+  CAF_CHECK_EQUAL(plan_a->remote.size(), 2u);
+  CAF_CHECK_EQUAL(plan_a->remote.front().at.ip, "198.18.0.2");
+  CAF_CHECK_EQUAL(plan_b->remote.front().at.ip, "198.18.0.1");
+  CAF_CHECK(plan_a->tcp && plan_a->udp);
+  CAF_CHECK_EQUAL(plan_a->birthday_sockets + plan_a->birthday_probes, 0);
+}
+
+CAF_TEST(tcp wins at once and udp only after the grace) {
+  start();
+  run(200ms);
+  a.handle_path_opened(path::udp, now);
+  a.handle_path_authenticated(path::udp, now);
+  CAF_CHECK(a.state() == ph::handshaking);
+  run(100ms);
+  a.handle_path_authenticated(path::tcp, now);
+  CAF_CHECK(a.state() == ph::connected);
+  CAF_CHECK(a.chosen() == path::tcp);
+  b.handle_path_authenticated(path::udp, now);
+  run(199ms);
+  CAF_CHECK(b.state() == ph::handshaking);
+  run(2ms);
+  CAF_CHECK(b.state() == ph::connected);
+  CAF_CHECK(b.chosen() == path::udp);
+  CAF_CHECK(!a.poll_timeout());
+  CAF_CHECK(!b.poll_timeout());
+}
+
+CAF_TEST(failed rounds change strategy and end in a clean failure) {
+  start(nat_mapping::endpoint_dependent, nat_mapping::endpoint_independent,
+        cap_tcp | cap_udp | cap_birthday, cap_tcp | cap_udp | cap_birthday);
+  run(200ms);
+  CAF_REQUIRE(plan_a);
+  CAF_CHECK_EQUAL(plan_a->round, 1);
+  // A path opens and fails; the round goes on.
+  a.handle_path_opened(path::tcp, now);
+  CAF_CHECK(a.state() == ph::handshaking);
+  a.handle_path_failed(path::tcp, now);
+  CAF_CHECK(a.state() == ph::punching);
+  plan_a.reset();
+  plan_b.reset();
+  run(3100ms);
+  CAF_REQUIRE(plan_a && plan_b);
+  CAF_CHECK_EQUAL(plan_a->round, 2);
+  CAF_CHECK_EQUAL(plan_b->round, 2);
+  CAF_CHECK_EQUAL(plan_a->remote.size(), 3u); // the guesses join
+  // Round 2: the offerer starts on the answer, the answerer on SYNC.
+  CAF_CHECK(*started_b > *started_a);
+  plan_a.reset();
+  plan_b.reset();
+  run(3100ms);
+  CAF_REQUIRE(plan_a && plan_b);
+  CAF_CHECK_EQUAL(plan_a->round, 3);
+  // Birthday: the endpoint-dependent side opens sockets, the other probes.
+  CAF_CHECK_EQUAL(plan_a->birthday_sockets, 256);
+  CAF_CHECK_EQUAL(plan_b->birthday_probes, 1024);
+  run(4s);
+  CAF_CHECK(a.state() == ph::failed);
+  CAF_CHECK(b.state() == ph::failed);
+  CAF_CHECK_EQUAL(a.reasons().size(), 3u);
+  CAF_CHECK_EQUAL(a.reasons().front(), "round 1: no path");
+  CAF_CHECK(!a.poll_timeout());
+}
+
+CAF_TEST(the punch timeout ends every attempt) {
+  start();
+  // The mutual peer stops forwarding: no answer ever comes.
+  wire.clear();
+  hop = 100s;
+  run(10s);
+  CAF_CHECK(a.state() == ph::failed);
+  CAF_CHECK(b.state() == ph::failed);
+  CAF_CHECK_EQUAL(a.reasons().front(), "round 1: no answer");
+  CAF_CHECK_LESS_OR_EQUAL(a.reasons().size(), 4u);
+}
+
+CAF_TEST(cancel reaches the peer and stale signals are ignored) {
+  start();
+  run(200ms);
+  punch_signal stale;
+  stale.kind = signal_kind::answer;
+  stale.attempt = id;
+  stale.round = 2;
+  a.handle_signal(stale, now); // not this round's: ignored
+  CAF_CHECK(a.state() == ph::punching);
+  punch_signal other = stale;
+  other.kind = signal_kind::cancel;
+  other.attempt = attempt_id{{7}};
+  a.handle_signal(other, now); // another attempt's: ignored
+  CAF_CHECK(a.state() == ph::punching);
+  b.cancel("the application dropped it");
+  CAF_CHECK(b.state() == ph::failed);
+  drain();
+  run(hop + 1ms);
+  CAF_CHECK(a.state() == ph::failed);
+  CAF_CHECK_EQUAL(a.reasons().back(),
+                  "the peer gave up: the application dropped it");
+}
+
+CAF_TEST(only what both sides allow is planned) {
+  start(nat_mapping::endpoint_independent, nat_mapping::endpoint_independent,
+        cap_tcp | cap_udp, cap_tcp);
+  run(200ms);
+  CAF_REQUIRE(plan_a);
+  CAF_CHECK(plan_a->tcp);
+  CAF_CHECK(!plan_a->udp);
+  for (auto& c : plan_a->remote)
+    CAF_CHECK(c.proto == transport::tcp);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
