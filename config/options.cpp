@@ -91,6 +91,8 @@ const std::vector<option_spec>& option_table() {
      &o::bootstrap_concurrency, rule::range, 1, 1000},
     {"peer-exchange", "learn peers two hops away from kept peers",
      &o::peer_exchange},
+    {"introduce", "pass hole-punching signals between kept peers",
+     &o::introduce},
     {"beacon", "LAN discovery (UDP broadcast)", &o::beacon},
     {"beacon-port", "UDP port of the LAN beacon", &o::beacon_port, rule::range,
      1, 65535},

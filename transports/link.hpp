@@ -7,7 +7,8 @@
 // the next deadline and events (poll_*). docs/PROTOCOL.md has the frames.
 //
 // It owns SELECT ordering, heartbeats, the undecided hold, BATCH building
-// and validation, the PEERS rate, OBSERVED once, the per-sender `sent`
+// and validation, the PEERS rate, OBSERVED once, the FORWARD frames'
+// bounds and rate, the per-sender `sent`
 // accounting and the reasons a connection closes. It knows no socket, no
 // actor and no cipher: identities are proven by the carrier before
 // handle_established().
@@ -37,6 +38,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -45,6 +47,7 @@
 #include "crust/errors.hpp"
 #include "crust/messages.hpp"
 #include "crust/peer_id.hpp"
+#include "transports/defence/token_bucket.hpp"
 #include "transports/hello.hpp"
 #include "transports/inbox.hpp"
 #include "transports/outbox.hpp"
@@ -113,6 +116,23 @@ public:
   struct observed {
     std::string address;
   };
+  /// A kept peer asks us to pass `payload` on to `to` (within the rate).
+  struct forward_requested {
+    peer_id to;
+    std::vector<uint8_t> payload;
+  };
+  /// A kept peer passes on what `from` asked it to.
+  struct forwarded {
+    peer_id from;
+    std::vector<uint8_t> payload;
+  };
+  /// A kept peer did not pass on our FORWARD to `to`; `context` is the
+  /// payload's first bytes.
+  struct forward_failed {
+    peer_id to;
+    wire::forward_refusal why = wire::forward_refusal::refused;
+    std::vector<uint8_t> context;
+  };
   /// The peer broke a rule; the link closes.
   struct abused {
     misbehaving report;
@@ -126,6 +146,7 @@ public:
 
   using event = std::variant<identified, selected_by_peer, delivered, sent,
                              peers_requested, peers_received, observed,
+                             forward_requested, forwarded, forward_failed,
                              abused, closed>;
 
   link(settings s, time_point now);
@@ -216,6 +237,16 @@ public:
   /// Answers the peer's request with our sample.
   void send_peers(const std::vector<uint8_t>& sample);
 
+  /// Forwarding (docs/PROTOCOL.md, "Forwarding"), all once kept and
+  /// within wire::max_forward_payload: asks the peer to pass `payload` on
+  /// to `to`; passes on what `from` asked us to; tells the peer why its
+  /// FORWARD to `to` was not passed on (`context`: the payload's first
+  /// bytes, cut to wire::forward_context_size).
+  void forward(const peer_id& to, const std::vector<uint8_t>& payload);
+  void pass_on(const peer_id& from, const std::vector<uint8_t>& payload);
+  void refuse_forward(const peer_id& to, wire::forward_refusal why,
+                      const std::vector<uint8_t>& context);
+
   /// Queues a message; `slot` (0: none) names its plain sender. errc::none,
   /// or why not (`bytes` then stays as it was).
   errc send(priority prio, std::vector<uint8_t>&& bytes, uint32_t slot);
@@ -243,6 +274,9 @@ private:
   bool on_frame(uint8_t lane, const frame_view& f, time_point now);
   bool on_data(const frame_view& f);
   bool on_close(uint8_t lane, const frame_view& f, time_point now);
+  bool on_forwarding(const frame_view& f, time_point now);
+  void queue_refusal(const peer_id& to, wire::forward_refusal why,
+                     const std::vector<uint8_t>& context);
   void on_selected();
   void on_tick();
   bool violation(std::string detail);
@@ -285,6 +319,14 @@ private:
   bool sample_wanted_ = false;
   bool heard_observed_ = false;
   time_point last_sample_{};
+
+  // The peer's FORWARDs, and our refusals beyond them: made on the first
+  // FORWARD (an idle connection carries none).
+  struct forward_meter {
+    token_bucket asks;
+    token_bucket refusals;
+  };
+  std::unique_ptr<forward_meter> forwards_;
 
   // CLOSE over unordered lanes: the lanes it came on, and its body, which
   // the twin's deadline finishes with.

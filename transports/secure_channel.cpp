@@ -18,6 +18,12 @@ void append_record(std::vector<char>& out, const uint8_t* data, size_t len) {
 } // namespace
 
 secure_channel::secure_channel(settings s) : cfg_(std::move(s)) {
+  // A punched path's roles wait for the peer's PUNCH_HELLO.
+  if (!cfg_.punch)
+    make_handshake();
+}
+
+void secure_channel::make_handshake() {
   noise::handshake_config hc;
   hc.pat = noise::find_pattern("XX");
   hc.initiator = cfg_.initiator;
@@ -27,7 +33,51 @@ secure_channel::secure_channel(settings s) : cfg_(std::move(s)) {
 }
 
 void secure_channel::start(std::vector<char>& out) {
+  if (cfg_.punch && !hello_sent_) {
+    hello_sent_ = true;
+    auto h = encode_punch_hello(cfg_.punch->attempt, cfg_.punch->key);
+    append_record(out, h.data(), h.size());
+    return;
+  }
   if (cfg_.initiator && hs_ && hs_->my_turn())
+    write_handshake(out);
+}
+
+bool secure_channel::on_punch_record(const uint8_t* rec, size_t len,
+                                     std::vector<char>& out, bool& consumed) {
+  if (cfg_.punch) {
+    // We sent ours; the peer's must come first.
+    if (!punch_hello_valid(rec, len, cfg_.punch->attempt, cfg_.punch->key))
+      return failed(misbehaviour::handshake_invalid,
+                    "the first record on a punched path is not the "
+                    "attempt's PUNCH_HELLO");
+  } else {
+    // An accepted connection: a hello is optional, and must name a live
+    // attempt of ours.
+    auto named = punch_hello_attempt(rec, len);
+    if (!named)
+      return true; // an ordinary Noise message 1
+    auto found = cfg_.find_punch(*named);
+    if (!found || !punch_hello_valid(rec, len, found->attempt, found->key))
+      return failed(misbehaviour::handshake_invalid,
+                    "a PUNCH_HELLO for no attempt of ours");
+    cfg_.punch = *found;
+    hello_sent_ = true;
+    auto h = encode_punch_hello(cfg_.punch->attempt, cfg_.punch->key);
+    append_record(out, h.data(), h.size());
+  }
+  consumed = true;
+  hello_heard_ = true;
+  begin_noise(out);
+  return true;
+}
+
+// The lower peer id initiates, whoever connected.
+void secure_channel::begin_noise(std::vector<char>& out) {
+  cfg_.initiator = cfg_.local.id < cfg_.punch->peer;
+  cfg_.expected = cfg_.punch->peer;
+  make_handshake();
+  if (cfg_.initiator)
     write_handshake(out);
 }
 
@@ -82,6 +132,16 @@ secure_channel::event secure_channel::next(std::vector<char>& out,
     ++records_read_;
     if (established_)
       return on_transport_record(rec, len, f);
+    bool hello_first = cfg_.punch ? !hello_heard_
+                                  : cfg_.find_punch && !cfg_.initiator
+                                      && records_read_ == 1;
+    if (hello_first) {
+      bool consumed = false;
+      if (!on_punch_record(rec, len, out, consumed))
+        return event::failed;
+      if (consumed)
+        continue;
+    }
     if (!on_handshake_record(rec, len, out))
       return event::failed;
   }

@@ -1,9 +1,17 @@
 // The secure channel of one connection: a Noise XX handshake that proves
 // both peer ids, then AEAD-sealed records. Sans-I/O: bytes from the peer go
 // in, frames and bytes to send come out. docs/PROTOCOL.md has the bytes.
+//
+// On a path a hole punch opened, both ends first send a PUNCH_HELLO
+// (transports/punch_hello) and then take their Noise roles from the peer
+// ids, the lower one initiating: in a TCP simultaneous open both ends
+// connected, and a SYN the listener took makes one end an acceptor
+// without it having dialled. An accepted connection whose first record
+// is a PUNCH_HELLO of a live attempt (find_punch) joins that attempt.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +22,7 @@
 #include "crust/peer_id.hpp"
 #include "transports/hello.hpp"
 #include "transports/noise/handshake.hpp"
+#include "transports/punch_hello.hpp"
 #include "transports/wire.hpp"
 
 namespace crust {
@@ -26,6 +35,14 @@ struct frame_view {
 
 class secure_channel {
 public:
+  /// What a punched path's ends share: the attempt, its key, and the
+  /// peer that must answer.
+  struct punch_path {
+    attempt_id attempt{};
+    probe_key key{};
+    peer_id peer;
+  };
+
   struct settings {
     bool initiator = false;
     noise::keypair static_key; // derived from the node's identity
@@ -37,7 +54,14 @@ public:
     uint32_t max_record = wire::max_record_size;
     /// Records per direction between two rekeys.
     uint64_t rekey_interval = wire::rekey_interval;
+    /// A punched path: set on the socket a punch connected.
+    std::optional<punch_path> punch;
+    /// For an accepted connection: the live attempt a PUNCH_HELLO names
+    /// (unset, or none found: such a hello is a failed handshake).
+    std::function<std::optional<punch_path>(const attempt_id&)>
+      find_punch;
   };
+
 
   enum class event {
     need_more,   // feed more bytes
@@ -86,6 +110,12 @@ public:
     return remote_;
   }
 
+  /// The attempt this connection belongs to, once its PUNCH_HELLO is in
+  /// (an accepted connection learns it from the peer's).
+  const std::optional<punch_path>& punch() const {
+    return cfg_.punch;
+  }
+
   misbehaviour kind() const {
     return kind_;
   }
@@ -113,6 +143,12 @@ private:
   event fail(misbehaviour kind, std::string detail);
   bool failed(misbehaviour kind, std::string detail); // fail, then false
   bool write_handshake(std::vector<char>& out);
+  // The peer's PUNCH_HELLO, or an accepted connection's first record: false
+  // when the handshake failed; `consumed` when the record was a hello.
+  bool on_punch_record(const uint8_t* rec, size_t len, std::vector<char>& out,
+                       bool& consumed);
+  void begin_noise(std::vector<char>& out);
+  void make_handshake();
   // False when the handshake failed.
   bool on_handshake_record(const uint8_t* rec, size_t len,
                            std::vector<char>& out);
@@ -128,6 +164,8 @@ private:
   uint64_t rx_count_ = 0;
   uint64_t records_read_ = 0;
   bool established_ = false;
+  bool hello_sent_ = false;
+  bool hello_heard_ = false;
   bool reported_ = false;
   bool broken_ = false;
   hello remote_;

@@ -24,6 +24,18 @@ const char* to_string(close_reason x) {
   return "unknown reason";
 }
 
+const char* to_string(forward_refusal x) {
+  switch (x) {
+    case forward_refusal::not_connected:
+      return "the mutual peer is not connected to it";
+    case forward_refusal::refused:
+      return "the mutual peer does not introduce";
+    case forward_refusal::busy:
+      return "the mutual peer is busy";
+  }
+  return "unknown reason";
+}
+
 void append_batch_item(std::vector<char>& out, uint8_t flags,
                        const uint8_t* data, size_t size) {
   auto n = size + 1;

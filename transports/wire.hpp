@@ -10,7 +10,7 @@ namespace crust::wire {
 
 /// Bumped on any incompatible change. It is part of the Noise prologue, so
 /// different versions fail the handshake instead of misreading each other.
-constexpr uint8_t protocol_version = 5;
+constexpr uint8_t protocol_version = 6;
 
 /// A record: u16 big-endian length, then a Noise handshake message or an
 /// AEAD-sealed frame.
@@ -51,12 +51,20 @@ enum class frame_type : uint8_t {
   /// several DATA frames' bodies, each `length:u16 · flags u8 · chunk`:
   /// small messages queued together share one record (one AEAD seal)
   batch = 0x09,
+  /// to peer_id[32] · payload: asks a kept peer to pass `payload` on to
+  /// `to` (a mutual peer carrying hole-punching signals)
+  forward = 0x0A,
+  /// from peer_id[32] · payload: what `from` asked us to pass on
+  forwarded = 0x0B,
+  /// to peer_id[32] · reason u8 · the payload's first bytes: why a
+  /// FORWARD to `to` was not passed on
+  forward_failed = 0x0C,
 };
 
 /// Whether `t` is a frame type this version knows.
 constexpr bool known_frame_type(uint8_t t) {
   return t >= static_cast<uint8_t>(frame_type::select)
-         && t <= static_cast<uint8_t>(frame_type::batch);
+         && t <= static_cast<uint8_t>(frame_type::forward_failed);
 }
 
 /// Longest OBSERVED body ("[IPv6]:port" fits).
@@ -117,6 +125,32 @@ private:
 
 /// Longest CLOSE text we send or accept.
 constexpr size_t max_close_text = 200;
+
+/// Forwarding: the largest payload, how many FORWARDs one connection may
+/// ask per second (and in a burst), how many refusals it hears per
+/// second beyond that (more are dropped unanswered), and how much of a
+/// payload a FORWARD_FAILED gives back (a signal's kind and attempt).
+constexpr size_t max_forward_payload = 1024;
+constexpr double forward_rate = 5;
+constexpr double forward_burst = 20;
+constexpr double forward_refusal_rate = 1;
+constexpr double forward_refusal_burst = 5;
+constexpr size_t forward_context_size = 17;
+
+/// Why a FORWARD was not passed on.
+enum class forward_refusal : uint8_t {
+  not_connected = 1, // the forwarder keeps no connection to `to`
+  refused = 2,       // it does not forward (crust.introduce = false), or
+                     // does not keep the asker or `to`
+  busy = 3,          // over the rate
+};
+
+constexpr bool known_forward_refusal(uint8_t r) {
+  return r >= static_cast<uint8_t>(forward_refusal::not_connected)
+         && r <= static_cast<uint8_t>(forward_refusal::busy);
+}
+
+const char* to_string(forward_refusal r);
 
 enum class close_reason : uint8_t {
   normal = 0,     // shutdown

@@ -42,6 +42,9 @@ using exchange_atom = caf::atom_constant<caf::atom("exchange")>;
 using peers_request_atom = caf::atom_constant<caf::atom("peers_req")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using observed_atom = caf::atom_constant<caf::atom("observed")>;
+using forward_atom = caf::atom_constant<caf::atom("forward")>;
+using forwarded_atom = caf::atom_constant<caf::atom("forwarded")>;
+using forward_failed_atom = caf::atom_constant<caf::atom("fwd_failed")>;
 
 /// A connection.
 ///
@@ -53,6 +56,11 @@ using observed_atom = caf::atom_constant<caf::atom("observed")>;
 ///   (close_atom, uint8_t reason): close with that wire::close_reason
 ///   exchange_atom: ask the peer for its sample of peers
 ///   (peers_atom, sample): answer the peer's request
+///   (forward_atom, peer_id to, payload): ask the peer to pass it on to
+///       `to`; (forwarded_atom, peer_id from, payload): pass on what
+///       `from` asked us to; (forward_failed_atom, peer_id to, uint8_t
+///       wire::forward_refusal, context): tell the peer why its FORWARD
+///       to `to` was not passed on
 /// From the application (or the service, delegating):
 ///   crust::send: answered with ok or an error when it came as a request;
 ///       a plain send hears crust::sent or crust::send_failed instead
@@ -60,7 +68,9 @@ using observed_atom = caf::atom_constant<caf::atom("observed")>;
 ///   (conn_up_atom, connection_info) first, then
 ///   (hello_atom, peer_id, uint64_t session, bool bootstrapping),
 ///   selected_atom (we follow and the peer chose this connection),
-///   peers_request_atom, (peers_atom, sample), (observed_atom, text), and
+///   peers_request_atom, (peers_atom, sample), (observed_atom, text),
+///   (forward_atom, to, payload), (forwarded_atom, from, payload),
+///   (forward_failed_atom, to, uint8_t why, context), and
 ///   (closed_atom, std::string reason, bool duplicate) last; `duplicate`
 ///   when the peer closed it because another connection between us lives.
 /// To the handler: crust::message of kept peers, and misbehaving.
@@ -71,6 +81,9 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<close_atom, uint8_t>,
   caf::reacts_to<exchange_atom>,
   caf::reacts_to<peers_atom, std::vector<uint8_t>>,
+  caf::reacts_to<forward_atom, peer_id, std::vector<uint8_t>>,
+  caf::reacts_to<forwarded_atom, peer_id, std::vector<uint8_t>>,
+  caf::reacts_to<forward_failed_atom, peer_id, uint8_t, std::vector<uint8_t>>,
   caf::reacts_to<send>>;
 
 struct connection_setup {

@@ -136,6 +136,14 @@ void link_host::dispatch(link::event& ev) {
         tell(setup_.service, peers_atom::value, std::move(x.sample));
       } else if constexpr (std::is_same_v<T, link::observed>) {
         tell(setup_.service, observed_atom::value, std::move(x.address));
+      } else if constexpr (std::is_same_v<T, link::forward_requested>) {
+        tell(setup_.service, forward_atom::value, x.to, std::move(x.payload));
+      } else if constexpr (std::is_same_v<T, link::forwarded>) {
+        tell(setup_.service, forwarded_atom::value, x.from,
+             std::move(x.payload));
+      } else if constexpr (std::is_same_v<T, link::forward_failed>) {
+        tell(setup_.service, forward_failed_atom::value, x.to,
+             static_cast<uint8_t>(x.why), std::move(x.context));
       } else if constexpr (std::is_same_v<T, link::abused>) {
         tell(setup_.handler, std::move(x.report));
       } else if constexpr (std::is_same_v<T, link::closed>) {

@@ -70,6 +70,23 @@ protected:
       [this](peers_atom, const std::vector<uint8_t>& sample) {
         on_peers(sample);
       },
+      [this](forward_atom, const peer_id& to,
+             const std::vector<uint8_t>& payload) {
+        link_.forward(to, payload);
+        drain();
+      },
+      [this](forwarded_atom, const peer_id& from,
+             const std::vector<uint8_t>& payload) {
+        link_.pass_on(from, payload);
+        drain();
+      },
+      [this](forward_failed_atom, const peer_id& to, uint8_t why,
+             const std::vector<uint8_t>& context) {
+        if (wire::known_forward_refusal(why))
+          link_.refuse_forward(to, static_cast<wire::forward_refusal>(why),
+                               context);
+        drain();
+      },
     };
   }
 

@@ -90,6 +90,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   st.nat.emplace(self);
   st.discovery.emplace(self);
   st.boot.emplace(self);
+  st.punch.emplace(self);
   st.conns.emplace(st.id, admission::limits{st.opts.max_connections_per_ip,
                                             st.opts.max_half_open_per_ip,
                                             st.opts.max_half_open,
@@ -257,7 +258,8 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
     .or_else(st.nat->handlers())
     .or_else(st.discovery->handlers())
     .or_else(st.boot->handlers())
-    .or_else(st.listen->handlers());
+    .or_else(st.listen->handlers())
+    .or_else(st.punch->handlers());
 }
 
 namespace {

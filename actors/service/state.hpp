@@ -2,7 +2,7 @@
 // (behaviour, commands, the events' fan-out), peers.cpp (what happens as
 // connections come, identify themselves and go, carried out for
 // node/conn_table), dial.cpp, children.cpp (supervision), and the parts
-// (listening, bootstrap, discovery and nat .cpp, each with its own
+// (listening, bootstrap, discovery, nat and punch .cpp, each with its own
 // header and private state).
 #pragma once
 
@@ -26,6 +26,7 @@
 #include "actors/service/events.hpp"
 #include "actors/service/listening_part.hpp"
 #include "actors/service/nat_part.hpp"
+#include "actors/service/punch_part.hpp"
 #include "node/conn_table.hpp"
 #include "node/restart_budget.hpp"
 #include "actors/connection/connection.hpp"
@@ -96,6 +97,8 @@ struct service_state {
   std::optional<nat_part> nat;
   /// The listener and our rudp socket: a part (listening_part.hpp).
   std::optional<listening_part> listen;
+  /// Hole punching, and introducing kept peers: a part (punch_part.hpp).
+  std::optional<punch_part> punch;
   conn_actors actors;
   bool stopping = false;
   /// Every live child, for the service's last act: stopping them.

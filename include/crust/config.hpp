@@ -73,6 +73,9 @@ struct service_options {
   uint32_t bootstrap_concurrency = 4;
   /// Ask kept peers for the peers they reached directly, and answer them.
   bool peer_exchange = true;
+  /// Pass hole-punching signals on between two peers this node keeps (a
+  /// mutual peer's introduction), at a bounded rate per peer.
+  bool introduce = true;
   /// LAN discovery: announce ourselves and dial whoever announces.
   bool beacon = true;
   uint16_t beacon_port = 5484;

@@ -17,15 +17,9 @@
 #include "crust/peer_id.hpp"
 #include "nat/punch/candidates.hpp"
 #include "transports/identity.hpp"
+#include "transports/punch_hello.hpp" // attempt_id, probe_key
 
 namespace crust {
-
-/// An attempt's id: 16 random bytes, fresh per attempt.
-using attempt_id = std::array<uint8_t, 16>;
-
-/// A key that MACs the attempt's probes and punch hellos (on-path bytes
-/// that precede authentication): chosen by the offerer.
-using probe_key = std::array<uint8_t, 32>;
 
 enum class signal_kind : uint8_t {
   offer = 1,

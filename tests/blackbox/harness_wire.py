@@ -26,13 +26,14 @@ from dissononce.processing.impl.handshakestate import HandshakeState
 from dissononce.processing.impl.symmetricstate import SymmetricState
 
 # Wire protocol version 5 (see transports/wire.hpp, docs/PROTOCOL.md).
-PROTOCOL_VERSION = 5
+PROTOCOL_VERSION = 6
 DEFAULT_NETWORK = "crust"
 T_HELLO_V1 = 1  # version 1's HELLO frame; no longer a frame type
 T_SELECT, T_DATA, T_PING, T_CLOSE = 2, 3, 4, 5
 T_PEERS_REQUEST, T_PEERS = 6, 7  # peer exchange: a raw peer may ignore them
 T_OBSERVED = 8  # where the node sees us: a raw peer may ignore it
 T_BATCH = 9  # several DATA bodies, each behind a u16 length
+T_FORWARD, T_FORWARDED, T_FORWARD_FAILED = 10, 11, 12  # hole-punching signals
 F_LAST, F_NORMAL = 0x01, 0x02
 TAG_LEN = 16  # ChaChaPoly tag in every sealed record
 CLOSE_SUPERSEDED = 6

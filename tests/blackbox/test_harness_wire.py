@@ -57,7 +57,7 @@ class RawPeerSelfTest(unittest.TestCase):
                 hs = HandshakeState(SymmetricState(CipherState(ChaChaPolyCipher()),
                                                    Blake2bHash()), X25519DH())
                 hs.initialize(XXHandshakePattern(), False,
-                              b"crust\x05" + "crust".encode("utf-8"), s=node.noise)
+                              b"crust\x06" + "crust".encode("utf-8"), s=node.noise)
                 payload = bytearray()
                 hs.read_message(recv_record(conn), payload)
                 got["m1"] = bytes(payload)

@@ -13,7 +13,8 @@ import struct
 import harness
 from harness import _short
 from harness_case import NodeTestCase
-from harness_wire import (F_LAST, F_NORMAL, T_BATCH, T_DATA, T_HELLO_V1, T_SELECT, TAG_LEN,
+from harness_wire import (F_LAST, F_NORMAL, T_BATCH, T_DATA, T_FORWARD, T_FORWARD_FAILED,
+                          T_HELLO_V1, T_SELECT, TAG_LEN,
                           Identity, record)
 
 
@@ -141,7 +142,10 @@ class WireAttackTest(NodeTestCase):
         a = self.node(name="A")
         cases = [
             ("version 1 HELLO type", True, (T_HELLO_V1, os.urandom(32) + bytes(8))),
-            ("unknown type 0x0a", None, (0x0A, b"")),
+            ("unknown type 0x0d", None, (0x0D, b"")),
+            ("FORWARD without a payload", None, (T_FORWARD, os.urandom(32))),
+            ("FORWARD_FAILED with an unknown reason", None,
+             (T_FORWARD_FAILED, os.urandom(32) + b"\x09")),
             ("empty BATCH", None, (T_BATCH, b"")),
             ("BATCH item cut short", None, (T_BATCH, b"\x00\x09" + bytes([F_LAST | F_NORMAL]) + b"ab")),
             ("unknown type 0xff", None, (0xFF, b"junk")),
