@@ -68,6 +68,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<stun_server_result>("crust::stun_server_result");
   cfg.add_message_type<external_endpoints>("crust::external_endpoints");
   cfg.add_message_type<connect>("crust::connect");
+  cfg.add_message_type<connect_peer>("crust::connect_peer");
   cfg.add_message_type<keep>("crust::keep");
   cfg.add_message_type<drop>("crust::drop");
   cfg.add_message_type<send>("crust::send");

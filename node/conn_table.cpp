@@ -213,6 +213,19 @@ void conn_table::settle(conn_id c) {
     rec->settled = true;
 }
 
+std::vector<std::pair<peer_id, conn_id>> conn_table::kept_peers() const {
+  std::vector<std::pair<peer_id, conn_id>> out;
+  for (auto& [peer, c] : live_)
+    if (auto rec = find(c); rec && rec->ph == phase::kept)
+      out.emplace_back(peer, c);
+  return out;
+}
+
+void conn_table::mark_punched(conn_id c) {
+  if (auto rec = get(c))
+    rec->info.from = origin::punched;
+}
+
 void conn_table::release_slot(record& rec) {
   if (rec.held == slot::none)
     return;
@@ -246,7 +259,9 @@ conn_table::ending conn_table::on_closed(conn_id c, std::string reason) {
   using tell = ending::to_application;
   if (e.was_live && !rec.settled) {
     e.tell = tell::peer_lost;
-  } else if (rec.target && !rec.announced() && !connected) {
+  } else if (rec.target && !rec.announced() && !connected
+             && rec.info.from != origin::punched) {
+    // A punch's sockets are its attempt's to report, not the cache's.
     e.dial_failed = true;
     if (rec.bootstrap_owed) {
       rec.bootstrap_owed = false;

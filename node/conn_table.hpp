@@ -136,6 +136,9 @@ public:
   /// The live connection (undecided or kept) to `peer`.
   std::optional<conn_id> live(const peer_id& peer) const;
 
+  /// The peers the application keeps, with their connections.
+  std::vector<std::pair<peer_id, conn_id>> kept_peers() const;
+
   bool leads(const peer_id& peer) const {
     return local_ < peer;
   }
@@ -213,6 +216,10 @@ public:
   /// The application needs to hear nothing more of `c` (the peer closed
   /// it as a duplicate, or it was told already).
   void settle(conn_id c);
+
+  /// `c`, an accepted connection, turned out to be a hole punch's path
+  /// (its PUNCH_HELLO named a live attempt): its origin becomes punched.
+  void mark_punched(conn_id c);
 
   /// The oldest incoming connection still handshaking (eviction).
   std::optional<conn_id> oldest_half_open() const;

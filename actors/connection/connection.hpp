@@ -21,6 +21,7 @@
 #include <caf/io/network/native_socket.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/punch_registry.hpp"
 #include "actors/rudp_engine/engine.hpp"
 #include "crust/config.hpp"
 #include "crust/messages.hpp"
@@ -45,6 +46,7 @@ using observed_atom = caf::atom_constant<caf::atom("observed")>;
 using forward_atom = caf::atom_constant<caf::atom("forward")>;
 using forwarded_atom = caf::atom_constant<caf::atom("forwarded")>;
 using forward_failed_atom = caf::atom_constant<caf::atom("fwd_failed")>;
+using punched_atom = caf::atom_constant<caf::atom("punched")>;
 
 /// A connection.
 ///
@@ -66,6 +68,7 @@ using forward_failed_atom = caf::atom_constant<caf::atom("fwd_failed")>;
 ///       a plain send hears crust::sent or crust::send_failed instead
 /// To the service, the connection telling itself apart by its sender:
 ///   (conn_up_atom, connection_info) first, then
+///   (punched_atom, attempt bytes) when it is a hole punch's path,
 ///   (hello_atom, peer_id, uint64_t session, bool bootstrapping),
 ///   selected_atom (we follow and the peer chose this connection),
 ///   peers_request_atom, (peers_atom, sample), (observed_atom, text),
@@ -99,6 +102,12 @@ struct connection_setup {
   connection_info info;
   /// For outgoing connections: what the application asked to dial.
   caf::optional<endpoint> target;
+  /// A hole punch's path: its attempt (set on the socket a punch
+  /// connected).
+  std::optional<secure_channel::punch_path> punch;
+  /// The service's live attempts, which a connection the listener accepts
+  /// may join by its PUNCH_HELLO.
+  std::shared_ptr<punch_registry> punches;
 };
 
 /// A connection over `hdl`, a TCP connection `parent` accepted.

@@ -57,6 +57,9 @@ secure_channel::settings channel_settings(const connection_setup& s) {
   if (s.target)
     cs.expected = s.target->pinned;
   cs.max_record = s.opts.max_frame_size;
+  cs.punch = s.punch;
+  if (s.punches)
+    cs.find_punch = [r = s.punches](const attempt_id& a) { return r->find(a); };
   return cs;
 }
 
@@ -155,6 +158,9 @@ private:
           link_.handle_misbehaviour(channel_.kind(), channel_.detail());
           return;
         case secure_channel::event::established:
+          if (auto& p = channel_.punch())
+            tell(setup_.service, punched_atom::value,
+                 std::vector<uint8_t>(p->attempt.begin(), p->attempt.end()));
           link_.handle_established(channel_.remote());
           break;
         case secure_channel::event::frame:

@@ -93,10 +93,19 @@ void bootstrap_part::on(const service_event& ev) {
         if (x.round)
           tell_round(x.target, *x.round);
       } else if constexpr (std::is_same_v<T, events::peers_learned>) {
-        // A round only for someone new, and only while short.
-        if (!x.to_dial.empty()
-            && kept() < self_->state.opts.bootstrap_target)
-          start_round(x.to_dial);
+        // A round only for someone new, and only while short. While a
+        // round runs (the one that reached the peer who told us may not
+        // have ended yet), they wait for it to end.
+        if (x.to_dial.empty()
+            || kept() >= self_->state.opts.bootstrap_target)
+          return;
+        if (!child(self_, child_role::bootstrap))
+          return start_round(x.to_dial);
+        for (auto& ep : x.to_dial)
+          if (learned_.size() < max_learned
+              && std::find(learned_.begin(), learned_.end(), ep)
+                   == learned_.end())
+            learned_.push_back(ep);
       }
     },
     ev);
@@ -133,6 +142,12 @@ void bootstrap_part::on_kept_changed() {
 void bootstrap_part::on_round_ended() {
   if (kept() < self_->state.opts.min_connections)
     ++short_rounds_;
+  auto learned = std::exchange(learned_, {});
+  if (!learned.empty() && kept() < self_->state.opts.bootstrap_target) {
+    start_round(std::move(learned));
+    if (child(self_, child_role::bootstrap))
+      return; // the new round hears the kept count
+  }
   on_kept_changed();
 }
 

@@ -77,6 +77,9 @@ private:
   bool persist_ = false;
   std::vector<endpoint> contacts_;
   uint32_t short_rounds_ = 0;
+  /// Peers exchange taught us while a round ran: the next round's.
+  std::vector<endpoint> learned_;
+  static constexpr size_t max_learned = 64;
   bool rebootstrap_pending_ = false;
 };
 

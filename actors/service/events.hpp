@@ -2,7 +2,7 @@
 // its on(const service_event&) and keeps what concerns it, so that no
 // part calls into another (libp2p's FromSwarm is the model). The service
 // fans each event out (fan_out, service.cpp) to the parts that hear
-// events, in a fixed order: bootstrap, discovery, NAT. A part raises an
+// events, in a fixed order: bootstrap, discovery, NAT, punch. A part raises an
 // event of its own (listening_up, peers_learned) through fan_out too.
 #pragma once
 

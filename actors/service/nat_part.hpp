@@ -42,6 +42,11 @@ public:
   /// moves the mapping.
   void start(uint16_t port);
 
+  /// What the application heard last of our outside (none yet).
+  const std::optional<external_endpoints>& view() const {
+    return published_;
+  }
+
 private:
   void on_observed(const std::string& observer, const std::string& text);
 

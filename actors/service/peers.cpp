@@ -22,6 +22,8 @@ connection_setup make_setup(self_ptr self) {
   s.service = caf::actor_cast<caf::actor>(self);
   s.handler = st.handler;
   s.ips = st.ips;
+  if (st.punch)
+    s.punches = st.punch->registry();
   return s;
 }
 

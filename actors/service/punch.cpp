@@ -3,8 +3,14 @@
 #include "actors/service/state.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
+#include <sodium.h>
+
+#include "actors/hole_punch.hpp"
+#include "nat/punch/candidates.hpp"
 #include "nat/punch/signal.hpp"
+#include "transports/io/interfaces.hpp"
 #include "transports/wire.hpp"
 
 namespace crust {
@@ -23,7 +29,36 @@ void refuse(self_ptr self, conn_id asker, const peer_id& to,
                static_cast<uint8_t>(why), std::move(context));
 }
 
+std::optional<attempt_id> attempt_of(const std::vector<uint8_t>& bytes) {
+  attempt_id id;
+  if (!peek_attempt(bytes.data(), bytes.size(), id))
+    return std::nullopt;
+  return id;
+}
+
+std::string target_text(const peer_id& peer) {
+  return "peer:" + to_string(peer);
+}
+
+// What we bring to an attempt: our candidates, our NAT's mapping, and
+// what we can do (TCP only so far: UDP probes come later).
+punch_attempt::local_info local_info(self_ptr self) {
+  auto& st = self->state;
+  local_view v;
+  v.interface_ips = reachable_addresses(st.opts.listen_address);
+  v.tcp_port = st.listen->bound_port();
+  if (auto& view = st.nat->view())
+    v.outside = *view;
+  punch_attempt::local_info li;
+  li.candidates = gather_candidates(v);
+  li.mapping = parse_nat_mapping(v.outside.mapping);
+  li.caps = cap_tcp;
+  return li;
+}
+
 } // namespace
+
+// -- the introducer -----------------------------------------------------------
 
 // Only between two peers the application keeps, never back to the asker
 // or to ourselves, and only when crust.introduce is on.
@@ -45,6 +80,64 @@ void punch_part::introduce(conn_id asker, const peer_id& to,
     self_->send(*hdl, forwarded_atom::value, from->peer, std::move(payload));
 }
 
+// -- our attempts ---------------------------------------------------------------
+
+void punch_part::connect_peer(const crust::connect_peer& cmd) {
+  auto& st = self_->state;
+  if (cmd.peer == st.id)
+    return fail(cmd.peer, "that is this node's own id");
+  if (st.conns->live(cmd.peer))
+    return; // connected already
+  for (auto& [id, rec] : attempts_)
+    if (rec.peer == cmd.peer)
+      return; // an attempt runs
+  if (attempts_.size() >= max_attempts)
+    return fail(cmd.peer, "too many hole punches at once");
+  if (st.listen->bound_port() == 0)
+    return fail(cmd.peer, "not listening yet");
+  // The mutual peers to ask: the one named, or every kept peer but the
+  // target (each that does not keep it says so).
+  std::vector<conn_id> vias;
+  for (auto& [peer, c] : st.conns->kept_peers()) {
+    if (peer == cmd.peer || (cmd.via && peer != *cmd.via))
+      continue;
+    if (vias.size() < max_vias)
+      vias.push_back(c);
+  }
+  if (vias.empty())
+    return fail(cmd.peer, cmd.via ? "the mutual peer named is not kept"
+                                  : "no kept peer to introduce us");
+  attempt_id id;
+  probe_key key;
+  randombytes_buf(id.data(), id.size());
+  randombytes_buf(key.data(), key.size());
+  spawn_attempt(true, id, key, cmd.peer, std::move(vias), std::nullopt);
+}
+
+void punch_part::spawn_attempt(bool offerer, const attempt_id& id,
+                               const probe_key& key, const peer_id& peer,
+                               std::vector<conn_id> vias,
+                               std::optional<punch_signal> offer) {
+  auto& st = self_->state;
+  hole_punch_setup hs;
+  hs.role = offerer ? punch_attempt::role::offerer
+                    : punch_attempt::role::answerer;
+  hs.attempt = id;
+  hs.key = key;
+  hs.peer = peer;
+  hs.me = st.me;
+  hs.network = st.opts.network_name;
+  hs.ours = local_info(self_);
+  hs.local = ip_endpoint{st.opts.listen_address, st.listen->bound_port()};
+  hs.service = caf::actor_cast<caf::actor>(self_);
+  hs.registry = registry_;
+  hs.offer = std::move(offer);
+  auto hdl = self_->spawn(hole_punch, std::move(hs));
+  self_->monitor(hdl);
+  st.children->insert(hdl);
+  attempts_[id] = attempt_rec{hdl, peer, key, std::move(vias), offerer};
+}
+
 // A signal for us, passed on by a kept peer: the origin signed it for us.
 // One that does not verify could be the forwarder's doing or the
 // origin's, so it is counted and dropped, not held against either.
@@ -54,18 +147,131 @@ void punch_part::on_signal(conn_id via, const peer_id& from,
   auto rec = st.conns->find(via);
   if (!rec || rec->ph != conn_table::phase::kept)
     return;
+  auto id = attempt_of(payload);
+  if (!id) {
+    ++bad_signals_;
+    return;
+  }
+  if (auto i = attempts_.find(*id); i != attempts_.end()) {
+    if (i->second.peer != from) {
+      ++bad_signals_;
+      return;
+    }
+    // From now on our signals take the path the peer's came by.
+    i->second.vias = {via};
+    self_->send(i->second.actor, punch_in_atom::value, payload);
+    return;
+  }
   auto s = decode_signal(from, st.id, st.opts.network_name, payload.data(),
                          payload.size());
   if (!s) {
     ++bad_signals_;
     return;
   }
-  // No attempt of ours yet: the hole_punch actor takes them from here.
+  // A new attempt only for a first OFFER from a peer we are not connected
+  // to, with none of its attempts running, within the cap.
+  if (s->kind != signal_kind::offer || s->round != 1 || st.conns->live(from)
+      || attempts_.size() >= max_attempts || st.listen->bound_port() == 0)
+    return;
+  for (auto& [aid, r] : attempts_)
+    if (r.peer == from)
+      return;
+  spawn_attempt(false, *id, s->key, from, {via}, *s);
+}
+
+void punch_part::on_forward_failed(conn_id via,
+                                   const std::vector<uint8_t>& context) {
+  auto id = attempt_of(context);
+  if (!id)
+    return;
+  auto i = attempts_.find(*id);
+  if (i == attempts_.end())
+    return;
+  auto& vias = i->second.vias;
+  vias.erase(std::remove(vias.begin(), vias.end(), via), vias.end());
+  if (vias.empty())
+    self_->send(i->second.actor, punch_cancel_atom::value,
+                std::string{"no mutual peer passed our signals on"});
+}
+
+void punch_part::on_punched_socket(caf::io::network::native_socket fd,
+                                   const std::string& ip, uint16_t port,
+                                   const std::vector<uint8_t>& attempt) {
+  auto& st = self_->state;
+  attempt_id aid;
+  if (attempt.size() != aid.size()) {
+    caf::io::network::close_socket(fd);
+    return;
+  }
+  std::copy(attempt.begin(), attempt.end(), aid.begin());
+  auto i = attempts_.find(aid);
+  if (i == attempts_.end() || st.stopping || st.conns->live(i->second.peer)) {
+    caf::io::network::close_socket(fd);
+    return;
+  }
+  auto setup = make_setup(self_);
+  setup.info.proto = transport::tcp;
+  setup.info.inbound = false;
+  setup.info.from = origin::punched;
+  setup.info.local = endpoint{transport::tcp, st.opts.listen_address,
+                              st.listen->bound_port(), {}};
+  setup.info.remote = endpoint{transport::tcp, ip, port, {}};
+  setup.target = endpoint{transport::tcp, ip, port, i->second.peer};
+  setup.punch = secure_channel::punch_path{aid, i->second.key, i->second.peer};
+  register_dialled(self_, spawn_tcp_connection(self_->home_system(), fd, setup),
+                   setup);
+}
+
+void punch_part::on_done(const std::vector<uint8_t>& attempt, bool connected,
+                         const std::string& reasons) {
+  attempt_id aid;
+  if (attempt.size() != aid.size())
+    return;
+  std::copy(attempt.begin(), attempt.end(), aid.begin());
+  auto i = attempts_.find(aid);
+  if (i == attempts_.end())
+    return;
+  auto rec = std::move(i->second);
+  attempts_.erase(i);
+  self_->state.children->erase(rec.actor);
+  if (!connected && rec.ours && !self_->state.conns->live(rec.peer))
+    fail(rec.peer, "hole punching failed: " + reasons);
+}
+
+void punch_part::fail(const peer_id& peer, const std::string& why) {
+  self_->send(self_->state.handler,
+              connection_failed{target_text(peer), why});
+}
+
+void punch_part::on(const service_event& ev) {
+  auto up = std::get_if<events::announced>(&ev);
+  if (!up)
+    return;
+  for (auto& [id, rec] : attempts_)
+    if (rec.peer == up->peer)
+      self_->send(rec.actor, punch_path_atom::value);
+}
+
+bool punch_part::on_down(const caf::down_msg& dm) {
+  for (auto i = attempts_.begin(); i != attempts_.end(); ++i) {
+    if (i->second.actor.address() != dm.source)
+      continue;
+    auto rec = std::move(i->second);
+    attempts_.erase(i);
+    self_->state.children->erase(rec.actor);
+    if (dm.reason && rec.ours && !self_->state.conns->live(rec.peer))
+      fail(rec.peer, "hole punching failed: "
+                       + self_->system().render(dm.reason));
+    return true;
+  }
+  return false;
 }
 
 caf::message_handler punch_part::handlers() {
   auto self = self_;
   return {
+    // from the application
+    [this](const crust::connect_peer& cmd) { connect_peer(cmd); },
     // from connections: a kept peer asks us to pass a signal on
     [this, self](forward_atom, const peer_id& to,
                  std::vector<uint8_t>& payload) {
@@ -79,10 +285,41 @@ caf::message_handler punch_part::handlers() {
         on_signal(*c, from, payload);
     },
     // from connections: our FORWARD was not passed on
-    [self](forward_failed_atom, const peer_id&, uint8_t,
-           const std::vector<uint8_t>&) {
-      // Only attempts of ours send FORWARDs; none exists yet.
-      static_cast<void>(self);
+    [this, self](forward_failed_atom, const peer_id&, uint8_t,
+                 const std::vector<uint8_t>& context) {
+      if (auto c = sender_conn(self))
+        on_forward_failed(*c, context);
+    },
+    // from connections: an accepted one joined an attempt (PUNCH_HELLO)
+    [this, self](punched_atom, const std::vector<uint8_t>&) {
+      if (auto c = sender_conn(self))
+        self->state.conns->mark_punched(*c);
+    },
+    // from attempts: a signal to forward
+    [this, self](punch_out_atom, const peer_id& to,
+                 std::vector<uint8_t>& bytes) {
+      auto id = attempt_of(bytes);
+      if (!id)
+        return;
+      auto i = attempts_.find(*id);
+      if (i == attempts_.end() || i->second.actor.address()
+                                    != caf::actor_cast<caf::actor_addr>(
+                                      self->current_sender()))
+        return;
+      for (auto c : i->second.vias)
+        if (auto hdl = self->state.actors.find(c))
+          self->send(*hdl, forward_atom::value, to, bytes);
+    },
+    // from attempts' punchers: a punched socket
+    [this](punch_fd_atom, caf::io::network::native_socket fd,
+           const std::string& ip, uint16_t port,
+           const std::vector<uint8_t>& attempt) {
+      on_punched_socket(fd, ip, port, attempt);
+    },
+    // from attempts: the end
+    [this](punch_done_atom, const std::vector<uint8_t>& attempt,
+           bool connected, const std::string& reasons) {
+      on_done(attempt, connected, reasons);
     },
   };
 }

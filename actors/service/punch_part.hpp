@@ -1,20 +1,34 @@
-// The service's hole punching, a part with state of its own. So far its
-// introducer: a kept peer asks this node (FORWARD) to pass a signal on to
-// another peer it keeps, and the node does (FORWARDED) or says why not
-// (FORWARD_FAILED); the link bounds each frame and the rate per
-// connection. Signals that reach this node for attempts of its own are
-// checked here; the attempts (actors/hole_punch, nat/punch/attempt) come
-// next.
+// The service's hole punching, a part with state of its own:
+// - the introducer: a kept peer asks this node (FORWARD) to pass a signal
+//   on to another peer it keeps, and the node does (FORWARDED) or says why
+//   not (FORWARD_FAILED); the link bounds each frame and the rate per
+//   connection;
+// - the attempts: crust::connect_peer starts one (we offer), an OFFER
+//   forwarded to us starts one (we answer); each is a hole_punch actor
+//   (actors/hole_punch) whose signals go out through the mutual peers
+//   that carry them, whose punched sockets become connections here, and
+//   which hears when its peer is connected (the announced event).
 #pragma once
 
+#include <caf/actor.hpp>
+#include <caf/io/network/native_socket.hpp>
 #include <caf/message_handler.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
 #include <vector>
 
+#include "actors/punch_registry.hpp"
+#include "actors/service/events.hpp"
+#include "crust/messages.hpp"
 #include "crust/peer_id.hpp"
 #include "node/conn_table.hpp"
+#include "nat/punch/signal.hpp"
+#include "transports/punch_hello.hpp"
 
 namespace crust {
 
@@ -24,13 +38,31 @@ class punch_part {
 public:
   using self_ptr = caf::stateful_actor<service_state>*;
 
-  explicit punch_part(self_ptr self) : self_(self) {
+  /// Attempts at once, and mutual peers asked per attempt.
+  static constexpr size_t max_attempts = 8;
+  static constexpr size_t max_vias = 4;
+
+  explicit punch_part(self_ptr self)
+    : self_(self), registry_(std::make_shared<punch_registry>()) {
     // nop
   }
 
-  /// From connections: a FORWARD to pass on, a FORWARDED signal, a
-  /// FORWARD_FAILED.
+  /// From the application (connect_peer), from connections (FORWARD,
+  /// FORWARDED, FORWARD_FAILED, and punched: an accepted connection
+  /// joined an attempt) and from attempts and their punchers.
   caf::message_handler handlers();
+
+  /// An event from the service: announced (an attempt's peer is
+  /// connected).
+  void on(const service_event& ev);
+
+  /// An attempt actor is gone; false when `dm` is not about one.
+  bool on_down(const caf::down_msg& dm);
+
+  /// The live attempts, as connections see them.
+  const std::shared_ptr<punch_registry>& registry() const {
+    return registry_;
+  }
 
   /// Signals forwarded to this node that did not verify (bounded
   /// counters, for tests and the status page).
@@ -39,12 +71,35 @@ public:
   }
 
 private:
+  struct attempt_rec {
+    caf::actor actor;
+    peer_id peer;
+    probe_key key{};
+    /// The connections its signals go out on (the mutual peers').
+    std::vector<conn_id> vias;
+    /// We offered because the application asked: it hears a failure.
+    bool ours = false;
+  };
+
+  void connect_peer(const crust::connect_peer& cmd);
   void introduce(conn_id asker, const peer_id& to,
                  std::vector<uint8_t>& payload);
   void on_signal(conn_id via, const peer_id& from,
                  const std::vector<uint8_t>& payload);
+  void on_forward_failed(conn_id via, const std::vector<uint8_t>& context);
+  void on_punched_socket(caf::io::network::native_socket fd,
+                         const std::string& ip, uint16_t port,
+                         const std::vector<uint8_t>& attempt);
+  void on_done(const std::vector<uint8_t>& attempt, bool connected,
+               const std::string& reasons);
+  void spawn_attempt(bool offerer, const attempt_id& id, const probe_key& key,
+                     const peer_id& peer, std::vector<conn_id> vias,
+                     std::optional<punch_signal> offer);
+  void fail(const peer_id& peer, const std::string& why);
 
   self_ptr self_;
+  std::shared_ptr<punch_registry> registry_;
+  std::map<attempt_id, attempt_rec> attempts_;
   uint64_t bad_signals_ = 0;
 };
 

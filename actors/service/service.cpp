@@ -30,6 +30,7 @@ void fan_out(self_ptr self, const service_event& ev) {
   st.boot->on(ev);
   st.discovery->on(ev);
   st.nat->on(ev);
+  st.punch->on(ev);
 }
 
 void close_and_wait(self_ptr self, caf::actor child, caf::timespan limit) {
@@ -117,7 +118,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   self->set_error_handler([](caf::error&) {});
   self->set_down_handler([=](const caf::down_msg& dm) {
     auto& st = self->state;
-    if (on_child_down(self, dm))
+    if (on_child_down(self, dm) || st.punch->on_down(dm))
       return;
     auto i = st.actors.ids.find(dm.source);
     if (i != st.actors.ids.end())

@@ -5,12 +5,13 @@
 //   crust-node [--config-file=F] [--crust.KEY=VALUE ...] [--node.auto-keep=false]
 //   crust-node netcheck [--json] [--config-file=F] [--crust.KEY=VALUE ...]
 //
-// Commands: connect ENDPOINT | send PEER TEXT | send-high PEER TEXT |
-//           keep PEER | drop PEER |
+// Commands: connect ENDPOINT | connect-peer PEER_ID [via PEER] |
+//           send PEER TEXT | send-high PEER TEXT | keep PEER | drop PEER |
 //           peers | blacklist ENTRY... | unblacklist ENTRY... |
 //           allow-only [ENTRY...] | quit
-// (PEER: the hex id or a unique prefix of it; ENTRY: a peer id, an IP
-// address or a CIDR range)
+// (PEER: the hex id or a unique prefix of it; PEER_ID: a whole hex id, of
+// a peer a kept one can introduce us to; ENTRY: a peer id, an IP address
+// or a CIDR range)
 #include <caf/all.hpp>
 
 #include <map>
@@ -227,11 +228,32 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
         self->send(st.service, connect{*ep});
         return;
       }
+      if (cmd == "connect-peer") {
+        auto target = peer_id::from_hex(arg);
+        if (!target) {
+          out(node::error_json("\"" + arg + "\" is not a peer id (64 hex "
+                                 "digits)", cmd));
+          return;
+        }
+        connect_peer req{*target, caf::none};
+        std::string word, via;
+        if (in >> word >> via) {
+          auto v = resolve(st, via);
+          if (word != "via" || !v) {
+            out(node::error_json("expected: connect-peer PEER_ID [via PEER]",
+                                 cmd));
+            return;
+          }
+          req.via = *v;
+        }
+        self->send(st.service, req);
+        return;
+      }
       if (cmd != "send" && cmd != "send-high" && cmd != "keep"
           && cmd != "drop") {
         out(node::error_json("unknown command \"" + cmd
-                               + "\" (connect, send, send-high, keep, drop, "
-                                 "peers, "
+                               + "\" (connect, connect-peer, send, "
+                                 "send-high, keep, drop, peers, "
                                  "blacklist, unblacklist, allow-only, quit)",
                              cmd));
         return;

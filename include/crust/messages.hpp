@@ -205,6 +205,17 @@ struct connect {
   endpoint target;
 };
 
+/// Connect to `peer` through the NATs between us: a kept peer introduces
+/// the two of us (`via`, or else each kept peer is asked, and one that
+/// keeps `peer` passes it on) and both ends punch through, over TCP from
+/// their listen ports. Success shows up as new_peer with origin punched on
+/// both sides; failure as connection_failed with target "peer:HEX" and
+/// each round's reason.
+struct connect_peer {
+  peer_id peer;
+  caf::optional<peer_id> via;
+};
+
 /// Accept a new peer: its messages start flowing to the handler.
 struct keep {
   peer_id peer;
@@ -292,6 +303,7 @@ CRUST_INSPECT(stun_server_result, x.server, x.mapped, x.rtt_ms, x.error)
 CRUST_INSPECT(external_endpoints, x.addresses, x.nat_type, x.mapping,
               x.filtering, x.stun, x.stun_ignored)
 CRUST_INSPECT(connect, x.target)
+CRUST_INSPECT(connect_peer, x.peer, x.via)
 CRUST_INSPECT(keep, x.peer)
 CRUST_INSPECT(drop, x.peer)
 CRUST_INSPECT(send, x.peer, x.bytes, x.prio)

@@ -132,10 +132,10 @@ CAF_TEST(the punched peer must be the expected one) {
   secure_channel a{punched(ia, ib)};
   secure_channel m{punched(mallory, ia)};
   run(a, m);
-  // Whatever roles the ids give, a never accepts mallory as ib (it fails,
-  // or both wait for the handshake timeout).
+  // Whatever roles the ids give, a never accepts mallory as ib: it fails,
+  // or both wait for the handshake timeout. (Mallory's own end may think
+  // it is done: an XX initiator is, once it sent message 3.)
   CAF_CHECK(!ga.established);
-  CAF_CHECK(!gb.established);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

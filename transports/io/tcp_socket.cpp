@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <vector>
 
 #include "crust/config.hpp"
 #include "crust/errors.hpp"
@@ -133,6 +134,119 @@ caf::expected<int> tcp_bind_shared(const std::string& host, uint16_t port) {
   if (fd < 0)
     return make_error(errc::invalid_config, std::strerror(errno));
   return fd;
+}
+
+tcp_punch_result tcp_punch(const ip_endpoint& local,
+                           const std::vector<ip_endpoint>& targets,
+                           caf::timespan deadline_after) {
+  using clock = std::chrono::steady_clock;
+  constexpr auto retry_after = std::chrono::milliseconds(100);
+  constexpr size_t max_targets = 16;
+  auto deadline = clock::now() + deadline_after;
+  struct slot {
+    ip_endpoint to;
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    int fd = -1;
+    clock::time_point retry_at{};
+    bool done = false;
+    std::string error;
+  };
+  std::vector<slot> slots;
+  for (auto& t : targets) {
+    if (slots.size() == max_targets)
+      break;
+    slot s;
+    s.to = t;
+    if (!to_sockaddr(t.ip, t.port, s.ss, s.len)) {
+      s.done = true;
+      s.error = "not an IP address";
+    }
+    slots.push_back(std::move(s));
+  }
+  tcp_punch_result r;
+  auto fail = [&](slot& s, int err, clock::time_point now) {
+    tcp_close(s.fd);
+    s.fd = -1;
+    s.error = std::strerror(err);
+    if (err == EADDRNOTAVAIL) // the listener holds this 4-tuple
+      s.done = true;
+    else
+      s.retry_at = now + retry_after;
+  };
+  auto won = [&](slot& s) {
+    int one = 1;
+    setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    r.fd = s.fd;
+    r.to = s.to;
+    s.fd = -1;
+  };
+  while (r.fd < 0) {
+    auto now = clock::now();
+    if (now >= deadline)
+      break;
+    bool pending = false;
+    for (auto& s : slots) {
+      if (s.done || s.fd >= 0 || now < s.retry_at)
+        continue;
+      auto fd = tcp_bind_shared(local.ip, local.port);
+      if (!fd) {
+        s.done = true;
+        s.error = "cannot bind " + to_string(local);
+        continue;
+      }
+      s.fd = *fd;
+      if (::connect(s.fd, reinterpret_cast<sockaddr*>(&s.ss), s.len) == 0) {
+        won(s);
+        break;
+      }
+      if (errno != EINPROGRESS)
+        fail(s, errno, now);
+    }
+    if (r.fd >= 0)
+      break;
+    std::vector<pollfd> waiting;
+    std::vector<slot*> owners;
+    for (auto& s : slots) {
+      if (s.fd >= 0) {
+        waiting.push_back(pollfd{s.fd, POLLOUT, 0});
+        owners.push_back(&s);
+      }
+      pending = pending || !s.done;
+    }
+    if (!pending)
+      break;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - now);
+    int ms = static_cast<int>(std::min<int64_t>(left.count(), 20));
+    if (::poll(waiting.data(), waiting.size(), std::max(ms, 1)) <= 0)
+      continue;
+    now = clock::now();
+    for (size_t i = 0; i < waiting.size(); ++i) {
+      if (waiting[i].revents == 0)
+        continue;
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(owners[i]->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err == 0) {
+        won(*owners[i]);
+        break;
+      }
+      fail(*owners[i], err, now);
+    }
+  }
+  for (auto& s : slots)
+    tcp_close(s.fd);
+  if (r.fd < 0) {
+    for (auto& s : slots)
+      if (!s.error.empty()) {
+        r.error += r.error.empty() ? "" : "; ";
+        r.error += to_string(s.to) + ": " + s.error;
+      }
+    if (r.error.empty())
+      r.error = "no answer within " + to_text(deadline_after);
+  }
+  return r;
 }
 
 uint16_t tcp_local_port(int fd) {

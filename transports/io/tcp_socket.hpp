@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include <string>
+#include <vector>
 
 #include "transports/ip_endpoint.hpp"
 
@@ -38,6 +39,23 @@ caf::expected<int> tcp_listen(const std::string& host, uint16_t port);
 /// SO_REUSEPORT), not connected yet: what a hole punch connects from, so
 /// that the NAT maps the listen port. Non-blocking; the fd, or why not.
 caf::expected<int> tcp_bind_shared(const std::string& host, uint16_t port);
+
+/// One round of a TCP hole punch: from sockets bound to `local` beside
+/// the listener (tcp_bind_shared), connects to every one of `targets` at
+/// once, again after a refusal (a NAT or host that answered our early SYN
+/// with RST), until one connects or `deadline`. A connect that fails with
+/// EADDRNOTAVAIL means the listener holds that 4-tuple already (the
+/// peer's SYN came first and was accepted): that target is left alone.
+/// Blocking: for a detached actor. The connected fd (TCP_NODELAY on) and
+/// the target it reached, or every target's last error.
+struct tcp_punch_result {
+  int fd = -1;
+  ip_endpoint to;
+  std::string error;
+};
+tcp_punch_result tcp_punch(const ip_endpoint& local,
+                           const std::vector<ip_endpoint>& targets,
+                           caf::timespan deadline_after);
 
 /// The port `fd` is bound to (0: none).
 uint16_t tcp_local_port(int fd);

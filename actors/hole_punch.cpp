@@ -1,0 +1,135 @@
+#include "actors/hole_punch.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/network/native_socket.hpp>
+
+#include "actors/blocking.hpp"
+#include "actors/timer.hpp"
+#include "transports/io/tcp_socket.hpp"
+
+namespace crust {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<hole_punch_state>*;
+
+// Its messages to itself and its puncher's.
+using punch_tick_atom = caf::atom_constant<caf::atom("punch_tick")>;
+using tcp_punch_atom = caf::atom_constant<caf::atom("tcp_punch")>;
+
+// One round's TCP punch, on a thread of its own. A connected socket goes
+// straight to the service, which outlives the attempt: a socket that
+// connects after the attempt ended is closed there, never lost.
+caf::behavior tcp_puncher(caf::event_based_actor* self, ip_endpoint local,
+                          std::vector<ip_endpoint> targets,
+                          caf::timespan limit, caf::actor service,
+                          std::vector<uint8_t> attempt) {
+  self->send(self, tcp_punch_atom::value);
+  return {
+    [=](tcp_punch_atom) {
+      self->quit();
+      auto r = tcp_punch(local, targets, limit);
+      if (r.fd >= 0)
+        self->send(service, punch_fd_atom::value,
+                   static_cast<caf::io::network::native_socket>(r.fd), r.to.ip,
+                   r.to.port, attempt);
+    },
+  };
+}
+
+void drain(self_ptr self, const hole_punch_setup& s);
+
+void run_plan(self_ptr self, const hole_punch_setup& s,
+              const punch_attempt::plan& plan) {
+  std::vector<ip_endpoint> targets;
+  for (auto& c : plan.remote)
+    if (c.proto == transport::tcp)
+      targets.push_back(c.at);
+  if (!plan.tcp || targets.empty())
+    return; // UDP paths: not yet (docs/DESIGN.md, "Hole punching")
+  spawn_blocking(self->home_system(), tcp_puncher, s.local, targets,
+                 s.settings.round_time, s.service,
+                 std::vector<uint8_t>(s.attempt.begin(), s.attempt.end()));
+}
+
+void arm(self_ptr self) {
+  auto& st = self->state;
+  auto due = st.attempt->poll_timeout();
+  if (!due || (st.armed && *st.armed <= *due))
+    return;
+  st.armed = due;
+  auto now = self->clock().now();
+  auto after = *due > now ? caf::timespan{*due - now} : caf::timespan{0};
+  set_timer(self, after, punch_tick_atom::value);
+}
+
+void drain(self_ptr self, const hole_punch_setup& s) {
+  auto& st = self->state;
+  auto& a = *st.attempt;
+  while (auto sig = a.poll_signal())
+    self->send(s.service, punch_out_atom::value, s.peer,
+               encode_signal(*s.me, s.peer, s.network, *sig));
+  if (auto plan = a.poll_plan())
+    run_plan(self, s, *plan);
+  auto ph = a.state();
+  if ((ph == punch_attempt::phase::connected
+       || ph == punch_attempt::phase::failed)
+      && !st.reported) {
+    st.reported = true;
+    std::string why;
+    for (auto& r : a.reasons())
+      why += (why.empty() ? "" : "; ") + r;
+    self->send(s.service, punch_done_atom::value,
+               std::vector<uint8_t>(s.attempt.begin(), s.attempt.end()),
+               ph == punch_attempt::phase::connected, why);
+    self->quit();
+    return;
+  }
+  arm(self);
+}
+
+} // namespace
+
+caf::behavior hole_punch(caf::stateful_actor<hole_punch_state>* self,
+                         hole_punch_setup s) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  st.attempt.emplace(s.role, s.attempt, s.role == punch_attempt::role::offerer
+                                          ? s.key
+                                          : s.offer ? s.offer->key : s.key,
+                     s.settings, now);
+  if (s.offer)
+    st.attempt->handle_signal(*s.offer, now);
+  auto key = st.attempt->key();
+  s.registry->add(punch_registry::path{s.attempt, key, s.peer});
+  self->attach_functor([r = s.registry, id = s.attempt] { r->remove(id); });
+  st.attempt->start(s.ours, now);
+  drain(self, s);
+  return {
+    [=](punch_in_atom, const std::vector<uint8_t>& bytes) {
+      auto sig = decode_signal(s.peer, s.me->id(), s.network, bytes.data(),
+                               bytes.size());
+      if (!sig)
+        return;
+      self->state.attempt->handle_signal(*sig, self->clock().now());
+      drain(self, s);
+    },
+    [=](punch_path_atom) {
+      self->state.attempt->handle_path_authenticated(punch_attempt::path::tcp,
+                                                     self->clock().now());
+      drain(self, s);
+    },
+    [=](punch_cancel_atom, const std::string& why) {
+      self->state.attempt->cancel(why);
+      drain(self, s);
+    },
+    [=](punch_tick_atom) {
+      auto& st = self->state;
+      st.armed.reset();
+      st.attempt->handle_timeout(self->clock().now());
+      drain(self, s);
+    },
+  };
+}
+
+} // namespace crust

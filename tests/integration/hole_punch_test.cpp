@@ -1,0 +1,93 @@
+// Hole punching over real sockets on 127.0.0.1: a mutual peer M keeps A
+// and B; A asks to connect to B by id; M forwards the signals and both
+// punch a TCP path from their listen ports (simultaneous open or the
+// listener's accept, as the kernel decides), PUNCH_HELLO first, Noise
+// roles by peer id. No NAT here (the lab has them): this proves the
+// signalling, the sockets and the joining, end to end. Every wait is
+// bounded and waits on events.
+#define CAF_SUITE hole_punch
+#include <caf/test/unit_test.hpp>
+
+#include "tests/integration/node.hpp"
+
+namespace {
+
+bool has_peer(node& n, const peer_id& p) {
+  for (auto& x : n.peers)
+    if (x.peer == p)
+      return true;
+  return false;
+}
+
+// `a` dials `m`; both keep.
+void join(node& a, node& m) {
+  a.handler->send(a.svc, crust::connect{m.endpoint()});
+  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, m.id()); }));
+  CAF_REQUIRE(m.wait_until([&] { return has_peer(m, a.id()); }));
+  a.keep(m.id());
+  m.keep(a.id());
+}
+
+const crust::new_peer* find_peer(node& n, const peer_id& p) {
+  for (auto& x : n.peers)
+    if (x.peer == p)
+      return &x;
+  return nullptr;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(hole_punch_tests, fixture)
+
+CAF_TEST(a mutual peer introduces two nodes and they punch through) {
+  auto quiet = [](crust::service_options& o) {
+    o.beacon = false;
+    o.peer_exchange = false; // the introduction must be what connects them
+  };
+  node m{sys, quiet}, a{sys, quiet}, b{sys, quiet};
+  join(a, m);
+  join(b, m);
+  CAF_REQUIRE(!has_peer(a, b.id()));
+  a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
+  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, b.id()); }));
+  CAF_REQUIRE(b.wait_until([&] { return has_peer(b, a.id()); }));
+  auto at_a = find_peer(a, b.id());
+  auto at_b = find_peer(b, a.id());
+  CAF_CHECK(at_a->info.from == crust::origin::punched);
+  CAF_CHECK(at_b->info.from == crust::origin::punched);
+  // Both punch from their listen ports: the path joins the two.
+  CAF_CHECK_EQUAL(at_a->info.local.port, a.endpoint().port);
+  CAF_CHECK_EQUAL(at_b->info.local.port, b.endpoint().port);
+  // Traffic on the punched path, both ways.
+  a.keep(b.id());
+  b.keep(a.id());
+  CAF_CHECK(!a.send(b.id(), text("through the hole")));
+  CAF_REQUIRE(b.wait_until([&] { return !b.msgs.empty(); }));
+  CAF_CHECK(b.msgs[0].bytes == text("through the hole"));
+  CAF_CHECK(!b.send(a.id(), text("and back")));
+  CAF_REQUIRE(a.wait_until([&] { return !a.msgs.empty(); }));
+  CAF_CHECK(a.msgs[0].bytes == text("and back"));
+  CAF_CHECK(a.failed.empty());
+}
+
+CAF_TEST(without a mutual peer the attempt fails cleanly) {
+  auto quiet = [](crust::service_options& o) {
+    o.beacon = false;
+    o.peer_exchange = false;
+  };
+  node m{sys, quiet}, a{sys, quiet}, b{sys, quiet};
+  join(a, m); // M keeps A only: it cannot introduce B
+  a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
+  CAF_REQUIRE(a.wait_until([&] { return !a.failed.empty(); }, 15s));
+  CAF_CHECK_EQUAL(a.failed[0].target, "peer:" + to_string(b.id()));
+  CAF_MESSAGE("reason: " << a.failed[0].reason);
+  CAF_CHECK(a.failed[0].reason.find("no mutual peer") != std::string::npos);
+  CAF_CHECK(!has_peer(a, b.id()));
+  // And with no kept peer at all, at once.
+  node lone{sys, quiet};
+  lone.handler->send(lone.svc, crust::connect_peer{b.id(), caf::none});
+  CAF_REQUIRE(lone.wait_until([&] { return !lone.failed.empty(); }));
+  CAF_CHECK(lone.failed[0].reason.find("no kept peer") != std::string::npos);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
