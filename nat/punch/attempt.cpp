@@ -263,8 +263,6 @@ punch_attempt::plan punch_attempt::make_plan() const {
   pl.tcp = (both & cap_tcp) != 0;
   pl.udp = (both & cap_udp) != 0;
   for (auto& c : theirs_->candidates) {
-    if (c.kind == candidate_kind::port_guess && round_ == 1)
-      continue;
     if ((c.proto == transport::tcp && pl.tcp)
         || (c.proto == transport::rudp && pl.udp))
       pl.remote.push_back(c);

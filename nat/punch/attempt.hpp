@@ -31,11 +31,13 @@
 //               --round deadline, no round left; the overall
 //                 deadline; CANCEL; cancel()------------------> failed
 //
-// Round 1 tries every candidate but the port guesses, both sides
-// starting together; round 2 adds the guesses and the offerer starts at
-// once (the answerer one forwarding later); round 3 is birthday mode when
-// one side's mapping is endpoint-dependent and the other's is not (and
-// both allow it), else round 2 again. Almost every success comes in round
+// Every round tries every candidate. Round 1 starts both sides together;
+// in round 2 the offerer starts at once (the answerer one forwarding
+// later); round 3 is birthday mode when one side's mapping is
+// endpoint-dependent and the other's is not (and both allow it), else
+// round 2 again. Port guesses are in round 1 as well: for TCP they are
+// usually the only outside candidate (STUN sees another socket, peers see
+// outbound connections' ports). Almost every success comes in round
 // 1 (../shared/PUNCH-NOTES.md 1.4), so later rounds change strategy.
 #pragma once
 

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Hole punching through real NATs in the lab (lab/netlab.py): two nodes
+behind two port-restricted routers (masquerade, no IGD), a public node
+that keeps both, STUN from a real coturn. The first asks to connect to the
+second by id; the public node introduces them and they punch a TCP path
+through both NATs. Behind two symmetric NATs TCP cannot be punched: the
+attempt fails cleanly within the punch timeout. Needs root; skips (exit
+0) otherwise. The whole NAT-pair matrix is still to come.
+
+Usage: python3 tests/lab/test_hole_punch_lab.py [path/to/crust-node]
+"""
+
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "lab"))
+sys.path.insert(0, os.path.join(REPO, "tests", "blackbox"))
+import harness  # noqa: E402  (re-runs us with the system python if needed)
+import netlab  # noqa: E402
+from harness import _short  # noqa: E402
+from harness_case import NodeTestCase  # noqa: E402
+
+P1, P2 = "198.18.0.100", "198.18.0.102"
+STUN = "--crust.stun-servers=[\"%s:3478\"]" % P1
+QUIET = ("--crust.upnp=false", "--crust.beacon=false", "--crust.peer-exchange=false")
+ANY = "--crust.listen-address=0.0.0.0"
+
+
+class HolePunchLabTest(NodeTestCase):
+    @classmethod
+    def setUpClass(cls):
+        netlab.require_root()
+        cls.lab = lab = netlab.Lab()
+        cls.addClassCleanup(lab.close)
+        cls.p1 = lab.public_host("p1", ips=[P1])
+        cls.p2 = lab.public_host("p2", ips=[P2])
+        cls.turn = lab.coturn(cls.p1)
+
+    def lab_node(self, host, *args, name):
+        n = self.node(*QUIET, *args, name=name, prefix=host.exec_prefix,
+                      listen=ANY, start=False)
+        ev = n.wait_for("listening", timeout=10)
+        n.id = ev["peer_id"]
+        n.endpoint = ev["endpoints"][0]
+        return n
+
+    def introduced_pair(self, kind):
+        """A and B behind two routers of `kind`, both kept by a public M,
+        each knowing its outside address from STUN."""
+        r_a = self.lab.router("ra" + kind[:2], kind=kind)
+        r_b = self.lab.router("rb" + kind[:2], kind=kind)
+        h_a = self.lab.host("ha" + kind[:2], behind=r_a)
+        h_b = self.lab.host("hb" + kind[:2], behind=r_b)
+        m = self.lab_node(self.p2, name="M")
+        m.endpoint = "tcp://%s:%d" % (P2, m.port)
+        a = self.lab_node(h_a, STUN, name="A")
+        b = self.lab_node(h_b, STUN, name="B")
+        for n in (a, b):
+            n.wait_for("external_endpoints",
+                       lambda e: any(x["source"] == "stun" for x in e["addresses"]),
+                       timeout=15)
+            self.connect(n, m)
+            self.exchange(n, m)  # kept on both ends
+        return m, a, b, r_a, r_b
+
+    def test_port_restricted_pair_punches_tcp(self):
+        m, a, b, r_a, r_b = self.introduced_pair("port-restricted")
+        started = time.monotonic()
+        a.send_line("connect-peer %s via %s" % (b.id, m.id))
+        got_a = a.wait_for("new_peer", lambda e: e["peer_id"] == b.id, timeout=15)
+        got_b = b.wait_for("new_peer", lambda e: e["peer_id"] == a.id, timeout=15)
+        took = time.monotonic() - started
+        print("punched in %.2f s: %s <-> %s" % (took, got_a["remote"], got_b["remote"]))
+        self.assertEqual(got_a["origin"], "punched", _short(got_a))
+        self.assertEqual(got_b["origin"], "punched", _short(got_b))
+        # Through the routers' outside addresses, not a LAN one.
+        self.assertIn(r_b.wan_ip, got_a["remote"], _short(got_a))
+        self.assertIn(r_a.wan_ip, got_b["remote"], _short(got_b))
+        self.exchange(a, b)  # traffic on the punched path
+
+    def test_symmetric_pair_fails_cleanly_within_the_punch_timeout(self):
+        m, a, b, _, _ = self.introduced_pair("symmetric")
+        started = time.monotonic()
+        a.send_line("connect-peer %s via %s" % (b.id, m.id))
+        ev = a.wait_for("connection_failed", timeout=20)
+        took = time.monotonic() - started
+        print("failed in %.1f s: %s" % (took, ev["reason"]))
+        self.assertEqual(ev["target"], "peer:" + b.id, _short(ev))
+        self.assertIn("round 1", ev["reason"], _short(ev))
+        self.assertLess(took, 13, "took %.1f s" % took)
+        self.assert_no_event(a, "new_peer", lambda e: e["peer_id"] == b.id)
+
+
+if __name__ == "__main__":
+    harness.main()
