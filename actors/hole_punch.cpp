@@ -19,7 +19,8 @@ using tcp_punch_atom = caf::atom_constant<caf::atom("tcp_punch")>;
 
 // One round's TCP punch, on a thread of its own. A connected socket goes
 // straight to the service, which outlives the attempt: a socket that
-// connects after the attempt ended is closed there, never lost.
+// connects after the attempt ended is closed there, and one the service
+// never takes (it stopped meanwhile) is closed here.
 caf::behavior tcp_puncher(caf::event_based_actor* self, ip_endpoint local,
                           std::vector<ip_endpoint> targets,
                           caf::timespan limit, caf::actor service,
@@ -27,12 +28,18 @@ caf::behavior tcp_puncher(caf::event_based_actor* self, ip_endpoint local,
   self->send(self, tcp_punch_atom::value);
   return {
     [=](tcp_punch_atom) {
-      self->quit();
       auto r = tcp_punch(local, targets, limit);
-      if (r.fd >= 0)
-        self->send(service, punch_fd_atom::value,
-                   static_cast<caf::io::network::native_socket>(r.fd), r.to.ip,
-                   r.to.port, attempt);
+      if (r.fd < 0)
+        return self->quit();
+      auto fd = static_cast<caf::io::network::native_socket>(r.fd);
+      self
+        ->request(service, std::chrono::seconds(10), punch_fd_atom::value, fd,
+                  r.to.ip, r.to.port, attempt)
+        .then([=] { self->quit(); },
+              [=](caf::error&) {
+                caf::io::network::close_socket(fd);
+                self->quit();
+              });
     },
   };
 }

@@ -48,12 +48,15 @@ inline void deliver(secure_channel& ch, const std::vector<char>& bytes,
   }
 }
 
-/// Runs the handshake between `a` (initiator) and `b` to the end.
+/// Runs the handshake between `a` and `b` to the end: both start (an
+/// initiator sends message 1, a punched end its PUNCH_HELLO, a responder
+/// nothing), then bytes move both ways until neither has more to say.
 inline void handshake(secure_channel& a, secure_channel& b, received& ga,
                       received& gb) {
   std::vector<char> to_b, to_a;
   a.start(to_b);
-  for (int i = 0; i < 4 && (!to_a.empty() || !to_b.empty()); ++i) {
+  b.start(to_a);
+  for (int i = 0; i < 8 && (!to_a.empty() || !to_b.empty()); ++i) {
     std::vector<char> next_to_a, next_to_b;
     if (!to_b.empty())
       deliver(b, to_b, gb, next_to_a);

@@ -41,20 +41,8 @@ struct punch_fixture {
     return s;
   }
 
-  // Moves bytes both ways until neither side has more to say.
   void run(secure_channel& a, secure_channel& b) {
-    std::vector<char> to_b, to_a;
-    a.start(to_b);
-    b.start(to_a);
-    for (int i = 0; i < 8 && (!to_a.empty() || !to_b.empty()); ++i) {
-      std::vector<char> next_to_a, next_to_b;
-      if (!to_b.empty())
-        deliver(b, to_b, gb, next_to_a);
-      if (!to_a.empty())
-        deliver(a, to_a, ga, next_to_b);
-      to_a = std::move(next_to_a);
-      to_b = std::move(next_to_b);
-    }
+    crust::test::handshake(a, b, ga, gb);
   }
 };
 
