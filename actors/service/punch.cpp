@@ -17,22 +17,28 @@ namespace crust {
 
 namespace {
 
+// The link cuts the payload to the context FORWARD_FAILED carries.
 void refuse(self_ptr self, conn_id asker, const peer_id& to,
             wire::forward_refusal why, const std::vector<uint8_t>& payload) {
-  auto context = std::vector<uint8_t>(
-    payload.begin(),
-    payload.begin()
-      + static_cast<ptrdiff_t>(
-        std::min(payload.size(), wire::forward_context_size)));
   if (auto hdl = self->state.actors.find(asker))
     self->send(*hdl, forward_failed_atom::value, to,
-               static_cast<uint8_t>(why), std::move(context));
+               static_cast<uint8_t>(why), payload);
 }
 
-std::optional<attempt_id> attempt_of(const std::vector<uint8_t>& bytes) {
+// The attempt a signal (or a FORWARD_FAILED's context) belongs to.
+std::optional<attempt_id> attempt_of(const std::vector<uint8_t>& signal) {
   attempt_id id;
-  if (!peek_attempt(bytes.data(), bytes.size(), id))
+  if (!peek_attempt(signal.data(), signal.size(), id))
     return std::nullopt;
+  return id;
+}
+
+// An attempt id as attempts and punchers send it: its 16 bytes.
+std::optional<attempt_id> attempt_from(const std::vector<uint8_t>& raw) {
+  attempt_id id;
+  if (raw.size() != id.size())
+    return std::nullopt;
+  std::copy(raw.begin(), raw.end(), id.begin());
   return id;
 }
 
@@ -198,13 +204,8 @@ void punch_part::on_punched_socket(caf::io::network::native_socket fd,
                                    const std::string& ip, uint16_t port,
                                    const std::vector<uint8_t>& attempt) {
   auto& st = self_->state;
-  attempt_id aid;
-  if (attempt.size() != aid.size()) {
-    caf::io::network::close_socket(fd);
-    return;
-  }
-  std::copy(attempt.begin(), attempt.end(), aid.begin());
-  auto i = attempts_.find(aid);
+  auto aid = attempt_from(attempt);
+  auto i = aid ? attempts_.find(*aid) : attempts_.end();
   if (i == attempts_.end() || st.stopping || st.conns->live(i->second.peer)) {
     caf::io::network::close_socket(fd);
     return;
@@ -217,25 +218,32 @@ void punch_part::on_punched_socket(caf::io::network::native_socket fd,
                               st.listen->bound_port(), {}};
   setup.info.remote = endpoint{transport::tcp, ip, port, {}};
   setup.target = endpoint{transport::tcp, ip, port, i->second.peer};
-  setup.punch = secure_channel::punch_path{aid, i->second.key, i->second.peer};
+  setup.punch = secure_channel::punch_path{*aid, i->second.key,
+                                           i->second.peer};
   register_dialled(self_, spawn_tcp_connection(self_->home_system(), fd, setup),
                    setup);
 }
 
 void punch_part::on_done(const std::vector<uint8_t>& attempt, bool connected,
                          const std::string& reasons) {
-  attempt_id aid;
-  if (attempt.size() != aid.size())
-    return;
-  std::copy(attempt.begin(), attempt.end(), aid.begin());
-  auto i = attempts_.find(aid);
-  if (i == attempts_.end())
-    return;
+  auto aid = attempt_from(attempt);
+  if (auto i = aid ? attempts_.find(*aid) : attempts_.end();
+      i != attempts_.end())
+    end(i, connected ? std::string{}
+                     : reasons.empty() ? std::string{"no reason given"}
+                                       : reasons);
+}
+
+// The attempt is over, by its own word or its actor's failure: forgotten,
+// and a failure of one the application asked for is reported (unless the
+// peer got connected another way). `why` empty: it connected.
+void punch_part::end(std::map<attempt_id, attempt_rec>::iterator i,
+                     const std::string& why) {
   auto rec = std::move(i->second);
   attempts_.erase(i);
   self_->state.children->erase(rec.actor);
-  if (!connected && rec.ours && !self_->state.conns->live(rec.peer))
-    fail(rec.peer, "hole punching failed: " + reasons);
+  if (!why.empty() && rec.ours && !self_->state.conns->live(rec.peer))
+    fail(rec.peer, "hole punching failed: " + why);
 }
 
 void punch_part::fail(const peer_id& peer, const std::string& why) {
@@ -256,12 +264,7 @@ bool punch_part::on_down(const caf::down_msg& dm) {
   for (auto i = attempts_.begin(); i != attempts_.end(); ++i) {
     if (i->second.actor.address() != dm.source)
       continue;
-    auto rec = std::move(i->second);
-    attempts_.erase(i);
-    self_->state.children->erase(rec.actor);
-    if (dm.reason && rec.ours && !self_->state.conns->live(rec.peer))
-      fail(rec.peer, "hole punching failed: "
-                       + self_->system().render(dm.reason));
+    end(i, dm.reason ? self_->system().render(dm.reason) : std::string{});
     return true;
   }
   return false;

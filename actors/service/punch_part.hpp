@@ -95,6 +95,8 @@ private:
   void spawn_attempt(bool offerer, const attempt_id& id, const probe_key& key,
                      const peer_id& peer, std::vector<conn_id> vias,
                      std::optional<punch_signal> offer);
+  void end(std::map<attempt_id, attempt_rec>::iterator i,
+           const std::string& why);
   void fail(const peer_id& peer, const std::string& why);
 
   self_ptr self_;
