@@ -53,7 +53,7 @@ void run_plan(self_ptr self, const hole_punch_setup& s,
     if (c.proto == transport::tcp)
       targets.push_back(c.at);
   if (!plan.tcp || targets.empty())
-    return; // UDP paths: not yet (docs/DESIGN.md, "Hole punching")
+    return; // UDP's probes are polled from the attempt (drain)
   spawn_blocking(self->home_system(), tcp_puncher, s.local, targets,
                  s.settings.round_time, s.service,
                  std::vector<uint8_t>(s.attempt.begin(), s.attempt.end()));
@@ -70,6 +70,10 @@ void arm(self_ptr self) {
   set_timer(self, after, punch_tick_atom::value);
 }
 
+std::vector<uint8_t> raw(const attempt_id& a) {
+  return {a.begin(), a.end()};
+}
+
 void drain(self_ptr self, const hole_punch_setup& s) {
   auto& st = self->state;
   auto& a = *st.attempt;
@@ -78,6 +82,17 @@ void drain(self_ptr self, const hole_punch_setup& s) {
                encode_signal(*s.me, s.peer, s.network, *sig));
   if (auto plan = a.poll_plan())
     run_plan(self, s, *plan);
+  auto probes = a.poll_probes(self->clock().now());
+  if (!probes.empty() && s.rudp) {
+    std::vector<endpoint> to;
+    for (auto& p : probes)
+      to.push_back(endpoint{transport::rudp, p.ip, p.port, {}});
+    self->send(s.rudp, rudp_probe_atom::value, s.udp, raw(s.attempt),
+               std::move(to));
+  }
+  if (auto at = a.poll_udp_dial())
+    self->send(s.service, punch_udp_atom::value, raw(s.attempt), at->ip,
+               at->port);
   auto ph = a.state();
   if ((ph == punch_attempt::phase::connected
        || ph == punch_attempt::phase::failed)
@@ -110,6 +125,18 @@ caf::behavior hole_punch(caf::stateful_actor<hole_punch_state>* self,
   auto key = st.attempt->key();
   s.registry->add(punch_registry::path{s.attempt, key, s.peer});
   self->attach_functor([r = s.registry, id = s.attempt] { r->remove(id); });
+  // Our socket answers the attempt's probes from now on (the peer may
+  // start before we do); the engine forgets the watch when we stop.
+  if (s.rudp && s.udp && (s.ours.caps & cap_udp))
+    self
+      ->request(s.rudp, std::chrono::seconds(5), rudp_watch_atom::value, s.udp,
+                raw(s.attempt), std::vector<uint8_t>(key.begin(), key.end()),
+                s.role == punch_attempt::role::offerer)
+      .then([](caf::ok_atom) {},
+            [](caf::error&) {
+              // Too many attempts on the socket: this one goes on over
+              // TCP (its probes unanswered, the peer's too).
+            });
   st.attempt->start(s.ours, now);
   drain(self, s);
   return {
@@ -121,9 +148,33 @@ caf::behavior hole_punch(caf::stateful_actor<hole_punch_state>* self,
       self->state.attempt->handle_signal(*sig, self->clock().now());
       drain(self, s);
     },
-    [=](punch_path_atom) {
-      self->state.attempt->handle_path_authenticated(punch_attempt::path::tcp,
-                                                     self->clock().now());
+    [=](punch_path_atom, bool udp) {
+      self->state.attempt->handle_path_authenticated(
+        udp ? punch_attempt::path::udp : punch_attempt::path::tcp,
+        self->clock().now());
+      drain(self, s);
+    },
+    [=](punch_path_failed_atom, bool udp) {
+      self->state.attempt->handle_path_failed(
+        udp ? punch_attempt::path::udp : punch_attempt::path::tcp,
+        self->clock().now());
+      drain(self, s);
+    },
+    [=](rudp_probed_atom, const std::vector<uint8_t>& a, const std::string& ip,
+        uint16_t port) {
+      if (a != raw(s.attempt))
+        return;
+      self->state.attempt->handle_probed(ip_endpoint{ip, port},
+                                         self->clock().now());
+      drain(self, s);
+    },
+    [=](rudp_acked_atom, const std::vector<uint8_t>& a, const std::string& ip,
+        uint16_t port, const std::string& oip, uint16_t oport) {
+      if (a != raw(s.attempt))
+        return;
+      self->state.attempt->handle_probe_acked(ip_endpoint{ip, port},
+                                              ip_endpoint{oip, oport},
+                                              self->clock().now());
       drain(self, s);
     },
     [=](punch_cancel_atom, const std::string& why) {

@@ -55,4 +55,35 @@ bool in_any_range(const std::set<caf::ip_subnet>& ranges,
   return false;
 }
 
+std::optional<ip_bytes> to_ip_bytes(const std::string& ip) {
+  auto addr = parse_ip_address(ip);
+  if (!addr)
+    return std::nullopt;
+  ip_bytes out;
+  if (addr->embeds_v4()) {
+    auto v4 = addr->embedded_v4();
+    std::copy(v4.bytes().begin(), v4.bytes().end(), out.addr.begin());
+  } else {
+    out.family = 6;
+    std::copy(addr->bytes().begin(), addr->bytes().end(), out.addr.begin());
+  }
+  return out;
+}
+
+std::optional<std::string> from_ip_bytes(uint8_t family, const uint8_t* at) {
+  if (family == 4) {
+    caf::ipv4_address::array_type b;
+    std::copy(at, at + 4, b.begin());
+    return caf::to_string(caf::ipv4_address{b});
+  }
+  if (family != 6)
+    return std::nullopt;
+  caf::ipv6_address::array_type b;
+  std::copy(at, at + 16, b.begin());
+  caf::ipv6_address v6{b};
+  if (v6.embeds_v4())
+    return std::nullopt;
+  return to_string(v6); // a friend: found by ADL only
+}
+
 } // namespace crust

@@ -13,6 +13,8 @@
 #include <caf/ipv6_address.hpp>
 #include <caf/ipv6_subnet.hpp>
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -33,5 +35,23 @@ bool in_range(const caf::ip_subnet& range, const std::string& ip);
 /// Whether it lies in any of `ranges` (read once).
 bool in_any_range(const std::set<caf::ip_subnet>& ranges,
                   const std::string& ip);
+
+/// An address as the wire writes it: family 4 (the first 4 bytes used)
+/// or 6 (all 16), IPv4 never in its v4-mapped IPv6 form.
+struct ip_bytes {
+  uint8_t family = 4;
+  std::array<uint8_t, 16> addr{};
+
+  size_t size() const {
+    return family == 4 ? 4 : 16;
+  }
+};
+
+/// The wire form of `ip` (text); none when it is no address.
+std::optional<ip_bytes> to_ip_bytes(const std::string& ip);
+
+/// The text of a wire address (`family` 4 or 6, `size()` bytes at `at`);
+/// none for another family or an IPv4 address written as IPv6.
+std::optional<std::string> from_ip_bytes(uint8_t family, const uint8_t* at);
 
 } // namespace crust

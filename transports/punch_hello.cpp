@@ -12,19 +12,23 @@ namespace {
 constexpr char magic[8] = {'c', 'r', 'p', 'u', 'n', 'c', 'h', 6};
 constexpr char context[] = "crust-punch-hello";
 
-// BLAKE2b-128 keyed with the attempt's key over the context and the id.
 std::array<uint8_t, 16> mac(const attempt_id& attempt, const probe_key& key) {
-  std::array<uint8_t, 16> out{};
-  crypto_generichash_state st;
-  crypto_generichash_init(&st, key.data(), key.size(), out.size());
-  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(context),
-                            sizeof(context) - 1);
-  crypto_generichash_update(&st, attempt.data(), attempt.size());
-  crypto_generichash_final(&st, out.data(), out.size());
-  return out;
+  return attempt_mac(key, context, attempt.data(), attempt.size());
 }
 
 } // namespace
+
+std::array<uint8_t, 16> attempt_mac(const probe_key& key, const char* label,
+                                    const uint8_t* data, size_t size) {
+  std::array<uint8_t, 16> out{};
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, key.data(), key.size(), out.size());
+  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(label),
+                            std::strlen(label));
+  crypto_generichash_update(&st, data, size);
+  crypto_generichash_final(&st, out.data(), out.size());
+  return out;
+}
 
 std::vector<uint8_t> encode_punch_hello(const attempt_id& attempt,
                                         const probe_key& key) {

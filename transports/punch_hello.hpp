@@ -21,6 +21,12 @@ using attempt_id = std::array<uint8_t, 16>;
 /// The key that MACs an attempt's on-path bytes (chosen by the offerer).
 using probe_key = std::array<uint8_t, 32>;
 
+/// BLAKE2b-128 keyed with an attempt's key over a context string and
+/// `data`: what PUNCH_HELLO and the UDP probes (transports/datagram/probe)
+/// carry to prove knowledge of the key.
+std::array<uint8_t, 16> attempt_mac(const probe_key& key, const char* label,
+                                    const uint8_t* data, size_t size);
+
 /// magic[8] · attempt[16] · mac[16]: a record of this length is never a
 /// Noise message 1 (32 bytes).
 constexpr size_t punch_hello_size = 40;

@@ -53,6 +53,9 @@ struct endpoint_state {
   caf::actor reader;
   std::unique_ptr<datagram_channel> ch;
   std::unordered_map<uint32_t, route> routes;
+  // Hole-punching attempts whose probes this socket answers, and who
+  // hears of them.
+  std::map<attempt_id, caf::actor> watchers;
 };
 
 struct engine_state {
@@ -87,9 +90,39 @@ void arrived(route& r, std::vector<uint8_t> frame) {
   }
 }
 
+std::vector<uint8_t> raw(const attempt_id& a) {
+  return {a.begin(), a.end()};
+}
+
+template <class Array>
+std::optional<Array> from_raw(const std::vector<uint8_t>& bytes) {
+  Array out;
+  if (bytes.size() != out.size())
+    return std::nullopt;
+  std::copy(bytes.begin(), bytes.end(), out.begin());
+  return out;
+}
+
+// A watched attempt's probe or ack goes to its watcher.
+void on_probe_event(engine_ptr self, endpoint_state& ep,
+                    const datagram_channel::event& ev) {
+  auto w = ep.watchers.find(ev.attempt);
+  if (w == ep.watchers.end())
+    return;
+  if (ev.what == datagram_channel::event::probed)
+    caf::unsafe_send_as(self, w->second, rudp_probed_atom::value,
+                        raw(ev.attempt), ev.remote.ip, ev.remote.port);
+  else
+    caf::unsafe_send_as(self, w->second, rudp_acked_atom::value,
+                        raw(ev.attempt), ev.remote.ip, ev.remote.port,
+                        ev.observed.ip, ev.observed.port);
+}
+
 void on_event(engine_ptr self, uint32_t id, endpoint_state& ep,
               datagram_channel::event& ev) {
   using ev_t = datagram_channel::event;
+  if (ev.what == ev_t::probed || ev.what == ev_t::acked)
+    return on_probe_event(self, ep, ev);
   auto& r = ep.routes[ev.session];
   switch (ev.what) {
     case ev_t::up:
@@ -99,7 +132,8 @@ void on_event(engine_ptr self, uint32_t id, endpoint_state& ep,
       } else if (auto info = ep.ch->info(ev.session)) {
         caf::unsafe_send_as(self, ep.service, rudp_inbound_atom::value,
                             rudp_socket{id}, rudp_session{ev.session},
-                            info->remote.ip, info->remote.port);
+                            info->remote.ip, info->remote.port,
+                            info->punched);
       }
       return;
     case ev_t::frame: {
@@ -107,6 +141,9 @@ void on_event(engine_ptr self, uint32_t id, endpoint_state& ep,
       arrived(r, std::move(ev.bytes));
       return;
     }
+    case ev_t::probed:
+    case ev_t::acked:
+      return;
     case ev_t::down:
       if (r.dial)
         r.dial->deliver(make_error(errc::unreachable, ev.reason));
@@ -222,8 +259,19 @@ void close_endpoints_of(engine_ptr self, const caf::actor_addr& service) {
 rudp_engine_actor::behavior_type engine(engine_ptr self, caf::timespan tick) {
   self->state.tick = tick;
   // A service that stops, asking or not, takes its sockets along.
-  self->set_down_handler(
-    [=](caf::down_msg& dm) { close_endpoints_of(self, dm.source); });
+  // An attempt that stops takes its watch along.
+  self->set_down_handler([=](caf::down_msg& dm) {
+    for (auto& [id, ep] : self->state.eps)
+      for (auto w = ep.watchers.begin(); w != ep.watchers.end();) {
+        if (w->second.address() == dm.source) {
+          ep.ch->unwatch(w->first);
+          w = ep.watchers.erase(w);
+        } else {
+          ++w;
+        }
+      }
+    close_endpoints_of(self, dm.source);
+  });
   return {
     [=](rudp_open_atom, const std::string& host, uint16_t port,
         const rudp_settings& s) -> caf::result<rudp_socket, uint16_t> {
@@ -332,6 +380,48 @@ rudp_engine_actor::behavior_type engine(engine_ptr self, caf::timespan tick) {
       ep.routes.erase(sess.id);
       ep.ch->close(sess.id);
       settle(self, sock.id, ep);
+    },
+    [=](rudp_watch_atom, rudp_socket sock, const std::vector<uint8_t>& a,
+        const std::vector<uint8_t>& k, bool offerer) -> caf::result<caf::ok_atom> {
+      auto i = self->state.eps.find(sock.id);
+      auto id = from_raw<attempt_id>(a);
+      auto key = from_raw<probe_key>(k);
+      if (i == self->state.eps.end() || !id || !key)
+        return make_error(errc::unreachable, "rudp is not running");
+      auto& ep = i->second;
+      if (!ep.ch->watch(*id, *key, offerer))
+        return make_error(errc::unreachable,
+                          "too many hole punches on the rudp socket");
+      auto who = caf::actor_cast<caf::actor>(self->current_sender());
+      ep.watchers[*id] = who;
+      self->monitor(who);
+      return caf::ok_atom::value;
+    },
+    [=](rudp_unwatch_atom, rudp_socket sock, const std::vector<uint8_t>& a) {
+      auto i = self->state.eps.find(sock.id);
+      auto id = from_raw<attempt_id>(a);
+      if (i == self->state.eps.end() || !id)
+        return;
+      i->second.ch->unwatch(*id);
+      i->second.watchers.erase(*id);
+    },
+    [=](rudp_probe_atom, rudp_socket sock, const std::vector<uint8_t>& a,
+        const std::vector<endpoint>& targets) {
+      auto i = self->state.eps.find(sock.id);
+      auto id = from_raw<attempt_id>(a);
+      if (i == self->state.eps.end() || !id)
+        return;
+      auto& ep = i->second;
+      // Only the watcher probes for its attempt.
+      auto w = ep.watchers.find(*id);
+      if (w == ep.watchers.end()
+          || w->second.address() != caf::actor_cast<caf::actor_addr>(
+               self->current_sender()))
+        return;
+      for (auto& t : targets)
+        ep.ch->probe(*id, ip_endpoint{t.host, t.port});
+      udp_send_all(ep.fd, ep.ch->out(), ep.gso);
+      ep.ch->out().clear();
     },
     [=](rudp_tick_atom) {
       auto& st = self->state;

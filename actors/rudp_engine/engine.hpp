@@ -83,6 +83,11 @@ using rudp_pause_atom = caf::atom_constant<caf::atom("rudp_pause")>;
 using rudp_end_atom = caf::atom_constant<caf::atom("rudp_end")>;
 using rudp_close_atom = caf::atom_constant<caf::atom("rudp_close")>;
 using rudp_tick_atom = caf::atom_constant<caf::atom("rudp_tick")>;
+using rudp_watch_atom = caf::atom_constant<caf::atom("rudp_watch")>;
+using rudp_unwatch_atom = caf::atom_constant<caf::atom("rudp_unwat")>;
+using rudp_probe_atom = caf::atom_constant<caf::atom("rudp_probe")>;
+using rudp_probed_atom = caf::atom_constant<caf::atom("rudp_prbd")>;
+using rudp_acked_atom = caf::atom_constant<caf::atom("rudp_ackd")>;
 using udp_readable_atom = caf::atom_constant<caf::atom("udp_ready")>;
 using udp_read_atom = caf::atom_constant<caf::atom("udp_read")>;
 
@@ -95,8 +100,9 @@ using udp_read_atom = caf::atom_constant<caf::atom("udp_read")>;
 ///   (close_atom) -> ok: closes the sender's sockets and sessions (the
 ///       word every closable child of the service answers)
 /// To a service:
-///   (rudp_inbound_atom, rudp_socket, rudp_session, ip, port): a session a
-///       peer started; the service spawns its connection actor
+///   (rudp_inbound_atom, rudp_socket, rudp_session, ip, port, bool punched):
+///       a session a peer started (punched: from where a watched hole
+///       punch's probes came); the service spawns its connection actor
 ///   misbehaving: a peer that misbehaved before its connection existed
 /// From a connection actor:
 ///   (rudp_attach_atom, rudp_socket, rudp_session)
@@ -108,6 +114,18 @@ using udp_read_atom = caf::atom_constant<caf::atom("udp_read")>;
 /// To a connection actor:
 ///   (rudp_frames_atom, rudp_frames), (rudp_sent_atom, uint64_t bytes) as
 ///   SCTP takes them, (rudp_down_atom, std::string reason, uint8_t kind)
+/// From a hole-punching attempt (attempt ids and keys as their bytes):
+///   (rudp_watch_atom, rudp_socket, attempt, key, bool offerer) -> ok, or
+///       an error when too many are watched: the socket answers the
+///       attempt's probes, and the sender hears of them until it unwatches
+///       or stops
+///   (rudp_unwatch_atom, rudp_socket, attempt)
+///   (rudp_probe_atom, rudp_socket, attempt, std::vector<endpoint>): one
+///       PROBE to each
+/// To it:
+///   (rudp_probed_atom, attempt, ip, port): the peer's probe came from there
+///   (rudp_acked_atom, attempt, ip, port, observed ip, observed port): our
+///       probe was answered from there, which saw us at `observed`
 /// From its udp_reader: (udp_readable_atom, rudp_socket) -> ok, once read
 /// From itself: rudp_tick_atom, and (rudp_close_atom, socket, session)
 ///   once an ended session's grace is over
@@ -122,6 +140,11 @@ using rudp_engine_actor = caf::typed_actor<
   caf::reacts_to<rudp_send_atom, rudp_socket, rudp_session, rudp_frames>,
   caf::reacts_to<rudp_pause_atom, rudp_socket, rudp_session, bool>,
   caf::reacts_to<rudp_end_atom, rudp_socket, rudp_session>,
+  caf::replies_to<rudp_watch_atom, rudp_socket, std::vector<uint8_t>,
+                  std::vector<uint8_t>, bool>::with<caf::ok_atom>,
+  caf::reacts_to<rudp_unwatch_atom, rudp_socket, std::vector<uint8_t>>,
+  caf::reacts_to<rudp_probe_atom, rudp_socket, std::vector<uint8_t>,
+                 std::vector<endpoint>>,
   caf::replies_to<udp_readable_atom, rudp_socket>::with<caf::ok_atom>,
   caf::reacts_to<rudp_tick_atom>,
   caf::reacts_to<rudp_close_atom, rudp_socket, rudp_session>>;

@@ -125,11 +125,14 @@ void listening_part::stop() {
 }
 
 void listening_part::on_rudp_inbound(rudp_socket ep, rudp_session session,
-                                     const std::string& ip, uint16_t port) {
+                                     const std::string& ip, uint16_t port,
+                                     bool punched) {
   if (ep != rudp_ep_ || self_->state.stopping)
     return;
   auto setup = rudp_setup(self_, udp_port_,
                           endpoint{transport::rudp, ip, port, {}}, true);
+  if (punched)
+    setup.info.from = origin::punched;
   auto hdl = spawn_rudp_connection(self_->home_system(), rudp_, ep, session,
                                    setup);
   register_conn(self_, hdl);
@@ -178,8 +181,8 @@ caf::message_handler listening_part::handlers() {
     },
     // from the rudp engine: a session a peer started
     [this](rudp_inbound_atom, rudp_socket ep, rudp_session session,
-           const std::string& ip, uint16_t port) {
-      on_rudp_inbound(ep, session, ip, port);
+           const std::string& ip, uint16_t port, bool punched) {
+      on_rudp_inbound(ep, session, ip, port, punched);
     },
     // from the rudp engine: a peer that misbehaved before its connection
     // existed (see datagram_channel::kill)

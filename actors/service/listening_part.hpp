@@ -44,6 +44,18 @@ public:
   /// Whether rudp dials can go out.
   bool rudp_ready() const;
 
+  /// The engine and our socket in it, for hole punching's probes (null
+  /// and none while rudp is off), and the socket's port (0: none).
+  const rudp_engine_actor& rudp_engine() const {
+    return rudp_;
+  }
+  rudp_socket rudp_ep() const {
+    return rudp_ep_;
+  }
+  uint16_t udp_port() const {
+    return udp_port_;
+  }
+
   /// Dials `target` (udp://) over rudp; `failed` hears why not.
   void dial_rudp(const endpoint& target, origin from,
                  std::function<void(const std::string&)> failed);
@@ -57,7 +69,7 @@ private:
   void close_rudp();
   void announce();
   void on_rudp_inbound(rudp_socket ep, rudp_session session,
-                       const std::string& ip, uint16_t port);
+                       const std::string& ip, uint16_t port, bool punched);
 
   self_ptr self_;
   uint16_t bound_port_ = 0;

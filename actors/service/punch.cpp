@@ -46,20 +46,38 @@ std::string target_text(const peer_id& peer) {
   return "peer:" + to_string(peer);
 }
 
-// What we bring to an attempt: our candidates, our NAT's mapping, and
-// what we can do (TCP only so far: UDP probes come later).
-punch_attempt::local_info local_info(self_ptr self) {
+// What we bring to an attempt with `peer`: our candidates, our NAT's
+// mapping, and the paths we may punch (UDP while our rudp socket is
+// open; birthday mode as configured).
+punch_attempt::local_info local_info(self_ptr self, const peer_id& peer) {
   auto& st = self->state;
+  bool udp = st.opts.punch_udp && st.listen->rudp_ready();
   local_view v;
   v.interface_ips = reachable_addresses(st.opts.listen_address);
-  v.tcp_port = st.listen->bound_port();
+  v.tcp_port = st.opts.punch_tcp ? st.listen->bound_port() : 0;
+  v.udp_port = udp ? st.listen->udp_port() : 0;
   if (auto& view = st.nat->view())
     v.outside = *view;
   punch_attempt::local_info li;
   li.candidates = gather_candidates(v);
   li.mapping = parse_nat_mapping(v.outside.mapping);
-  li.caps = cap_tcp;
+  li.caps = 0;
+  if (st.opts.punch_tcp)
+    li.caps |= cap_tcp;
+  if (udp)
+    li.caps |= cap_udp | (st.opts.punch_birthday ? cap_birthday : 0);
+  li.udp_dialer = st.id < peer;
   return li;
+}
+
+punch_attempt::settings attempt_settings(const service_options& o) {
+  punch_attempt::settings s;
+  s.overall = o.punch_timeout;
+  // Three rounds share the timeout, up to about 3 s each.
+  s.round_time = std::min<punch_attempt::duration>(std::chrono::seconds(3),
+                                                   o.punch_timeout / 3);
+  s.birthday = o.punch_birthday;
+  return s;
 }
 
 } // namespace
@@ -133,9 +151,12 @@ void punch_part::spawn_attempt(bool offerer, const attempt_id& id,
   hs.peer = peer;
   hs.me = st.me;
   hs.network = st.opts.network_name;
-  hs.ours = local_info(self_);
+  hs.ours = local_info(self_, peer);
+  hs.settings = attempt_settings(st.opts);
   hs.local = ip_endpoint{st.opts.listen_address, st.listen->bound_port()};
   hs.service = caf::actor_cast<caf::actor>(self_);
+  hs.rudp = st.listen->rudp_engine();
+  hs.udp = st.listen->rudp_ep();
   hs.registry = registry_;
   hs.offer = std::move(offer);
   auto hdl = self_->spawn(hole_punch, std::move(hs));
@@ -255,9 +276,28 @@ void punch_part::on(const service_event& ev) {
   auto up = std::get_if<events::announced>(&ev);
   if (!up)
     return;
-  for (auto& [id, rec] : attempts_)
-    if (rec.peer == up->peer)
-      self_->send(rec.actor, punch_path_atom::value);
+  auto rec = self_->state.conns->find(up->c);
+  bool udp = rec && rec->info.proto == transport::rudp;
+  for (auto& [id, a] : attempts_)
+    if (a.peer == up->peer)
+      self_->send(a.actor, punch_path_atom::value, udp);
+}
+
+// The attempt validated a UDP path and we start its handshake (the side
+// with the smaller peer id does): a rudp dial pinned to the peer.
+void punch_part::on_udp_path(const attempt_id& id, const std::string& ip,
+                             uint16_t port) {
+  auto& st = self_->state;
+  auto i = attempts_.find(id);
+  if (i == attempts_.end() || st.stopping || st.conns->live(i->second.peer))
+    return;
+  auto actor = i->second.actor;
+  auto self = self_;
+  st.listen->dial_rudp(endpoint{transport::rudp, ip, port, i->second.peer},
+                       origin::punched, [self, actor](const std::string&) {
+                         self->send(actor, punch_path_failed_atom::value,
+                                    true);
+                       });
 }
 
 bool punch_part::on_down(const caf::down_msg& dm) {
@@ -318,6 +358,18 @@ caf::message_handler punch_part::handlers() {
            const std::string& ip, uint16_t port,
            const std::vector<uint8_t>& attempt) {
       on_punched_socket(fd, ip, port, attempt);
+    },
+    // from attempts: a validated UDP path to start the handshake on
+    [this, self](punch_udp_atom, const std::vector<uint8_t>& attempt,
+                 const std::string& ip, uint16_t port) {
+      auto id = attempt_from(attempt);
+      if (!id)
+        return;
+      auto i = attempts_.find(*id);
+      if (i != attempts_.end()
+          && i->second.actor.address()
+               == caf::actor_cast<caf::actor_addr>(self->current_sender()))
+        on_udp_path(*id, ip, port);
     },
     // from attempts: the end
     [this](punch_done_atom, const std::vector<uint8_t>& attempt,

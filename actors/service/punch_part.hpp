@@ -90,6 +90,8 @@ private:
   void on_punched_socket(caf::io::network::native_socket fd,
                          const std::string& ip, uint16_t port,
                          const std::vector<uint8_t>& attempt);
+  void on_udp_path(const attempt_id& id, const std::string& ip,
+                   uint16_t port);
   void on_done(const std::vector<uint8_t>& attempt, bool connected,
                const std::string& reasons);
   void spawn_attempt(bool offerer, const attempt_id& id, const probe_key& key,

@@ -24,6 +24,7 @@
 
 #include "apps/crust-node/json_events.hpp"
 #include "apps/crust-node/netcheck.hpp"
+#include "config/options.hpp"
 #include "crust/crust.hpp"
 
 namespace {
@@ -300,18 +301,23 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
 
 // CAF 0.17 takes a boolean option on the command line only as a bare flag,
 // so --node.auto-keep=false would be refused: read KEY=true|false of the
-// boolean options here, and apply them after CAF parsed the rest.
-const char* const boolean_keys[] = {"node.auto-keep",
-                                    "crust.bootstrap-cache-required",
-                                    "crust.peer-exchange", "crust.beacon",
-                                    "crust.upnp"};
+// boolean options (node.auto-keep and every boolean crust.* option) here,
+// and apply them after CAF parsed the rest.
+std::vector<std::string> boolean_keys() {
+  std::vector<std::string> keys{"node.auto-keep"};
+  for (auto& spec : crust::option_table())
+    if (spec.kind() == crust::option_kind::boolean)
+      keys.push_back(std::string{"crust."} + spec.key);
+  return keys;
+}
 
 std::vector<std::string> take_booleans(const std::vector<std::string>& args,
                                        std::map<std::string, bool>& found) {
+  static const auto keys = boolean_keys();
   std::vector<std::string> rest;
   for (auto& arg : args) {
     bool taken = false;
-    for (auto key : boolean_keys) {
+    for (auto& key : keys) {
       auto prefix = std::string{"--"} + key + "=";
       if (arg.compare(0, prefix.size(), prefix) != 0)
         continue;

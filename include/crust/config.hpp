@@ -76,6 +76,15 @@ struct service_options {
   /// Pass hole-punching signals on between two peers this node keeps (a
   /// mutual peer's introduction), at a bounded rate per peer.
   bool introduce = true;
+  /// Hole punching (crust::connect_peer, connect_with): how long one
+  /// attempt may take in all (three rounds of about 3 s fit in 10 s),
+  /// and which paths it tries. TCP is favoured when both work.
+  caf::timespan punch_timeout = std::chrono::seconds(10);
+  bool punch_tcp = true;
+  bool punch_udp = true;
+  /// Birthday mode, the last round against an endpoint-dependent NAT
+  /// when ours is not (UDP only): a few hundred sockets or probes.
+  bool punch_birthday = true;
   /// LAN discovery: announce ourselves and dial whoever announces.
   bool beacon = true;
   uint16_t beacon_port = 5484;

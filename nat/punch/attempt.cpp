@@ -76,9 +76,7 @@ void punch_attempt::handle_signal(const punch_signal& s, time_point now) {
       return;
     if (next && phase_ != phase::answered)
       reasons_.push_back("round " + std::to_string(round_) + ": no path");
-    open_paths_ = 0;
-    udp_ready_.reset();
-    grace_until_.reset();
+    reset_paths();
     theirs_ = s;
     key_ = s.key;
     round_ = s.round;
@@ -100,33 +98,68 @@ void punch_attempt::handle_path_opened(path, time_point) {
   phase_ = phase::handshaking;
 }
 
-void punch_attempt::handle_path_failed(path, time_point) {
+void punch_attempt::handle_path_failed(path p, time_point now) {
   if (phase_ != phase::handshaking || open_paths_ == 0)
     return;
-  if (--open_paths_ == 0 && !udp_ready_)
+  if (p == path::udp && udp_path_) {
+    // The handshake on the validated path failed: probe on, for another.
+    udp_path_.reset();
+    udp_dial_.reset();
+    grace_until_.reset();
+    if (bursts_left_ > 0)
+      next_probe_ = now;
+  }
+  if (--open_paths_ == 0)
     phase_ = phase::punching;
 }
 
-void punch_attempt::handle_path_authenticated(path p, time_point now) {
+void punch_attempt::handle_path_authenticated(path p, time_point) {
   if (phase_ != phase::punching && phase_ != phase::handshaking)
     return;
-  if (p == path::tcp)
-    return connect(path::tcp);
-  // UDP: TCP is favoured, so it gets a moment to win.
-  if (!udp_ready_) {
-    udp_ready_ = path::udp;
-    grace_until_ = now + settings_.tcp_grace;
-    phase_ = phase::handshaking;
+  connect(p);
+}
+
+void punch_attempt::handle_probed(const ip_endpoint& from, time_point now) {
+  if (phase_ == phase::connected || phase_ == phase::failed)
+    return;
+  auto known = [&](const std::vector<ip_endpoint>& xs) {
+    return std::find(xs.begin(), xs.end(), from) != xs.end();
+  };
+  if (!known(peer_reflexive_) && peer_reflexive_.size() < max_peer_reflexive)
+    peer_reflexive_.push_back(from);
+  // Probing now: the address joins this round's targets, probed at once.
+  if (next_probe_ && !udp_path_ && !known(probe_to_)) {
+    probe_to_.push_back(from);
+    next_probe_ = now;
   }
+}
+
+void punch_attempt::handle_probe_acked(const ip_endpoint& from,
+                                       const ip_endpoint& observed,
+                                       time_point now) {
+  if ((phase_ != phase::punching && phase_ != phase::handshaking)
+      || udp_path_)
+    return;
+  reflexive_ = observed;
+  udp_path_ = from;
+  next_probe_.reset(); // answered: the peer's own probes are ours to answer
+  ++open_paths_;
+  phase_ = phase::handshaking;
+  if (!ours_->udp_dialer)
+    return; // the peer's handshake comes to us
+  if (plan_tcp_)
+    grace_until_ = now + settings_.tcp_grace; // TCP is favoured
+  else
+    udp_dial_ = from;
 }
 
 void punch_attempt::handle_timeout(time_point now) {
   if (phase_ == phase::connected || phase_ == phase::failed)
     return;
-  // An authenticated UDP path is not thrown away for any deadline.
-  if (grace_until_
-      && (now >= *grace_until_ || now >= deadline_ || now >= give_up_))
-    return connect(path::udp);
+  if (grace_until_ && now >= *grace_until_) {
+    grace_until_.reset();
+    udp_dial_ = udp_path_; // TCP had its moment
+  }
   if (now >= give_up_) {
     reasons_.push_back("round " + std::to_string(round_)
                        + ": no path within the punch timeout");
@@ -183,12 +216,30 @@ std::optional<punch_attempt::plan> punch_attempt::poll_plan() {
   return p;
 }
 
+std::vector<ip_endpoint> punch_attempt::poll_probes(time_point now) {
+  if (!next_probe_ || *next_probe_ > now || bursts_left_ == 0
+      || phase_ == phase::connected || phase_ == phase::failed)
+    return {};
+  if (--bursts_left_ == 0)
+    next_probe_.reset();
+  else
+    next_probe_ = now + settings_.probe_interval;
+  return probe_to_;
+}
+
+std::optional<ip_endpoint> punch_attempt::poll_udp_dial() {
+  auto d = std::move(udp_dial_);
+  udp_dial_.reset();
+  return d;
+}
+
 std::optional<punch_attempt::time_point> punch_attempt::poll_timeout() const {
   if (phase_ == phase::connected || phase_ == phase::failed)
     return std::nullopt;
   auto t = std::min(deadline_, give_up_);
-  if (grace_until_)
-    t = std::min(t, *grace_until_);
+  for (auto& x : {grace_until_, next_probe_})
+    if (x)
+      t = std::min(t, *x);
   return t;
 }
 
@@ -218,15 +269,39 @@ void punch_attempt::offer(time_point now) {
 
 void punch_attempt::start_punching(time_point now) {
   phase_ = phase::punching;
-  open_paths_ = 0;
+  reset_paths();
   deadline_ = now + settings_.round_time;
   plan_ = make_plan();
+  plan_tcp_ = plan_->tcp;
+  if (!plan_->udp)
+    return;
+  for (auto& c : plan_->remote)
+    if (c.proto == transport::rudp)
+      probe_to_.push_back(c.at);
+  for (auto& at : peer_reflexive_)
+    if (std::find(probe_to_.begin(), probe_to_.end(), at) == probe_to_.end())
+      probe_to_.push_back(at);
+  if (probe_to_.empty())
+    return;
+  next_probe_ = now;
+  auto per_round = settings_.round_time / settings_.probe_interval;
+  bursts_left_ = static_cast<uint16_t>(
+    std::min<int64_t>(settings_.max_probe_bursts, std::max<int64_t>(1, per_round)));
+}
+
+void punch_attempt::reset_paths() {
+  open_paths_ = 0;
+  probe_to_.clear();
+  next_probe_.reset();
+  bursts_left_ = 0;
+  udp_path_.reset();
+  udp_dial_.reset();
+  grace_until_.reset();
 }
 
 void punch_attempt::end_round(const std::string& why, time_point now) {
   reasons_.push_back("round " + std::to_string(round_) + ": " + why);
-  open_paths_ = 0;
-  udp_ready_.reset();
+  reset_paths();
   plan_.reset();
   if (round_ >= max_punch_rounds) {
     fail("");
@@ -246,14 +321,14 @@ void punch_attempt::fail(std::string why) {
     reasons_.push_back(std::move(why));
   phase_ = phase::failed;
   plan_.reset();
-  grace_until_.reset();
+  reset_paths();
 }
 
 void punch_attempt::connect(path p) {
   chosen_ = p;
   phase_ = phase::connected;
   plan_.reset();
-  grace_until_.reset();
+  reset_paths();
 }
 
 punch_attempt::plan punch_attempt::make_plan() const {

@@ -21,15 +21,24 @@
 //   answered, punching, handshaking
 //               --OFFER of the next round: ANSWER sent----------> answered
 //   both:
-//   punching    --handle_path_opened()--------------------------> handshaking
+//   punching    --handle_path_opened(), or a probe of ours
+//                 answered (handle_probe_acked)------------------> handshaking
 //   handshaking --every opened path failed----------------------> punching
-//   handshaking --TCP authenticated, or UDP and the TCP grace
-//                 passed--------------------------------------> connected
+//   punching, handshaking
+//               --a path authenticated (TCP or UDP)-------------> connected
 //   offered, answered, synced, punching, handshaking
 //               --round deadline, rounds left: offerer sends the
 //                 next OFFER (offered), answerer waits (answered)
 //               --round deadline, no round left; the overall
 //                 deadline; CANCEL; cancel()------------------> failed
+//
+// UDP: from the start of a round, PROBEs go to each of the peer's UDP
+// candidates every probe_interval (poll_probes), and to every address the
+// peer's own probes came from (peer-reflexive). The first of our probes
+// answered is the validated path: the side with the smaller peer id
+// (udp_dialer) starts the rudp handshake there (poll_udp_dial), after the
+// TCP grace when TCP is tried too, so that TCP is favoured; the other
+// side's engine takes that handshake as the punch's.
 //
 // Every round tries every candidate. Round 1 starts both sides together;
 // in round 2 the offerer starts at once (the answerer one forwarding
@@ -78,8 +87,13 @@ public:
     duration round_time = std::chrono::seconds(3);
     /// crust.punch-timeout: the whole attempt.
     duration overall = std::chrono::seconds(10);
-    /// How long an authenticated UDP path waits for TCP to win.
+    /// How long a validated UDP path waits for TCP to win before its
+    /// handshake starts.
     duration tcp_grace = std::chrono::milliseconds(200);
+    /// How often a round's probes go out, and at most how many rounds of
+    /// them (the channel caps each attempt's datagrams as well).
+    duration probe_interval = std::chrono::milliseconds(100);
+    uint16_t max_probe_bursts = 40;
     /// Birthday mode (crust.punch-birthday).
     bool birthday = true;
     /// Birthday mode's sockets on the endpoint-dependent side and probes
@@ -93,6 +107,9 @@ public:
     std::vector<candidate> candidates;
     nat_mapping mapping = nat_mapping::unknown;
     uint8_t caps = cap_tcp | cap_udp;
+    /// We start the rudp handshake on a validated UDP path (the side
+    /// with the smaller peer id, as the Noise initiator on punched TCP).
+    bool udp_dialer = false;
   };
 
   /// What the sockets should do for a round.
@@ -130,6 +147,14 @@ public:
   /// A path's handshake proved the expected peer.
   void handle_path_authenticated(path p, time_point now);
 
+  /// A PROBE of the peer's came from `from` (and was answered).
+  void handle_probed(const ip_endpoint& from, time_point now);
+
+  /// One of our probes was answered from `from`, which saw us at
+  /// `observed`.
+  void handle_probe_acked(const ip_endpoint& from,
+                          const ip_endpoint& observed, time_point now);
+
   void handle_timeout(time_point now);
 
   /// Gives up; the peer hears CANCEL.
@@ -142,6 +167,12 @@ public:
 
   /// A round's plan for the sockets (a new plan replaces the last).
   std::optional<plan> poll_plan();
+
+  /// Where to send a PROBE now (empty between bursts).
+  std::vector<ip_endpoint> poll_probes(time_point now);
+
+  /// The validated UDP path to start the rudp handshake on, once.
+  std::optional<ip_endpoint> poll_udp_dial();
 
   std::optional<time_point> poll_timeout() const;
 
@@ -175,6 +206,12 @@ public:
     return key_;
   }
 
+  /// Where the peer saw our probes come from (our UDP reflexive
+  /// endpoint), once one was answered.
+  const std::optional<ip_endpoint>& reflexive() const {
+    return reflexive_;
+  }
+
   /// The round trip the offerer measured on the signalling path.
   std::optional<duration> rtt() const {
     return rtt_;
@@ -187,6 +224,7 @@ private:
   void end_round(const std::string& why, time_point now);
   void fail(std::string why);
   void connect(path p);
+  void reset_paths();
   plan make_plan() const;
 
   role role_;
@@ -205,9 +243,20 @@ private:
   std::vector<punch_signal> out_;
   std::optional<plan> plan_;
   int open_paths_ = 0;
-  std::optional<path> udp_ready_;
+  // UDP: where this round probes, when the next burst goes and how many
+  // are left; the validated path, when its handshake is due and whether
+  // it is to be polled; addresses the peer probed us from (all rounds).
+  std::vector<ip_endpoint> probe_to_;
+  std::optional<time_point> next_probe_;
+  uint16_t bursts_left_ = 0;
+  std::optional<ip_endpoint> udp_path_;
+  std::optional<ip_endpoint> udp_dial_;
+  std::vector<ip_endpoint> peer_reflexive_;
+  std::optional<ip_endpoint> reflexive_;
   std::optional<path> chosen_;
+  bool plan_tcp_ = false;
   std::vector<std::string> reasons_;
+  static constexpr size_t max_peer_reflexive = 8;
 };
 
 const char* to_string(punch_attempt::phase p);

@@ -1,8 +1,5 @@
 #include "nat/punch/signal.hpp"
 
-#include <caf/ipv4_address.hpp>
-#include <caf/ipv6_address.hpp>
-
 #include <algorithm>
 
 #include "crust/errors.hpp"
@@ -36,20 +33,14 @@ caf::error bad(const std::string& why) {
 }
 
 bool put_candidate(std::vector<uint8_t>& out, const candidate& c) {
-  auto addr = parse_ip_address(c.at.ip);
+  auto addr = to_ip_bytes(c.at.ip);
   if (!addr || c.at.port == 0)
     return false;
   out.push_back(static_cast<uint8_t>(c.proto));
   out.push_back(static_cast<uint8_t>(c.kind));
   bytes::put<uint32_t>(out, c.priority);
-  if (addr->embeds_v4()) {
-    out.push_back(4);
-    auto v4 = addr->embedded_v4();
-    out.insert(out.end(), v4.bytes().begin(), v4.bytes().end());
-  } else {
-    out.push_back(6);
-    out.insert(out.end(), addr->bytes().begin(), addr->bytes().end());
-  }
+  out.push_back(addr->family);
+  out.insert(out.end(), addr->addr.begin(), addr->addr.begin() + addr->size());
   bytes::put<uint16_t>(out, c.at.port);
   return true;
 }
@@ -94,18 +85,10 @@ caf::error read_candidate(reader& r, candidate& c) {
     return bad("candidate address family");
   if (!r.take(family == 4 ? 4 : 16, at))
     return bad("truncated candidate");
-  if (family == 4) {
-    caf::ipv4_address::array_type b;
-    std::copy(at, at + 4, b.begin());
-    c.at.ip = caf::to_string(caf::ipv4_address{b});
-  } else {
-    caf::ipv6_address::array_type b;
-    std::copy(at, at + 16, b.begin());
-    caf::ipv6_address v6{b};
-    if (v6.embeds_v4())
-      return bad("an IPv4 address written as IPv6");
-    c.at.ip = to_string(v6); // a friend: found by ADL only
-  }
+  auto ip = from_ip_bytes(family, at);
+  if (!ip)
+    return bad("an IPv4 address written as IPv6");
+  c.at.ip = std::move(*ip);
   if (!r.take(2, at))
     return bad("truncated candidate");
   c.at.port = bytes::get<uint16_t>(at);

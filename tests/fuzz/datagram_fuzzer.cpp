@@ -2,7 +2,10 @@
 // Invariants: no crash; a packet that parses encodes back to exactly the
 // bytes it came from (no two readings of one datagram); a channel with a
 // handshake of its own in flight takes it without crashing or answering
-// more than one datagram.
+// more than one datagram. A PROBE or PROBE_ACK is also fed again with a
+// valid MAC for an attempt the channel watches (the fuzzer cannot forge
+// one), so that the fields behind the MAC are read too: one that opens
+// encodes back to its bytes, and is answered with at most one datagram.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +13,7 @@
 #include "tests/fuzz/fixed_identity.hpp"
 #include "transports/datagram/channel.hpp"
 #include "transports/datagram/packet.hpp"
+#include "transports/datagram/probe.hpp"
 
 using namespace crust::datagram;
 
@@ -33,6 +37,37 @@ crust::datagram_channel& channel() {
   return ch;
 }
 
+const crust::attempt_id watched{{0xA7}};
+const crust::probe_key watched_key{{0x4B}};
+
+void sealed_probe(crust::datagram_channel& ch, const uint8_t* data,
+                  size_t size) {
+  static bool watching = ch.watch(watched, watched_key, true);
+  if (!watching || !probe_attempt(data, size))
+    return;
+  std::vector<uint8_t> p(data, data + size);
+  std::copy(watched.begin(), watched.end(), p.begin() + 1);
+  seal_probe(p.data(), p.size(), watched_key);
+  ch.out().clear();
+  ch.receive(crust::ip_endpoint{"10.0.0.3", 3000}, p.data(), p.size(),
+             crust::datagram_channel::clock::now());
+  if (ch.out().size() > 1)
+    abort();
+  ch.out().clear();
+  ch.events().clear();
+  auto got = open_probe(p.data(), p.size(), watched_key);
+  if (!got)
+    return;
+  auto again = got->ack
+                 ? encode_probe_ack(got->attempt, watched_key,
+                                    got->from_offerer, got->nonce,
+                                    got->observed)
+                 : encode_probe(got->attempt, watched_key, got->from_offerer,
+                                got->nonce);
+  if (again != p)
+    abort();
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -44,6 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ch.out().size() > 1)
     abort();
   ch.events().clear();
+  sealed_probe(ch, data, size);
   auto p = parse(data, size);
   if (!p)
     return 0;

@@ -70,6 +70,37 @@ CAF_TEST(a mutual peer introduces two nodes and they punch through) {
   CAF_CHECK(a.failed.empty());
 }
 
+CAF_TEST(without tcp the two punch a udp path and talk over it) {
+  auto udp_only = [](crust::service_options& o) {
+    o.beacon = false;
+    o.peer_exchange = false;
+    o.punch_tcp = false; // only the probes can connect them
+  };
+  node m{sys, udp_only}, a{sys, udp_only}, b{sys, udp_only};
+  join(a, m);
+  join(b, m);
+  a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
+  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, b.id()); }));
+  CAF_REQUIRE(b.wait_until([&] { return has_peer(b, a.id()); }));
+  auto at_a = find_peer(a, b.id());
+  auto at_b = find_peer(b, a.id());
+  CAF_CHECK(at_a->info.proto == crust::transport::rudp);
+  CAF_CHECK(at_b->info.proto == crust::transport::rudp);
+  CAF_CHECK(at_a->info.from == crust::origin::punched);
+  CAF_CHECK(at_b->info.from == crust::origin::punched);
+  // One side started the handshake (the smaller id), the other took it.
+  CAF_CHECK_NOT_EQUAL(at_a->info.inbound, at_b->info.inbound);
+  CAF_CHECK_EQUAL(at_a->info.inbound, b.id() < a.id());
+  a.keep(b.id());
+  b.keep(a.id());
+  CAF_CHECK(!a.send(b.id(), text("through the udp hole")));
+  CAF_REQUIRE(b.wait_until([&] { return !b.msgs.empty(); }));
+  CAF_CHECK(b.msgs[0].bytes == text("through the udp hole"));
+  CAF_CHECK(!b.send(a.id(), text("and back")));
+  CAF_REQUIRE(a.wait_until([&] { return !a.msgs.empty(); }));
+  CAF_CHECK(a.failed.empty());
+}
+
 CAF_TEST(without a mutual peer the attempt fails cleanly) {
   auto quiet = [](crust::service_options& o) {
     o.beacon = false;

@@ -2,8 +2,9 @@
 """Hole punching through real NATs in the lab (lab/netlab.py): two nodes
 behind two port-restricted routers (masquerade, no IGD), a public node
 that keeps both, STUN from a real coturn. The first asks to connect to the
-second by id; the public node introduces them and they punch a TCP path
-through both NATs. Behind two symmetric NATs TCP cannot be punched: the
+second by id; the public node introduces them and they punch a path
+through both NATs: TCP when both may use it (it is favoured), UDP when
+TCP is off. Behind two symmetric NATs neither can be punched: the
 attempt fails cleanly within the punch timeout. Needs root; skips (exit
 0) otherwise. The whole NAT-pair matrix is still to come.
 
@@ -30,6 +31,8 @@ ANY = "--crust.listen-address=0.0.0.0"
 
 
 class HolePunchLabTest(NodeTestCase):
+    pairs = 0
+
     @classmethod
     def setUpClass(cls):
         netlab.require_root()
@@ -47,17 +50,19 @@ class HolePunchLabTest(NodeTestCase):
         n.endpoint = ev["endpoints"][0]
         return n
 
-    def introduced_pair(self, kind):
+    def introduced_pair(self, kind, *args):
         """A and B behind two routers of `kind`, both kept by a public M,
-        each knowing its outside address from STUN."""
-        r_a = self.lab.router("ra" + kind[:2], kind=kind)
-        r_b = self.lab.router("rb" + kind[:2], kind=kind)
-        h_a = self.lab.host("ha" + kind[:2], behind=r_a)
-        h_b = self.lab.host("hb" + kind[:2], behind=r_b)
+        each knowing its outside address from STUN; `args` for A and B."""
+        HolePunchLabTest.pairs += 1
+        tag = kind[:2] + str(self.pairs)  # namespaces are the lab's, once
+        r_a = self.lab.router("ra" + tag, kind=kind)
+        r_b = self.lab.router("rb" + tag, kind=kind)
+        h_a = self.lab.host("ha" + tag, behind=r_a)
+        h_b = self.lab.host("hb" + tag, behind=r_b)
         m = self.lab_node(self.p2, name="M")
         m.endpoint = "tcp://%s:%d" % (P2, m.port)
-        a = self.lab_node(h_a, STUN, name="A")
-        b = self.lab_node(h_b, STUN, name="B")
+        a = self.lab_node(h_a, STUN, *args, name="A")
+        b = self.lab_node(h_b, STUN, *args, name="B")
         for n in (a, b):
             n.wait_for("external_endpoints",
                        lambda e: any(x["source"] == "stun" for x in e["addresses"]),
@@ -79,6 +84,22 @@ class HolePunchLabTest(NodeTestCase):
         # Through the routers' outside addresses, not a LAN one.
         self.assertIn(r_b.wan_ip, got_a["remote"], _short(got_a))
         self.assertIn(r_a.wan_ip, got_b["remote"], _short(got_b))
+        self.assertTrue(got_a["remote"].startswith("tcp://"), _short(got_a))
+        self.exchange(a, b)  # traffic on the punched path
+
+    def test_port_restricted_pair_punches_udp_without_tcp(self):
+        m, a, b, r_a, r_b = self.introduced_pair(
+            "port-restricted", "--crust.punch-tcp=false")
+        started = time.monotonic()
+        a.send_line("connect-peer %s via %s" % (b.id, m.id))
+        got_a = a.wait_for("new_peer", lambda e: e["peer_id"] == b.id, timeout=15)
+        got_b = b.wait_for("new_peer", lambda e: e["peer_id"] == a.id, timeout=15)
+        took = time.monotonic() - started
+        print("punched udp in %.2f s: %s <-> %s" % (took, got_a["remote"], got_b["remote"]))
+        for got, r in ((got_a, r_b), (got_b, r_a)):
+            self.assertEqual(got["origin"], "punched", _short(got))
+            self.assertTrue(got["remote"].startswith("udp://"), _short(got))
+            self.assertIn(r.wan_ip, got["remote"], _short(got))
         self.exchange(a, b)  # traffic on the punched path
 
     def test_symmetric_pair_fails_cleanly_within_the_punch_timeout(self):

@@ -11,10 +11,12 @@ using path = punch_attempt::path;
 namespace {
 
 punch_attempt::local_info info(std::string ip, nat_mapping m,
-                               uint8_t caps = cap_tcp | cap_udp) {
+                               uint8_t caps = cap_tcp | cap_udp,
+                               bool udp_dialer = false) {
   punch_attempt::local_info li;
   li.mapping = m;
   li.caps = caps;
+  li.udp_dialer = udp_dialer;
   li.candidates = {
     {transport::tcp, {ip, 5483}, candidate_kind::reflexive, 9},
     {transport::rudp, {ip, 5483}, candidate_kind::reflexive, 8},
@@ -40,6 +42,7 @@ struct fixture {
   std::vector<in_flight> wire;
   std::optional<punch_attempt::plan> plan_a, plan_b;
   std::optional<punch_attempt::clock::time_point> started_a, started_b;
+  bool dialer = false; // whether a starts UDP handshakes
 
   void drain() {
     while (auto s = a.poll_signal())
@@ -81,7 +84,7 @@ struct fixture {
              nat_mapping mb = nat_mapping::endpoint_independent,
              uint8_t caps_a = cap_tcp | cap_udp,
              uint8_t caps_b = cap_tcp | cap_udp) {
-    a.start(info("198.18.0.1", ma, caps_a), now);
+    a.start(info("198.18.0.1", ma, caps_a, dialer), now);
     drain();
     run(hop);
     b.start(info("198.18.0.2", mb, caps_b), now);
@@ -116,24 +119,125 @@ CAF_TEST(both sides start punching together) {
   CAF_CHECK_EQUAL(plan_a->birthday_sockets + plan_a->birthday_probes, 0);
 }
 
-CAF_TEST(tcp wins at once and udp only after the grace) {
+CAF_TEST(an authenticated path connects at once whichever it is) {
   start();
   run(200ms);
-  a.handle_path_opened(path::udp, now);
-  a.handle_path_authenticated(path::udp, now);
+  a.handle_path_opened(path::tcp, now);
   CAF_CHECK(a.state() == ph::handshaking);
-  run(100ms);
   a.handle_path_authenticated(path::tcp, now);
   CAF_CHECK(a.state() == ph::connected);
   CAF_CHECK(a.chosen() == path::tcp);
   b.handle_path_authenticated(path::udp, now);
-  run(199ms);
-  CAF_CHECK(b.state() == ph::handshaking);
-  run(2ms);
   CAF_CHECK(b.state() == ph::connected);
   CAF_CHECK(b.chosen() == path::udp);
   CAF_CHECK(!a.poll_timeout());
   CAF_CHECK(!b.poll_timeout());
+  CAF_CHECK(a.poll_probes(now).empty());
+}
+
+CAF_TEST(udp probes go out in bounded bursts from the start of a round) {
+  start();
+  run(200ms);
+  // The fixture's run() does not poll probes: count them here.
+  size_t bursts = 0;
+  std::vector<ip_endpoint> first;
+  for (int ms = 0; ms < 3500; ++ms) {
+    auto to = a.poll_probes(now);
+    if (!to.empty()) {
+      if (bursts++ == 0)
+        first = to;
+    }
+    now += 1ms;
+    if (auto t = a.poll_timeout(); t && *t <= now)
+      a.handle_timeout(now);
+  }
+  // Every UDP candidate of the peer's (one here), every 100 ms of the
+  // 3 s round (which began before the loop did); none after it.
+  CAF_REQUIRE_EQUAL(first.size(), 1u);
+  CAF_CHECK_EQUAL(first.front(), (ip_endpoint{"198.18.0.2", 5483}));
+  auto left = *started_a + 3s - (now - 3500ms);
+  CAF_CHECK_EQUAL(bursts, size_t(left / 100ms) + 1);
+  CAF_CHECK_LESS_OR_EQUAL(bursts, 30u);
+}
+
+CAF_TEST(a peer reflexive address joins the probes at once) {
+  start();
+  run(200ms);
+  CAF_CHECK_EQUAL(a.poll_probes(now).size(), 1u);
+  a.handle_probed({"203.0.113.9", 40000}, now);
+  auto to = a.poll_probes(now);
+  CAF_REQUIRE_EQUAL(to.size(), 2u);
+  CAF_CHECK_EQUAL(to.back(), (ip_endpoint{"203.0.113.9", 40000}));
+  // The same address again adds nothing.
+  a.handle_probed({"203.0.113.9", 40000}, now);
+  now += 100ms;
+  CAF_CHECK_EQUAL(a.poll_probes(now).size(), 2u);
+}
+
+CAF_TEST(the dialer waits the tcp grace before the udp handshake) {
+  dialer = true;
+  start();
+  run(200ms);
+  a.handle_probe_acked({"198.18.0.2", 5483}, {"198.18.0.1", 41000}, now);
+  CAF_CHECK(a.state() == ph::handshaking);
+  CAF_REQUIRE(a.reflexive());
+  CAF_CHECK_EQUAL(a.reflexive()->port, 41000);
+  CAF_CHECK(a.poll_probes(now).empty()); // answered: probing stops
+  CAF_CHECK(!a.poll_udp_dial());
+  run(199ms);
+  CAF_CHECK(!a.poll_udp_dial());
+  run(2ms);
+  auto at = a.poll_udp_dial();
+  CAF_REQUIRE(at);
+  CAF_CHECK_EQUAL(*at, (ip_endpoint{"198.18.0.2", 5483}));
+  CAF_CHECK(!a.poll_udp_dial()); // once
+  a.handle_path_authenticated(path::udp, now);
+  CAF_CHECK(a.chosen() == path::udp);
+}
+
+CAF_TEST(tcp within the grace means no udp handshake) {
+  dialer = true;
+  start();
+  run(200ms);
+  a.handle_probe_acked({"198.18.0.2", 5483}, {"198.18.0.1", 41000}, now);
+  run(50ms);
+  a.handle_path_authenticated(path::tcp, now);
+  run(300ms);
+  CAF_CHECK(a.chosen() == path::tcp);
+  CAF_CHECK(!a.poll_udp_dial());
+}
+
+CAF_TEST(without tcp the dialer starts the udp handshake at once) {
+  dialer = true;
+  start(nat_mapping::endpoint_independent, nat_mapping::endpoint_independent,
+        cap_udp, cap_udp | cap_tcp);
+  run(200ms);
+  CAF_REQUIRE(plan_a);
+  CAF_CHECK(!plan_a->tcp);
+  a.handle_probe_acked({"198.18.0.2", 5483}, {"198.18.0.1", 41000}, now);
+  CAF_CHECK(a.poll_udp_dial());
+  // The answerer (not the dialer) never dials: the handshake comes to it.
+  b.handle_probe_acked({"198.18.0.1", 5483}, {"198.18.0.2", 42000}, now);
+  run(300ms);
+  CAF_CHECK(!b.poll_udp_dial());
+  CAF_CHECK(b.state() == ph::handshaking);
+}
+
+CAF_TEST(a failed udp handshake resumes probing) {
+  dialer = true;
+  start(nat_mapping::endpoint_independent, nat_mapping::endpoint_independent,
+        cap_udp, cap_udp);
+  run(200ms);
+  CAF_CHECK(!a.poll_probes(now).empty());
+  a.handle_probe_acked({"198.18.0.2", 5483}, {"198.18.0.1", 41000}, now);
+  CAF_REQUIRE(a.poll_udp_dial());
+  CAF_CHECK(a.poll_probes(now + 1s).empty());
+  a.handle_path_failed(path::udp, now);
+  CAF_CHECK(a.state() == ph::punching);
+  CAF_CHECK_EQUAL(a.poll_probes(now).size(), 1u);
+  // A second answer validates the path again.
+  a.handle_probe_acked({"198.18.0.2", 5483}, {"198.18.0.1", 41000}, now);
+  CAF_CHECK(a.poll_udp_dial());
 }
 
 CAF_TEST(failed rounds change strategy and end in a clean failure) {

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "transports/datagram/session.hpp"
 
 namespace crust {
@@ -45,6 +47,10 @@ uint32_t datagram_channel::dial(const ip_endpoint& to,
 
 void datagram_channel::receive(const ip_endpoint& from, const uint8_t* data,
                                size_t size, time_point now) {
+  if (datagram::is_probe(data, size)) {
+    on_probe(from, data, size);
+    return;
+  }
   auto p = datagram::parse(data, size);
   if (!p) {
     ++stats_.garbage;
@@ -120,6 +126,9 @@ void datagram_channel::on_init(const ip_endpoint& from,
     ++stats_.refused;
     return;
   }
+  for (auto& [a, w] : watched_)
+    if (std::find(w.sources.begin(), w.sources.end(), from) != w.sources.end())
+      s->mark_punched();
   sessions_.emplace(i, std::move(s));
   by_init_.emplace(std::make_pair(src, p.sender), i);
   ++half_open_;
@@ -177,6 +186,98 @@ void datagram_channel::kill(uint32_t session, std::string reason,
     ev.kind = kind;
     events_.push_back(std::move(ev));
   }
+}
+
+// -- hole punching -------------------------------------------------------------
+
+namespace {
+
+// Nonces kept per attempt, and sources remembered.
+constexpr size_t max_nonces = 64;
+constexpr size_t max_sources = 32;
+
+} // namespace
+
+bool datagram_channel::watch(const attempt_id& a, const probe_key& key,
+                             bool offerer) {
+  if (watched_.count(a) == 0 && watched_.size() >= max_watched)
+    return false;
+  auto& w = watched_[a];
+  w.key = key;
+  w.offerer = offerer;
+  return true;
+}
+
+void datagram_channel::unwatch(const attempt_id& a) {
+  watched_.erase(a);
+}
+
+bool datagram_channel::probe(const attempt_id& a, const ip_endpoint& to) {
+  auto i = watched_.find(a);
+  if (i == watched_.end() || i->second.probes >= max_probes_per_attempt)
+    return false;
+  auto& w = i->second;
+  datagram::probe_nonce nonce;
+  randombytes_buf(nonce.data(), nonce.size());
+  auto bytes = datagram::encode_probe(a, w.key, w.offerer, nonce);
+  ++w.probes;
+  w.nonces.push_back(nonce);
+  if (w.nonces.size() > max_nonces)
+    w.nonces.pop_front();
+  send_raw(to, std::move(bytes));
+  return true;
+}
+
+// Silence for anything that does not prove the attempt's key, comes from
+// ourselves (our own probe reflected back), answers nothing we sent or
+// exceeds the attempt's budget.
+void datagram_channel::on_probe(const ip_endpoint& from, const uint8_t* data,
+                                size_t size) {
+  auto id = datagram::probe_attempt(data, size);
+  auto i = id ? watched_.find(*id) : watched_.end();
+  if (i == watched_.end()) {
+    ++stats_.probes_refused;
+    return;
+  }
+  auto& w = i->second;
+  auto p = datagram::open_probe(data, size, w.key);
+  if (!p || p->from_offerer == w.offerer) {
+    ++stats_.probes_refused;
+    return;
+  }
+  if (!p->ack) {
+    if (w.acks >= max_acks_per_attempt) {
+      ++stats_.probes_refused;
+      return;
+    }
+    auto ack = datagram::encode_probe_ack(*id, w.key, w.offerer, p->nonce,
+                                          from);
+    if (ack.empty()) {
+      ++stats_.probes_refused;
+      return;
+    }
+    ++w.acks;
+    send_raw(from, std::move(ack));
+    if (std::find(w.sources.begin(), w.sources.end(), from) == w.sources.end()
+        && w.sources.size() < max_sources)
+      w.sources.push_back(from);
+    auto ev = event::make(event::probed, 0);
+    ev.attempt = *id;
+    ev.remote = from;
+    events_.push_back(std::move(ev));
+    return;
+  }
+  auto n = std::find(w.nonces.begin(), w.nonces.end(), p->nonce);
+  if (n == w.nonces.end()) {
+    ++stats_.probes_refused;
+    return;
+  }
+  w.nonces.erase(n); // one answer per probe
+  auto ev = event::make(event::acked, 0);
+  ev.attempt = *id;
+  ev.remote = from;
+  ev.observed = p->observed;
+  events_.push_back(std::move(ev));
 }
 
 void datagram_channel::tick(time_point now) {

@@ -23,6 +23,7 @@
 #include "crust/peer_id.hpp"
 #include "transports/defence/cookie_jar.hpp"
 #include "transports/datagram/packet.hpp"
+#include "transports/datagram/probe.hpp"
 #include "transports/defence/flood_gate.hpp"
 #include "transports/hello.hpp"
 #include "transports/ip_endpoint.hpp"
@@ -62,6 +63,9 @@ public:
       up,    // the handshake finished: info(session) says who
       frame, // one SCTP message arrived on `stream`
       down,  // the session ended (`reason`, `kind` when it misbehaved)
+      probed, // a watched attempt's PROBE came from `remote` (answered)
+      acked,  // our PROBE was answered from `remote`, which saw us at
+              // `observed`
     } what = up;
     uint32_t session = 0;
     uint16_t stream = 0;
@@ -70,6 +74,8 @@ public:
     std::optional<misbehaviour> kind;
     ip_endpoint remote;         // down: where the session's peer was
     std::optional<peer_id> peer; // down: who, once the handshake proved it
+    attempt_id attempt{};        // probed, acked
+    ip_endpoint observed;        // acked
 
     static event make(kind_t what, uint32_t session) {
       event ev;
@@ -83,6 +89,9 @@ public:
     ip_endpoint remote;
     bool inbound = false;
     hello peer;
+    /// Inbound from an address a watched attempt's probes came from: the
+    /// session is that hole punch's.
+    bool punched = false;
   };
 
   struct counters {
@@ -93,6 +102,8 @@ public:
     uint64_t cookies_sent = 0; // INITs answered with a cookie
     uint64_t refused = 0;      // INITs over the limits, or bad handshakes
     uint64_t throttled = 0;    // DATA dropped by the flood gate
+    uint64_t probes_refused = 0; // probes for no watched attempt, forged,
+                                 // reflected, unasked-for or over budget
   };
 
   struct outgoing {
@@ -126,6 +137,25 @@ public:
 
   /// Ends a session (the peer hears an SCTP ABORT). No down event follows.
   void close(uint32_t session);
+
+  // -- hole punching ---------------------------------------------------------
+
+  /// Probes of attempt `a` are answered (and ours sent) from now on, with
+  /// `key`; `offerer`: which side of the attempt we are. False when
+  /// max_watched attempts are watched already.
+  bool watch(const attempt_id& a, const probe_key& key, bool offerer);
+
+  /// The attempt is over: its probes get silence again.
+  void unwatch(const attempt_id& a);
+
+  /// Queues a PROBE of watched attempt `a` to `to`; false when `a` is not
+  /// watched or its budget of probes is spent.
+  bool probe(const attempt_id& a, const ip_endpoint& to);
+
+  /// Attempts watched at once, and what each may send and answer.
+  static constexpr size_t max_watched = 16;
+  static constexpr uint32_t max_probes_per_attempt = 2048;
+  static constexpr uint32_t max_acks_per_attempt = 512;
 
   /// Retransmissions, timeouts and keepalives due by `now`; call often
   /// (every few ms while sessions exist), after ticking the SCTP stack.
@@ -172,6 +202,19 @@ private:
   void kill(uint32_t session, std::string reason,
             std::optional<misbehaviour> kind = std::nullopt);
   void send_raw(const ip_endpoint& to, std::vector<uint8_t> bytes);
+  void on_probe(const ip_endpoint& from, const uint8_t* data, size_t size);
+
+  struct watched {
+    probe_key key{};
+    bool offerer = false;
+    uint32_t probes = 0;
+    uint32_t acks = 0;
+    // The nonces of our last probes: an ack must answer one of them.
+    std::deque<datagram::probe_nonce> nonces;
+    // Where the peer's probes came from (bounded): sessions from there
+    // are the attempt's.
+    std::vector<ip_endpoint> sources;
+  };
 
   settings cfg_;
   cookie_jar cookies_;
@@ -180,6 +223,7 @@ private:
   // INIT gets the same RESPONSE instead of a second session.
   std::map<std::pair<std::string, uint32_t>, uint32_t> by_init_;
   size_t half_open_ = 0;
+  std::map<attempt_id, watched> watched_;
   std::vector<outgoing> out_;
   std::deque<event> events_;
   counters stats_;

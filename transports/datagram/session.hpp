@@ -70,6 +70,12 @@ public:
     return remote_index_;
   }
 
+  /// The session a hole punch's probes prepared (an inbound one from where
+  /// they came).
+  void mark_punched() {
+    info_.punched = true;
+  }
+
   const datagram_channel::session_info& info() const {
     return info_;
   }
