@@ -120,7 +120,7 @@ caf::behavior hole_punch(caf::stateful_actor<hole_punch_state>* self,
                                           ? s.key
                                           : s.offer ? s.offer->key : s.key,
                      s.settings, now);
-  if (s.offer)
+  if (s.offer && !s.signalled)
     st.attempt->handle_signal(*s.offer, now);
   auto key = st.attempt->key();
   s.registry->add(punch_registry::path{s.attempt, key, s.peer});
@@ -137,7 +137,10 @@ caf::behavior hole_punch(caf::stateful_actor<hole_punch_state>* self,
               // Too many attempts on the socket: this one goes on over
               // TCP (its probes unanswered, the peer's too).
             });
-  st.attempt->start(s.ours, now);
+  if (s.signalled && s.offer)
+    st.attempt->start_signalled(s.ours, *s.offer, now);
+  else
+    st.attempt->start(s.ours, now);
   drain(self, s);
   return {
     [=](punch_in_atom, const std::vector<uint8_t>& bytes) {

@@ -72,8 +72,10 @@ struct hole_punch_setup {
   rudp_engine_actor rudp;
   rudp_socket udp;
   std::shared_ptr<punch_registry> registry;
-  /// The answerer's: the OFFER that started it.
+  /// The answerer's: the OFFER that started it. Signalled by the
+  /// application (connect_with): the peer's half, and no signals at all.
   std::optional<punch_signal> offer;
+  bool signalled = false;
 };
 
 struct hole_punch_state {

@@ -69,6 +69,10 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<external_endpoints>("crust::external_endpoints");
   cfg.add_message_type<connect>("crust::connect");
   cfg.add_message_type<connect_peer>("crust::connect_peer");
+  cfg.add_message_type<prepare_connection_info>(
+    "crust::prepare_connection_info");
+  cfg.add_message_type<rendezvous_info>("crust::rendezvous_info");
+  cfg.add_message_type<connect_with>("crust::connect_with");
   cfg.add_message_type<keep>("crust::keep");
   cfg.add_message_type<drop>("crust::drop");
   cfg.add_message_type<send>("crust::send");

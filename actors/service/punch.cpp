@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "actors/hole_punch.hpp"
+#include "crust/errors.hpp"
 #include "nat/punch/candidates.hpp"
 #include "nat/punch/signal.hpp"
 #include "transports/io/interfaces.hpp"
@@ -40,6 +41,10 @@ std::optional<attempt_id> attempt_from(const std::vector<uint8_t>& raw) {
     return std::nullopt;
   std::copy(raw.begin(), raw.end(), id.begin());
   return id;
+}
+
+std::string error_text(const caf::error& err) {
+  return error_detail(err).value_or("connection info is invalid");
 }
 
 std::string target_text(const peer_id& peer) {
@@ -138,10 +143,67 @@ void punch_part::connect_peer(const crust::connect_peer& cmd) {
   spawn_attempt(true, id, key, cmd.peer, std::move(vias), std::nullopt);
 }
 
+// -- attempts the application signals ----------------------------------------
+
+rendezvous_info punch_part::prepare() {
+  auto& st = self_->state;
+  auto now = self_->clock().now();
+  // Forget what expired, then the oldest beyond the cap.
+  for (auto i = prepared_.begin(); i != prepared_.end();)
+    i = now - i->second > prepared_lifetime ? prepared_.erase(i) : std::next(i);
+  while (prepared_.size() >= max_prepared)
+    prepared_.erase(std::min_element(
+      prepared_.begin(), prepared_.end(),
+      [](auto& a, auto& b) { return a.second < b.second; }));
+  rendezvous r;
+  randombytes_buf(r.attempt.data(), r.attempt.size());
+  randombytes_buf(r.key.data(), r.key.size());
+  auto li = local_info(self_, st.id); // udp_dialer is decided later
+  r.mapping = li.mapping;
+  r.caps = li.caps;
+  r.candidates = std::move(li.candidates);
+  prepared_[r.attempt] = now;
+  return rendezvous_info{st.id,
+                         encode_rendezvous(*st.me, st.opts.network_name, r)};
+}
+
+void punch_part::connect_with(const crust::connect_with& cmd) {
+  auto& st = self_->state;
+  auto theirs = decode_rendezvous(st.opts.network_name, cmd.theirs);
+  if (!theirs)
+    return self_->send(st.handler,
+                       connection_failed{"connection-info",
+                                         "their " + error_text(theirs.error())});
+  auto& peer = theirs->peer;
+  auto ours = decode_rendezvous(st.opts.network_name, cmd.ours);
+  if (!ours)
+    return fail(peer, "our " + error_text(ours.error()));
+  auto mine = prepared_.find(ours->attempt);
+  if (ours->peer != st.id || mine == prepared_.end()
+      || self_->clock().now() - mine->second > prepared_lifetime)
+    return fail(peer, "our connection info is not one this node prepared "
+                      "(or it was used, or is older than ten minutes)");
+  if (peer == st.id)
+    return fail(peer, "that is this node's own connection info");
+  prepared_.erase(mine); // one attempt per half
+  if (st.conns->live(peer))
+    return; // connected already
+  for (auto& [id, rec] : attempts_)
+    if (rec.peer == peer)
+      return fail(peer, "a hole punch with that peer runs already");
+  if (attempts_.size() >= max_attempts)
+    return fail(peer, "too many hole punches at once");
+  if (st.listen->bound_port() == 0)
+    return fail(peer, "not listening yet");
+  auto a = combine(*ours, *theirs);
+  spawn_attempt(a.we_offer, a.id, a.key, peer, {}, a.theirs, true);
+}
+
 void punch_part::spawn_attempt(bool offerer, const attempt_id& id,
                                const probe_key& key, const peer_id& peer,
                                std::vector<conn_id> vias,
-                               std::optional<punch_signal> offer) {
+                               std::optional<punch_signal> offer,
+                               bool signalled) {
   auto& st = self_->state;
   hole_punch_setup hs;
   hs.role = offerer ? punch_attempt::role::offerer
@@ -159,10 +221,14 @@ void punch_part::spawn_attempt(bool offerer, const attempt_id& id,
   hs.udp = st.listen->rudp_ep();
   hs.registry = registry_;
   hs.offer = std::move(offer);
+  hs.signalled = signalled;
   auto hdl = self_->spawn(hole_punch, std::move(hs));
   self_->monitor(hdl);
   st.children->insert(hdl);
-  attempts_[id] = attempt_rec{hdl, peer, key, std::move(vias), offerer};
+  // The application hears how an attempt it asked for ended: ours when we
+  // offered, and every one it signalled itself.
+  attempts_[id] = attempt_rec{hdl, peer, key, std::move(vias),
+                              offerer || signalled};
 }
 
 // A signal for us, passed on by a kept peer: the origin signed it for us.
@@ -315,6 +381,8 @@ caf::message_handler punch_part::handlers() {
   return {
     // from the application
     [this](const crust::connect_peer& cmd) { connect_peer(cmd); },
+    [this](crust::prepare_connection_info) { return prepare(); },
+    [this](const crust::connect_with& cmd) { connect_with(cmd); },
     // from connections: a kept peer asks us to pass a signal on
     [this, self](forward_atom, const peer_id& to,
                  std::vector<uint8_t>& payload) {

@@ -11,11 +11,13 @@
 #pragma once
 
 #include <caf/actor.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/io/network/native_socket.hpp>
 #include <caf/message_handler.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,6 +29,7 @@
 #include "crust/messages.hpp"
 #include "crust/peer_id.hpp"
 #include "node/conn_table.hpp"
+#include "nat/punch/rendezvous.hpp"
 #include "nat/punch/signal.hpp"
 #include "transports/punch_hello.hpp"
 
@@ -41,6 +44,10 @@ public:
   /// Attempts at once, and mutual peers asked per attempt.
   static constexpr size_t max_attempts = 8;
   static constexpr size_t max_vias = 4;
+
+  /// Halves prepared for connect_with, and how long each is good for.
+  static constexpr size_t max_prepared = 16;
+  static constexpr auto prepared_lifetime = std::chrono::minutes(10);
 
   explicit punch_part(self_ptr self)
     : self_(self), registry_(std::make_shared<punch_registry>()) {
@@ -82,6 +89,8 @@ private:
   };
 
   void connect_peer(const crust::connect_peer& cmd);
+  rendezvous_info prepare();
+  void connect_with(const crust::connect_with& cmd);
   void introduce(conn_id asker, const peer_id& to,
                  std::vector<uint8_t>& payload);
   void on_signal(conn_id via, const peer_id& from,
@@ -96,7 +105,8 @@ private:
                const std::string& reasons);
   void spawn_attempt(bool offerer, const attempt_id& id, const probe_key& key,
                      const peer_id& peer, std::vector<conn_id> vias,
-                     std::optional<punch_signal> offer);
+                     std::optional<punch_signal> offer,
+                     bool signalled = false);
   void end(std::map<attempt_id, attempt_rec>::iterator i,
            const std::string& why);
   void fail(const peer_id& peer, const std::string& why);
@@ -104,6 +114,8 @@ private:
   self_ptr self_;
   std::shared_ptr<punch_registry> registry_;
   std::map<attempt_id, attempt_rec> attempts_;
+  // Our halves for connect_with: attempt -> when it was prepared.
+  std::map<attempt_id, caf::actor_clock::time_point> prepared_;
   uint64_t bad_signals_ = 0;
 };
 

@@ -156,6 +156,23 @@ std::string error_json(const std::string& what, const std::string& command) {
   return line(j);
 }
 
+std::string to_json(const rendezvous_info& x) {
+  auto info = json::parse(x.json, nullptr, false);
+  return line({{"event", "connection_info"},
+               {"peer_id", x.peer.to_hex()},
+               {"info", std::move(info)}});
+}
+
+std::string info_of(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return text; // not JSON: the service's reader says so
+  if (j.contains("event") && j["event"] == "connection_info"
+      && j.contains("info"))
+    return j["info"].dump();
+  return j.dump();
+}
+
 std::string count_json(const std::string& name, const std::string& counter,
                        uint64_t n) {
   return line({{"event", name}, {counter, n}});

@@ -22,6 +22,14 @@ std::string to_json(const port_mapping& x);
 std::string to_json(const external_endpoints& x);
 std::string to_json(const std::vector<peer_info>& xs);
 std::string error_json(const std::string& what, const std::string& command = {});
+
+/// {"event":"connection_info","info":{...}}: our half for connect-info.
+std::string to_json(const rendezvous_info& x);
+
+/// The half in a connect-info argument: the info object itself, or the
+/// whole connection_info line as prepare-info printed it; empty when it
+/// is neither (the service then says what is wrong with it).
+std::string info_of(const std::string& text);
 /// A command that worked: {"event": name, "peer_id": ...} plus extras.
 std::string ack_json(const std::string& name, const peer_id& peer,
                      size_t bytes = 0);

@@ -6,6 +6,7 @@
 //   crust-node netcheck [--json] [--config-file=F] [--crust.KEY=VALUE ...]
 //
 // Commands: connect ENDPOINT | connect-peer PEER_ID [via PEER] |
+//           prepare-info | connect-info JSON |
 //           send PEER TEXT | send-high PEER TEXT | keep PEER | drop PEER |
 //           peers | blacklist ENTRY... | unblacklist ENTRY... |
 //           allow-only [ENTRY...] | quit
@@ -54,6 +55,8 @@ void say(const std::string& words) {
 
 struct cli_state {
   caf::actor service;
+  /// Our half from the last prepare-info, for connect-info.
+  std::string prepared;
   bool auto_keep = true;
   bool stopping = false;
   /// Commands wait until the node listens, so that a start-up failure is
@@ -219,6 +222,28 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
             .then(ack, reply_error(cmd));
         return;
       }
+      if (cmd == "prepare-info") {
+        self->request(st.service, caf::infinite, prepare_connection_info{})
+          .then(
+            [=](const rendezvous_info& ri) {
+              self->state.prepared = ri.json;
+              out(node::to_json(ri));
+            },
+            reply_error(cmd));
+        return;
+      }
+      if (cmd == "connect-info") {
+        std::string rest;
+        std::getline(in, rest);
+        if (st.prepared.empty()) {
+          out(node::error_json("run prepare-info first, and give its info "
+                               "to the other node",
+                               cmd));
+          return;
+        }
+        self->send(st.service, connect_with{st.prepared, node::info_of(rest)});
+        return;
+      }
       in >> arg;
       if (cmd == "connect") {
         auto ep = endpoint::parse(arg);
@@ -253,9 +278,10 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
       if (cmd != "send" && cmd != "send-high" && cmd != "keep"
           && cmd != "drop") {
         out(node::error_json("unknown command \"" + cmd
-                               + "\" (connect, connect-peer, send, "
-                                 "send-high, keep, drop, peers, "
-                                 "blacklist, unblacklist, allow-only, quit)",
+                               + "\" (connect, connect-peer, prepare-info, "
+                                 "connect-info, send, send-high, keep, "
+                                 "drop, peers, blacklist, unblacklist, "
+                                 "allow-only, quit)",
                              cmd));
         return;
       }

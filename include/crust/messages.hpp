@@ -208,12 +208,40 @@ struct connect {
 /// Connect to `peer` through the NATs between us: a kept peer introduces
 /// the two of us (`via`, or else each kept peer is asked, and one that
 /// keeps `peer` passes it on) and both ends punch through, over TCP from
-/// their listen ports. Success shows up as new_peer with origin punched on
-/// both sides; failure as connection_failed with target "peer:HEX" and
-/// each round's reason.
+/// their listen ports and over UDP from the reliable-UDP socket. Success
+/// shows up as new_peer with origin punched on both sides; failure as
+/// connection_failed with target "peer:HEX" and each round's reason.
 struct connect_peer {
   peer_id peer;
   caf::optional<peer_id> via;
+};
+
+/// Hole punching signalled by the application itself, when no mutual
+/// peer is at hand (the original crust's connection info): ask the
+/// service, as a request, for this node's half; it answers
+/// rendezvous_info. Send `json` to the other node by your own means, get
+/// its half back the same way, and send connect_with on both nodes at
+/// about the same time (within a second or two: each tries for
+/// crust.punch-timeout). A half is good for one connect_with within ten
+/// minutes; at most 16 are outstanding (the oldest is forgotten).
+struct prepare_connection_info {};
+
+/// This node's half: its peer id, a fresh attempt, its candidate
+/// endpoints, its NAT's mapping and what it can punch, signed by it, as
+/// one JSON object (docs/PROTOCOL.md, "Rendezvous info").
+struct rendezvous_info {
+  peer_id peer;
+  std::string json;
+};
+
+/// Punch through to the node whose half is `theirs`, with our half
+/// `ours` (as prepare_connection_info answered it). Success and failure
+/// as for connect_peer; a half that does not verify, or is not ours, is a
+/// connection_failed saying why (target "peer:HEX" of theirs, when it
+/// names one).
+struct connect_with {
+  std::string ours;
+  std::string theirs;
 };
 
 /// Accept a new peer: its messages start flowing to the handler.
@@ -304,6 +332,13 @@ CRUST_INSPECT(external_endpoints, x.addresses, x.nat_type, x.mapping,
               x.filtering, x.stun, x.stun_ignored)
 CRUST_INSPECT(connect, x.target)
 CRUST_INSPECT(connect_peer, x.peer, x.via)
+CRUST_INSPECT(rendezvous_info, x.peer, x.json)
+CRUST_INSPECT(connect_with, x.ours, x.theirs)
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, prepare_connection_info&) {
+  return f(caf::meta::type_name("crust::prepare_connection_info"));
+}
 CRUST_INSPECT(keep, x.peer)
 CRUST_INSPECT(drop, x.peer)
 CRUST_INSPECT(send, x.peer, x.bytes, x.prio)

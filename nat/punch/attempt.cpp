@@ -42,9 +42,20 @@ void punch_attempt::start(local_info ours, time_point now) {
   }
 }
 
+void punch_attempt::start_signalled(local_info ours,
+                                    const punch_signal& theirs,
+                                    time_point now) {
+  if (phase_ != phase::gathering || ours_)
+    return;
+  ours_ = std::move(ours);
+  theirs_ = theirs;
+  signalled_ = true;
+  start_punching(now);
+}
+
 void punch_attempt::handle_signal(const punch_signal& s, time_point now) {
   if (phase_ == phase::connected || phase_ == phase::failed
-      || s.attempt != id_)
+      || s.attempt != id_ || signalled_)
     return;
   if (s.kind == signal_kind::cancel) {
     fail("the peer gave up: " + (s.reason.empty() ? "no reason" : s.reason));
@@ -191,6 +202,10 @@ void punch_attempt::handle_timeout(time_point now) {
 void punch_attempt::cancel(std::string why) {
   if (phase_ == phase::connected || phase_ == phase::failed)
     return;
+  if (signalled_) {
+    fail(std::move(why)); // no signalling path to tell the peer
+    return;
+  }
   punch_signal s;
   s.kind = signal_kind::cancel;
   s.attempt = id_;
@@ -308,7 +323,9 @@ void punch_attempt::end_round(const std::string& why, time_point now) {
     return;
   }
   ++round_;
-  if (role_ == role::offerer) {
+  if (signalled_) {
+    start_punching(now);
+  } else if (role_ == role::offerer) {
     offer(now);
   } else {
     phase_ = phase::answered;

@@ -20,6 +20,10 @@
 //   answered    --SYNC: plan polled-----------------------------> punching
 //   answered, punching, handshaking
 //               --OFFER of the next round: ANSWER sent----------> answered
+//   signalled by the application (connect_with: both halves known):
+//   gathering   --start_signalled()-----------------------------> punching
+//   punching, handshaking
+//               --round deadline, rounds left: next round-------> punching
 //   both:
 //   punching    --handle_path_opened(), or a probe of ours
 //                 answered (handle_probe_acked)------------------> handshaking
@@ -134,6 +138,12 @@ public:
   /// Our candidates are gathered: the offerer sends OFFER; the answerer,
   /// once it holds the OFFER, sends ANSWER.
   void start(local_info ours, time_point now);
+
+  /// Both halves are known (the application exchanged them, nat/punch/
+  /// rendezvous): punching starts at once, and every later round when
+  /// the last one ends; no signal is ever sent.
+  void start_signalled(local_info ours, const punch_signal& theirs,
+                       time_point now);
 
   /// A signal of this attempt from the peer (already verified).
   void handle_signal(const punch_signal& s, time_point now);
@@ -255,6 +265,7 @@ private:
   std::optional<ip_endpoint> reflexive_;
   std::optional<path> chosen_;
   bool plan_tcp_ = false;
+  bool signalled_ = false;
   std::vector<std::string> reasons_;
   static constexpr size_t max_peer_reflexive = 8;
 };

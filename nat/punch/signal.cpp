@@ -99,9 +99,7 @@ caf::error read_candidate(reader& r, candidate& c) {
 
 } // namespace
 
-std::vector<uint8_t> encode_signal(const identity& me, const peer_id& to,
-                                   const std::string& network,
-                                   const punch_signal& s) {
+std::vector<uint8_t> signal_body(const punch_signal& s) {
   std::vector<uint8_t> body;
   body.push_back(static_cast<uint8_t>(s.kind));
   body.insert(body.end(), s.attempt.begin(), s.attempt.end());
@@ -134,6 +132,13 @@ std::vector<uint8_t> encode_signal(const identity& me, const peer_id& to,
       break;
     }
   }
+  return body;
+}
+
+std::vector<uint8_t> encode_signal(const identity& me, const peer_id& to,
+                                   const std::string& network,
+                                   const punch_signal& s) {
+  auto body = signal_body(s);
   auto sig = me.sign(
     signed_text(network, me.id(), to, body.data(), body.size()));
   body.insert(body.end(), sig.begin(), sig.end());

@@ -61,6 +61,11 @@ constexpr size_t max_signal_size
   = 1 + 16 + 1 + 1 + 1 + 32 + 1 + max_signal_candidates * (1 + 1 + 4 + 1 + 16 + 2)
     + identity::signature_size;
 
+/// What a signal's signature covers after its context: kind, attempt,
+/// round and the kind's fields (candidates beyond max_signal_candidates
+/// and text beyond max_cancel_reason left out).
+std::vector<uint8_t> signal_body(const punch_signal& s);
+
 /// The signal `s` from `me` to `to`, signed; candidates beyond
 /// max_signal_candidates and text beyond max_cancel_reason are left out.
 std::vector<uint8_t> encode_signal(const identity& me, const peer_id& to,

@@ -101,6 +101,45 @@ CAF_TEST(without tcp the two punch a udp path and talk over it) {
   CAF_CHECK(a.failed.empty());
 }
 
+CAF_TEST(two nodes punch through with halves the application carried) {
+  auto quiet = [](crust::service_options& o) {
+    o.beacon = false;
+    o.peer_exchange = false;
+  };
+  node a{sys, quiet}, b{sys, quiet}; // no mutual peer: the test carries
+  auto half_a = a.prepare_info();
+  auto half_b = b.prepare_info();
+  CAF_REQUIRE(!half_a.empty() && !half_b.empty());
+  a.handler->send(a.svc, crust::connect_with{half_a, half_b});
+  b.handler->send(b.svc, crust::connect_with{half_b, half_a});
+  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, b.id()); }));
+  CAF_REQUIRE(b.wait_until([&] { return has_peer(b, a.id()); }));
+  CAF_CHECK(find_peer(a, b.id())->info.from == crust::origin::punched);
+  CAF_CHECK(find_peer(b, a.id())->info.from == crust::origin::punched);
+  a.keep(b.id());
+  b.keep(a.id());
+  CAF_CHECK(!a.send(b.id(), text("carried by hand")));
+  CAF_REQUIRE(b.wait_until([&] { return !b.msgs.empty(); }));
+  CAF_CHECK(a.failed.empty() && b.failed.empty());
+  // A half is good once; a half that is not ours, or altered, is refused.
+  node c{sys, quiet};
+  auto half_c = c.prepare_info();
+  a.handler->send(a.svc, crust::connect_with{half_a, half_c});
+  a.handler->send(a.svc, crust::connect_with{half_b, half_c});
+  auto altered = half_c;
+  altered[altered.find("\",\"kind\"") - 1] ^= 1; // a candidate's port
+  a.handler->send(a.svc, crust::connect_with{a.prepare_info(), altered});
+  CAF_REQUIRE(a.wait_until([&] { return a.failed.size() >= 3; }));
+  CAF_CHECK(a.failed[0].reason.find("not one this node prepared")
+            != std::string::npos);
+  CAF_CHECK(a.failed[1].reason.find("not one this node prepared")
+            != std::string::npos);
+  CAF_CHECK_EQUAL(a.failed[0].target, "peer:" + to_string(c.id()));
+  CAF_MESSAGE("altered: " << a.failed[2].reason);
+  CAF_CHECK(a.failed[2].reason.find("signature") != std::string::npos);
+  CAF_CHECK_EQUAL(a.failed[2].target, "connection-info");
+}
+
 CAF_TEST(without a mutual peer the attempt fails cleanly) {
   auto quiet = [](crust::service_options& o) {
     o.beacon = false;

@@ -124,6 +124,15 @@ struct node {
     return closed;
   }
 
+  // Our half of an application-signalled hole punch.
+  std::string prepare_info() {
+    std::string json;
+    handler->request(svc, 10s, crust::prepare_connection_info{})
+      .receive([&](crust::rendezvous_info& ri) { json = std::move(ri.json); },
+               [](caf::error& err) { CAF_FAIL(to_string(err)); });
+    return json;
+  }
+
   std::vector<crust::peer_info> peer_list() {
     std::vector<crust::peer_info> result;
     handler->request(svc, 10s, crust::list_peers{})

@@ -322,4 +322,36 @@ CAF_TEST(only what both sides allow is planned) {
     CAF_CHECK(c.proto == transport::tcp);
 }
 
+
+CAF_TEST(an attempt the application signalled punches at once and alone) {
+  punch_attempt x{punch_attempt::role::offerer, id, key, {}, now};
+  punch_signal theirs;
+  theirs.kind = signal_kind::answer;
+  theirs.attempt = id;
+  theirs.key = key;
+  theirs.caps = cap_tcp | cap_udp;
+  theirs.candidates = info("198.18.0.2", nat_mapping::none).candidates;
+  x.start_signalled(info("198.18.0.1", nat_mapping::none), theirs, now);
+  CAF_CHECK(x.state() == ph::punching);
+  auto p = x.poll_plan();
+  CAF_REQUIRE(p);
+  CAF_CHECK_EQUAL(p->remote.size(), 3u);
+  CAF_CHECK(!x.poll_signal());
+  // Signals have no path here: one that claims this attempt is ignored.
+  x.handle_signal(theirs, now);
+  CAF_CHECK(x.state() == ph::punching);
+  // Rounds follow each other without signals, then it fails.
+  for (int ms = 0; ms < 9500; ++ms) {
+    now += 1ms;
+    if (auto t = x.poll_timeout(); t && *t <= now)
+      x.handle_timeout(now);
+    if (x.poll_plan())
+      CAF_CHECK(x.state() == ph::punching);
+  }
+  CAF_CHECK(x.state() == ph::failed);
+  CAF_CHECK_EQUAL(x.round(), 3);
+  CAF_CHECK(!x.poll_signal()); // not even a CANCEL
+  CAF_CHECK_EQUAL(x.reasons().size(), 3u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
