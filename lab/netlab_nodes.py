@@ -142,6 +142,7 @@ class Router(Node):
         self.kind, self.loss, self.hairpin = kind, loss, hairpin
         self.hosts = []
         self.stun_check_open = False  # see ruleset()
+        self.rst = False  # see set_rst()
         check_kind(kind, loss)
 
     def __repr__(self):
@@ -150,6 +151,13 @@ class Router(Node):
     def set_kind(self, kind):
         check_kind(kind, self.loss)
         self.kind = kind
+        self.apply()
+
+    def set_rst(self, on=True):
+        """A router that answers unsolicited TCP on wan with a RST instead
+        of silence (many home routers, and libp2p's test routers, do): a
+        punch's early SYN is refused and must be retried."""
+        self.rst = bool(on)
         self.apply()
 
     def set_loss(self, percent):
@@ -221,6 +229,8 @@ class Router(Node):
             # next mapping to another port.
             inp.append('iifname "wan" ip saddr %s udp sport { 3478, 3479 } accept'
                        % PUBLIC_NET)
+        if self.rst:
+            inp.append('iifname "wan" meta l4proto tcp reject with tcp reset')
         # Anything else unsolicited on wan is dropped silently (no RST/ICMP,
         # no conntrack entry).
         inp.append('iifname "wan" drop')

@@ -43,6 +43,13 @@ public:
   void start(uint16_t port);
 
   /// What the application heard last of our outside (none yet).
+  /// What each peer says it sees of us (observer -> "IP:PORT"), trusted
+  /// or not: the view above counts an echo only when STUN or a second
+  /// peer agrees; hole punching also guesses from a lone one.
+  const std::map<std::string, std::string>& echoes() const {
+    return echoes_;
+  }
+
   const std::optional<external_endpoints>& view() const {
     return published_;
   }

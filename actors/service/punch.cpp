@@ -63,6 +63,8 @@ punch_attempt::local_info local_info(self_ptr self, const peer_id& peer) {
   v.udp_port = udp ? st.listen->udp_port() : 0;
   if (auto& view = st.nat->view())
     v.outside = *view;
+  for (auto& [observer, seen] : st.nat->echoes())
+    v.lone_echoes.push_back(seen);
   punch_attempt::local_info li;
   li.candidates = gather_candidates(v);
   li.mapping = parse_nat_mapping(v.outside.mapping);
@@ -263,7 +265,7 @@ void punch_part::on_signal(conn_id via, const peer_id& from,
   }
   // A new attempt only for a first OFFER from a peer we are not connected
   // to, with none of its attempts running, within the cap.
-  if (s->kind != signal_kind::offer || s->round != 1 || st.conns->live(from)
+  if (s->kind != signal_kind::offer || st.conns->live(from)
       || attempts_.size() >= max_attempts || st.listen->bound_port() == 0)
     return;
   for (auto& [aid, r] : attempts_)

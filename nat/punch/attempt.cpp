@@ -79,7 +79,9 @@ void punch_attempt::handle_signal(const punch_signal& s, time_point now) {
   }
   // The answerer.
   if (s.kind == signal_kind::offer) {
-    bool first = phase_ == phase::gathering && !theirs_ && s.round == 1;
+    // The first OFFER we hear, of whichever round: an earlier one may have
+    // been lost (or dropped before we kept the mutual peer).
+    bool first = phase_ == phase::gathering && !theirs_;
     // The offerer moved on: whatever this round was doing is over.
     bool next = phase_ != phase::gathering && s.round == round_ + 1;
     bool again = phase_ == phase::answered && s.round == round_;

@@ -184,6 +184,9 @@ std::vector<candidate> gather_candidates(const local_view& v) {
     }
     outside_ips.insert(at->ip);
   }
+  for (auto& text : v.lone_echoes)
+    if (auto at = split(text); at && !is_loopback_ip(at->ip))
+      outside_ips.insert(at->ip);
   for (auto& ip : outside_ips)
     ports(ip, candidate_kind::port_guess);
   normalize_candidates(cs);

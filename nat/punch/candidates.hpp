@@ -66,6 +66,10 @@ struct local_view {
   uint16_t udp_port = 0; // the rudp socket's port (0: rudp off)
   /// What the outside sees of us (the last external_endpoints).
   external_endpoints outside;
+  /// "IP:PORT" a single peer says it sees us at, which the view does not
+  /// trust as our address (no second word for it): its IP is still worth
+  /// a port guess (behind a NAT that blocks UDP, the only outside word).
+  std::vector<std::string> lone_echoes;
 };
 
 /// At most this many candidates per transport (the wire's bound is

@@ -89,6 +89,21 @@ CAF_TEST(the outside word gives mapped reflexive and guessed candidates) {
                            }));
 }
 
+CAF_TEST(a lone peer echo is only worth a port guess) {
+  // Behind a NAT that blocks UDP, STUN says nothing and one peer's word
+  // is all there is: not trusted as our address, but guessed from.
+  local_view v;
+  v.interface_ips = {"10.0.0.2"};
+  v.tcp_port = 5483;
+  v.lone_echoes = {"198.18.0.12:34488", "127.0.0.1:5483", "junk"};
+  auto cs = gather_candidates(v);
+  CAF_CHECK(has(cs, transport::tcp, "198.18.0.12", 5483,
+                candidate_kind::port_guess));
+  CAF_CHECK(!has(cs, transport::tcp, "198.18.0.12", 34488,
+                 candidate_kind::reflexive));
+  CAF_CHECK_EQUAL(cs.size(), 2u); // the host and the guess
+}
+
 CAF_TEST(candidates are bounded per transport) {
   local_view v;
   for (int i = 1; i <= 40; ++i)
