@@ -5,7 +5,11 @@
 
 #include "actors/blocking.hpp"
 #include "actors/timer.hpp"
+#include "transports/datagram/probe.hpp"
 #include "transports/io/tcp_socket.hpp"
+#include "transports/io/udp_fan.hpp"
+
+#include <sodium.h>
 
 namespace crust {
 
@@ -44,10 +48,70 @@ caf::behavior tcp_puncher(caf::event_based_actor* self, ip_endpoint local,
   };
 }
 
+// Birthday mode, the side behind the endpoint-dependent NAT, on a thread
+// of its own: many sockets, each probing the peer once (and again every
+// 500 ms), until the peer's spray lands on one of their mappings; that
+// socket goes to the service (closed here if it is never taken).
+caf::behavior birthday_fanner(caf::event_based_actor* self, std::string host,
+                              uint16_t count, std::vector<ip_endpoint> targets,
+                              caf::timespan limit, caf::actor service,
+                              attempt_id attempt, probe_key key, bool offerer) {
+  self->send(self, tcp_punch_atom::value);
+  return {
+    [=](tcp_punch_atom) {
+      auto hello = [&](size_t) {
+        datagram::probe_nonce nonce;
+        randombytes_buf(nonce.data(), nonce.size());
+        return datagram::encode_probe(attempt, key, offerer, nonce);
+      };
+      auto judge = [&](const ip_endpoint& from, const uint8_t* data,
+                       size_t size) {
+        udp_fan_verdict v;
+        auto p = datagram::open_probe(data, size, key);
+        if (!p || p->attempt != attempt || p->from_offerer == offerer)
+          return v;
+        v.take = true;
+        if (!p->ack)
+          v.answer = datagram::encode_probe_ack(attempt, key, offerer,
+                                                p->nonce, from);
+        return v;
+      };
+      auto r = udp_fan_out(
+        host, count, targets, hello, std::chrono::milliseconds(500),
+        std::chrono::duration_cast<std::chrono::milliseconds>(limit), judge);
+      if (r.fd < 0)
+        return self->quit();
+      auto fd = r.fd;
+      self
+        ->request(service, std::chrono::seconds(10), punch_udp_fd_atom::value,
+                  fd, r.from.ip, r.from.port,
+                  std::vector<uint8_t>(attempt.begin(), attempt.end()))
+        .then([=] { self->quit(); },
+              [=](caf::error&) {
+                caf::io::network::close_socket(fd);
+                self->quit();
+              });
+    },
+  };
+}
+
 void drain(self_ptr self, const hole_punch_setup& s);
 
 void run_plan(self_ptr self, const hole_punch_setup& s,
               const punch_attempt::plan& plan) {
+  if (plan.birthday_sockets > 0 && s.rudp) {
+    // Toward where the peer's rudp socket is seen from outside.
+    std::vector<ip_endpoint> outside;
+    for (auto& c : plan.remote)
+      if (c.proto == transport::rudp && c.kind != candidate_kind::host
+          && outside.size() < 4)
+        outside.push_back(c.at);
+    if (!outside.empty())
+      spawn_blocking(self->home_system(), birthday_fanner, s.local.ip,
+                     plan.birthday_sockets, outside, s.settings.round_time,
+                     s.service, s.attempt, self->state.attempt->key(),
+                     s.role == punch_attempt::role::offerer);
+  }
   std::vector<ip_endpoint> targets;
   for (auto& c : plan.remote)
     if (c.proto == transport::tcp)
@@ -87,6 +151,17 @@ void drain(self_ptr self, const hole_punch_setup& s) {
     std::vector<endpoint> to;
     for (auto& p : probes)
       to.push_back(endpoint{transport::rudp, p.ip, p.port, {}});
+    self->send(s.rudp, rudp_probe_atom::value, s.udp, raw(s.attempt),
+               std::move(to));
+  }
+  if (auto spray = a.poll_spray(self->clock().now()); spray && s.rudp) {
+    // Random ports of the peer's NAT (birthday mode), one probe each.
+    std::vector<endpoint> to;
+    for (uint16_t i = 0; i < spray->count; ++i)
+      to.push_back(endpoint{transport::rudp, spray->ip,
+                            static_cast<uint16_t>(
+                              1024 + randombytes_uniform(65536 - 1024)),
+                            {}});
     self->send(s.rudp, rudp_probe_atom::value, s.udp, raw(s.attempt),
                std::move(to));
   }

@@ -28,6 +28,9 @@
 //   (punch_fd_atom, native_socket, ip, port, attempt bytes): a punched
 //       TCP socket, to run as a connection (closed when the attempt is
 //       gone)
+//   (punch_udp_fd_atom, int fd, ip, port, attempt bytes): birthday mode's
+//       socket whose mapping the peer's spray found, the peer there (closed
+//       when the attempt is gone)
 //   (punch_done_atom, attempt bytes, bool connected, reasons) last
 #pragma once
 
@@ -54,6 +57,7 @@ using punch_cancel_atom = caf::atom_constant<caf::atom("punch_cncl")>;
 using punch_fd_atom = caf::atom_constant<caf::atom("punch_fd")>;
 using punch_done_atom = caf::atom_constant<caf::atom("punch_done")>;
 using punch_udp_atom = caf::atom_constant<caf::atom("punch_udp")>;
+using punch_udp_fd_atom = caf::atom_constant<caf::atom("punch_ufd")>;
 using punch_path_failed_atom = caf::atom_constant<caf::atom("punch_pfl")>;
 
 struct hole_punch_setup {

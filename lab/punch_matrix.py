@@ -53,18 +53,27 @@ def cells():
 
 
 def expected(a, b):
-    """What theory allows today (no birthday mode, no relay): "tcp", "udp",
-    "connected" (either) or "fail". TCP is favoured, so every cell where TCP
-    gets through connects over TCP; a symmetric NAT against anything but a
-    reachable peer (public, full cone, a mapped port) needs a relay. Behind
+    """What theory allows today (no relay yet): "tcp", "udp", "connected"
+    (either) or "fail". TCP is favoured, so every cell where TCP gets
+    through connects over TCP; a symmetric NAT against a port-restricted
+    one connects over UDP in birthday mode (rounds 2 and 3); against
+    another symmetric NAT or a UDP-blocking one it needs a relay. Behind
     routers that answer stray SYNs with a RST, a TCP punch succeeds only
     when both SYNs cross within a round trip (each RST also ends the
     sender's conntrack entry), which the lab's sub-millisecond links make
     unlikely: UDP gets through instead."""
     pair = {a, b}
+    if pair == {"port-restricted", "symmetric"}:
+        return "udp"
     if "symmetric" in pair and not pair & {"public", "full-cone", "upnp", "natpmp"}:
         return "fail"
     if a == "rst":
+        return "connected"
+    if pair == {"full-cone", "symmetric"}:
+        # The full cone's router forwards the symmetric side's SYN only once
+        # its own host's punch SYN taught it the port: a SYN that comes
+        # first is dropped, and the kernel resends it after a second, when
+        # UDP (same story, but probed every 100 ms) has won.
         return "connected"
     return "tcp"
 

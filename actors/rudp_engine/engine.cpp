@@ -56,6 +56,8 @@ struct endpoint_state {
   // Hole-punching attempts whose probes this socket answers, and who
   // hears of them.
   std::map<attempt_id, caf::actor> watchers;
+  // Adopted for one session (rudp_adopt): closed once it has none.
+  bool dedicated = false;
 };
 
 struct engine_state {
@@ -157,6 +159,8 @@ void on_event(engine_ptr self, uint32_t id, endpoint_state& ep,
                                        : caf::optional<peer_id>{},
                                *ev.kind, ev.reason});
       ep.routes.erase(ev.session);
+      if (ep.dedicated && ep.routes.empty())
+        self->send(self, rudp_idle_atom::value, rudp_socket{id});
       return;
   }
 }
@@ -254,6 +258,21 @@ void close_endpoints_of(engine_ptr self, const caf::actor_addr& service) {
     close_endpoint(self, id);
 }
 
+// A socket joins: the sender's (a service's), read by a reader of its own.
+rudp_socket add_endpoint(engine_ptr self, int fd, const rudp_settings& s,
+                         bool dedicated) {
+  auto id = self->state.next_ep++;
+  auto& ep = self->state.eps[id];
+  ep.fd = fd;
+  ep.dedicated = dedicated;
+  ep.service = caf::actor_cast<caf::actor>(self->current_sender());
+  ep.ch = std::make_unique<datagram_channel>(*s, clock_type::now());
+  ep.reader = self->home_system().spawn<caf::detached>(
+    udp_reader, fd, rudp_socket{id}, caf::actor_cast<rudp_engine_actor>(self));
+  self->monitor(ep.service);
+  return rudp_socket{id};
+}
+
 // (It takes its tick as an argument: CAF 0.17 dereferences a null
 // pointer for functions spawned without any.)
 rudp_engine_actor::behavior_type engine(engine_ptr self, caf::timespan tick) {
@@ -278,16 +297,20 @@ rudp_engine_actor::behavior_type engine(engine_ptr self, caf::timespan tick) {
       auto fd = udp_bind(host, port);
       if (!fd)
         return fd.error();
-      auto id = self->state.next_ep++;
-      auto& ep = self->state.eps[id];
-      ep.fd = *fd;
-      ep.service = caf::actor_cast<caf::actor>(self->current_sender());
-      ep.ch = std::make_unique<datagram_channel>(*s, clock_type::now());
-      ep.reader = self->home_system().spawn<caf::detached>(
-        udp_reader, *fd, rudp_socket{id},
-        caf::actor_cast<rudp_engine_actor>(self));
-      self->monitor(ep.service);
-      return {rudp_socket{id}, udp_local_port(*fd)};
+      auto sock = add_endpoint(self, *fd, s, false);
+      return {sock, udp_local_port(*fd)};
+    },
+    [=](rudp_adopt_atom, int fd,
+        const rudp_settings& s) -> caf::result<rudp_socket, uint16_t> {
+      auto sock = add_endpoint(self, fd, s, true);
+      set_timer(self, dedicated_idle, rudp_idle_atom::value, sock);
+      return {sock, udp_local_port(fd)};
+    },
+    [=](rudp_idle_atom, rudp_socket sock) {
+      auto i = self->state.eps.find(sock.id);
+      if (i != self->state.eps.end() && i->second.dedicated
+          && i->second.routes.empty())
+        close_endpoint(self, sock.id);
     },
     [=](close_atom) {
       close_endpoints_of(
@@ -380,6 +403,8 @@ rudp_engine_actor::behavior_type engine(engine_ptr self, caf::timespan tick) {
       ep.routes.erase(sess.id);
       ep.ch->close(sess.id);
       settle(self, sock.id, ep);
+      if (ep.dedicated && ep.routes.empty())
+        close_endpoint(self, sock.id);
     },
     [=](rudp_watch_atom, rudp_socket sock, const std::vector<uint8_t>& a,
         const std::vector<uint8_t>& k, bool offerer) -> caf::result<caf::ok_atom> {

@@ -83,6 +83,8 @@ using rudp_pause_atom = caf::atom_constant<caf::atom("rudp_pause")>;
 using rudp_end_atom = caf::atom_constant<caf::atom("rudp_end")>;
 using rudp_close_atom = caf::atom_constant<caf::atom("rudp_close")>;
 using rudp_tick_atom = caf::atom_constant<caf::atom("rudp_tick")>;
+using rudp_adopt_atom = caf::atom_constant<caf::atom("rudp_adopt")>;
+using rudp_idle_atom = caf::atom_constant<caf::atom("rudp_idle")>;
 using rudp_watch_atom = caf::atom_constant<caf::atom("rudp_watch")>;
 using rudp_unwatch_atom = caf::atom_constant<caf::atom("rudp_unwat")>;
 using rudp_probe_atom = caf::atom_constant<caf::atom("rudp_probe")>;
@@ -97,6 +99,10 @@ using udp_read_atom = caf::atom_constant<caf::atom("udp_read")>;
 ///   (rudp_open_atom, host, port, rudp_settings) -> (rudp_socket, uint16_t port)
 ///   (rudp_dial_atom, rudp_socket, endpoint target, bool bootstrapping)
 ///       -> rudp_session once up, or an error saying why not
+///   (rudp_adopt_atom, int fd, rudp_settings) -> (rudp_socket, uint16_t
+///       port): a UDP socket opened elsewhere (a hole punch's birthday
+///       socket) joins for one session: it is closed once that session
+///       ended, or after dedicated_idle without one
 ///   (close_atom) -> ok: closes the sender's sockets and sessions (the
 ///       word every closable child of the service answers)
 /// To a service:
@@ -127,13 +133,17 @@ using udp_read_atom = caf::atom_constant<caf::atom("udp_read")>;
 ///   (rudp_acked_atom, attempt, ip, port, observed ip, observed port): our
 ///       probe was answered from there, which saw us at `observed`
 /// From its udp_reader: (udp_readable_atom, rudp_socket) -> ok, once read
-/// From itself: rudp_tick_atom, and (rudp_close_atom, socket, session)
-///   once an ended session's grace is over
+/// From itself: rudp_tick_atom, (rudp_close_atom, socket, session) once an
+///   ended session's grace is over, and (rudp_idle_atom, socket) to see
+///   whether an adopted socket is done
 using rudp_engine_actor = caf::typed_actor<
   caf::replies_to<rudp_open_atom, std::string, uint16_t,
                   rudp_settings>::with<rudp_socket, uint16_t>,
   caf::replies_to<rudp_dial_atom, rudp_socket, endpoint,
                   bool>::with<rudp_session>,
+  caf::replies_to<rudp_adopt_atom, int, rudp_settings>::with<rudp_socket,
+                                                             uint16_t>,
+  caf::reacts_to<rudp_idle_atom, rudp_socket>,
   caf::replies_to<close_atom>::with<caf::ok_atom>,
   caf::replies_to<rudp_attach_atom, rudp_socket,
                   rudp_session>::with<peer_id, uint64_t, bool, rudp_frames>,
@@ -151,6 +161,9 @@ using rudp_engine_actor = caf::typed_actor<
 
 /// The engine of `sys`, spawned on first use.
 rudp_engine_actor rudp_engine_of(caf::actor_system& sys);
+
+/// How long an adopted socket waits for its session.
+constexpr auto dedicated_idle = std::chrono::seconds(15);
 
 /// rudp_down_atom's kind when the peer did not misbehave.
 constexpr uint8_t no_misbehaviour = 255;

@@ -127,15 +127,72 @@ void listening_part::stop() {
 void listening_part::on_rudp_inbound(rudp_socket ep, rudp_session session,
                                      const std::string& ip, uint16_t port,
                                      bool punched) {
-  if (ep != rudp_ep_ || self_->state.stopping)
+  auto adopted = adopted_.find(ep.id);
+  if ((ep != rudp_ep_ && adopted == adopted_.end()) || self_->state.stopping)
     return;
-  auto setup = rudp_setup(self_, udp_port_,
+  auto local_port = adopted == adopted_.end() ? udp_port_ : adopted->second;
+  auto setup = rudp_setup(self_, local_port,
                           endpoint{transport::rudp, ip, port, {}}, true);
   if (punched)
     setup.info.from = origin::punched;
   auto hdl = spawn_rudp_connection(self_->home_system(), rudp_, ep, session,
                                    setup);
   register_conn(self_, hdl);
+}
+
+void listening_part::adopt_rudp(int fd, const endpoint& target, bool dial,
+                                std::function<void(const std::string&)> failed) {
+  auto self = self_;
+  if (!rudp_ready()) {
+    caf::io::network::close_socket(fd);
+    return failed("reliable UDP is off");
+  }
+  auto s = channel_settings(self);
+  s->punched = true;
+  self
+    ->request(rudp_, std::chrono::seconds(5), rudp_adopt_atom::value, fd, s)
+    .then(
+      [this, self, target, dial, failed](rudp_socket ep, uint16_t port) {
+        adopted_.emplace(ep.id, port);
+        if (adopted_.size() > 64) // the engine closed the oldest long ago
+          adopted_.erase(adopted_.begin());
+        if (!dial)
+          return;
+        self
+          ->request(rudp_,
+                    self->state.opts.connect_timeout + std::chrono::seconds(5),
+                    rudp_dial_atom::value, ep, target, false)
+          .then(
+            [this, ep, port, target](rudp_session session) {
+              on_rudp_session(ep, port, session, target, origin::punched);
+            },
+            [self, failed](caf::error& err) {
+              failed(error_detail(err).value_or(self->system().render(err)));
+            });
+      },
+      [self, fd, failed](caf::error& err) {
+        caf::io::network::close_socket(fd);
+        failed(error_detail(err).value_or(self->system().render(err)));
+      });
+}
+
+// A session we dialled is up: its connection actor.
+void listening_part::on_rudp_session(rudp_socket ep, uint16_t port,
+                                     rudp_session session,
+                                     const endpoint& target, origin from) {
+  auto self = self_;
+  if (self->state.stopping || !rudp_) {
+    if (rudp_)
+      self->send(rudp_, rudp_end_atom::value, ep, session);
+    return;
+  }
+  auto setup = rudp_setup(self, port, target, false);
+  setup.target = target;
+  setup.info.from = from;
+  register_dialled(self,
+                   spawn_rudp_connection(self->home_system(), rudp_, ep,
+                                         session, setup),
+                   setup);
 }
 
 void listening_part::dial_rudp(const endpoint& target, origin from,
@@ -150,17 +207,11 @@ void listening_part::dial_rudp(const endpoint& target, origin from,
               from == origin::bootstrap_out)
     .then(
       [this, self, ep, target, from](rudp_session session) {
-        if (self->state.stopping || ep != rudp_ep_) {
+        if (ep != rudp_ep_) {
           self->send(rudp_, rudp_end_atom::value, ep, session);
           return;
         }
-        auto setup = rudp_setup(self, udp_port_, target, false);
-        setup.target = target;
-        setup.info.from = from;
-        register_dialled(self,
-                         spawn_rudp_connection(self->home_system(), rudp_, ep,
-                                               session, setup),
-                         setup);
+        on_rudp_session(ep, udp_port_, session, target, from);
       },
       [self, failed](caf::error& err) {
         failed(error_detail(err).value_or(self->system().render(err)));

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "actors/rudp_engine/engine.hpp"
@@ -60,6 +61,13 @@ public:
   void dial_rudp(const endpoint& target, origin from,
                  std::function<void(const std::string&)> failed);
 
+  /// A hole punch's own UDP socket `fd` (birthday mode) joins the engine
+  /// for one session with `target`, the peer there: we start the handshake
+  /// when `dial` (the session is then a punched dial), else the peer's
+  /// comes in on it. `failed` hears why not.
+  void adopt_rudp(int fd, const endpoint& target, bool dial,
+                  std::function<void(const std::string&)> failed);
+
   /// Shutting down: the listener stops; the UDP socket goes a moment
   /// later, once the connections' CLOSEs went out (the service waits).
   void stop();
@@ -68,6 +76,8 @@ private:
   void open_rudp(uint16_t port, bool last_try);
   void close_rudp();
   void announce();
+  void on_rudp_session(rudp_socket ep, uint16_t port, rudp_session session,
+                       const endpoint& target, origin from);
   void on_rudp_inbound(rudp_socket ep, rudp_session session,
                        const std::string& ip, uint16_t port, bool punched);
 
@@ -78,6 +88,8 @@ private:
   rudp_engine_actor rudp_;
   rudp_socket rudp_ep_;
   uint16_t udp_port_ = 0;
+  /// Sockets adopted for one punched session each, and their ports.
+  std::map<uint32_t, uint16_t> adopted_;
 };
 
 } // namespace crust

@@ -441,6 +441,25 @@ caf::message_handler punch_part::handlers() {
                == caf::actor_cast<caf::actor_addr>(self->current_sender()))
         on_udp_path(*id, ip, port);
     },
+    // from attempts' birthday sockets: the one the peer's spray found
+    [this, self](punch_udp_fd_atom, int fd, const std::string& ip,
+                 uint16_t port, const std::vector<uint8_t>& attempt) {
+      auto id = attempt_from(attempt);
+      auto i = id ? attempts_.find(*id) : attempts_.end();
+      auto& st = self->state;
+      if (i == attempts_.end() || st.stopping
+          || st.conns->live(i->second.peer)) {
+        caf::io::network::close_socket(fd);
+        return;
+      }
+      auto actor = i->second.actor;
+      auto& peer = i->second.peer;
+      st.listen->adopt_rudp(fd, endpoint{transport::rudp, ip, port, peer},
+                            st.id < peer, [self, actor](const std::string&) {
+                              self->send(actor, punch_path_failed_atom::value,
+                                         true);
+                            });
+    },
     // from attempts: the end
     [this](punch_done_atom, const std::vector<uint8_t>& attempt,
            bool connected, const std::string& reasons) {

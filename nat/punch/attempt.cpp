@@ -156,6 +156,8 @@ void punch_attempt::handle_probe_acked(const ip_endpoint& from,
   reflexive_ = observed;
   udp_path_ = from;
   next_probe_.reset(); // answered: the peer's own probes are ours to answer
+  spray_next_.reset();
+  spray_left_ = 0;
   ++open_paths_;
   phase_ = phase::handshaking;
   if (!ours_->udp_dialer)
@@ -244,6 +246,19 @@ std::vector<ip_endpoint> punch_attempt::poll_probes(time_point now) {
   return probe_to_;
 }
 
+std::optional<punch_attempt::spray> punch_attempt::poll_spray(time_point now) {
+  if (!spray_next_ || *spray_next_ > now || spray_left_ == 0
+      || phase_ == phase::connected || phase_ == phase::failed)
+    return std::nullopt;
+  auto n = std::min(spray_left_, settings_.spray_burst);
+  spray_left_ = static_cast<uint16_t>(spray_left_ - n);
+  if (spray_left_ == 0)
+    spray_next_.reset();
+  else
+    spray_next_ = now + settings_.spray_interval;
+  return spray{spray_ip_, n};
+}
+
 std::optional<ip_endpoint> punch_attempt::poll_udp_dial() {
   auto d = std::move(udp_dial_);
   udp_dial_.reset();
@@ -254,7 +269,7 @@ std::optional<punch_attempt::time_point> punch_attempt::poll_timeout() const {
   if (phase_ == phase::connected || phase_ == phase::failed)
     return std::nullopt;
   auto t = std::min(deadline_, give_up_);
-  for (auto& x : {grace_until_, next_probe_})
+  for (auto& x : {grace_until_, next_probe_, spray_next_})
     if (x)
       t = std::min(t, *x);
   return t;
@@ -292,6 +307,19 @@ void punch_attempt::start_punching(time_point now) {
   plan_tcp_ = plan_->tcp;
   if (!plan_->udp)
     return;
+  if (plan_->birthday_probes > 0) {
+    // The peer's outside address: its best UDP candidate that is not a
+    // LAN one (its NAT gives each destination a port of its own, so only
+    // the IP is known).
+    for (auto& c : plan_->remote)
+      if (c.proto == transport::rudp && c.kind != candidate_kind::host
+          && !is_private_ip(c.at.ip)) {
+        spray_ip_ = c.at.ip;
+        spray_left_ = plan_->birthday_probes;
+        spray_next_ = now + settings_.spray_delay;
+        break;
+      }
+  }
   for (auto& c : plan_->remote)
     if (c.proto == transport::rudp)
       probe_to_.push_back(c.at);
@@ -314,6 +342,9 @@ void punch_attempt::reset_paths() {
   udp_path_.reset();
   udp_dial_.reset();
   grace_until_.reset();
+  spray_ip_.clear();
+  spray_left_ = 0;
+  spray_next_.reset();
 }
 
 void punch_attempt::end_round(const std::string& why, time_point now) {
@@ -361,7 +392,9 @@ punch_attempt::plan punch_attempt::make_plan() const {
         || (c.proto == transport::rudp && pl.udp))
       pl.remote.push_back(c);
   }
-  bool birthday = settings_.birthday && round_ == max_punch_rounds && pl.udp
+  // From round 2 on: round 1 tried the plain paths, which a symmetric
+  // NAT against a cone one leaves only to a birthday collision.
+  bool birthday = settings_.birthday && round_ >= 2 && pl.udp
                   && (both & cap_birthday);
   if (birthday && edm(ours_->mapping) && eim(theirs_->mapping))
     pl.birthday_sockets = settings_.birthday_sockets;

@@ -46,9 +46,10 @@
 //
 // Every round tries every candidate. Round 1 starts both sides together;
 // in round 2 the offerer starts at once (the answerer one forwarding
-// later); round 3 is birthday mode when one side's mapping is
-// endpoint-dependent and the other's is not (and both allow it), else
-// round 2 again. Port guesses are in round 1 as well: for TCP they are
+// later); rounds 2 and 3 add birthday mode when one side's mapping is
+// endpoint-dependent and the other's is not (and both allow it): the
+// endpoint-dependent side opens many sockets toward the peer, the other
+// sprays probes at random ports of its NAT (../shared/PUNCH-NOTES.md 4.4). Port guesses are in round 1 as well: for TCP they are
 // usually the only outside candidate (STUN sees another socket, peers see
 // outbound connections' ports). Almost every success comes in round
 // 1 (../shared/PUNCH-NOTES.md 1.4), so later rounds change strategy.
@@ -104,6 +105,12 @@ public:
     /// on the other (../shared/PUNCH-NOTES.md 4.4: >= 98 % in the lab).
     uint16_t birthday_sockets = 256;
     uint16_t birthday_probes = 1024;
+    /// The probing side sprays its probes this long after the round
+    /// starts (the other side's sockets open their mappings first), in
+    /// bursts of spray_burst every spray_interval.
+    duration spray_delay = std::chrono::milliseconds(200);
+    uint16_t spray_burst = 128;
+    duration spray_interval = std::chrono::milliseconds(50);
   };
 
   /// What this side brings.
@@ -180,6 +187,14 @@ public:
 
   /// Where to send a PROBE now (empty between bursts).
   std::vector<ip_endpoint> poll_probes(time_point now);
+
+  /// Birthday mode, the side that probes: `count` probes to random ports
+  /// of `ip` (the peer's outside address) are due now.
+  struct spray {
+    std::string ip;
+    uint16_t count = 0;
+  };
+  std::optional<spray> poll_spray(time_point now);
 
   /// The validated UDP path to start the rudp handshake on, once.
   std::optional<ip_endpoint> poll_udp_dial();
@@ -263,6 +278,10 @@ private:
   std::optional<ip_endpoint> udp_dial_;
   std::vector<ip_endpoint> peer_reflexive_;
   std::optional<ip_endpoint> reflexive_;
+  // Birthday mode's spray: where, how many are left, when the next burst.
+  std::string spray_ip_;
+  uint16_t spray_left_ = 0;
+  std::optional<time_point> spray_next_;
   std::optional<path> chosen_;
   bool plan_tcp_ = false;
   bool signalled_ = false;

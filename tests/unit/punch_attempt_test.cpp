@@ -260,14 +260,28 @@ CAF_TEST(failed rounds change strategy and end in a clean failure) {
   CAF_CHECK_EQUAL(plan_a->remote.size(), 3u);
   // Round 2: the offerer starts on the answer, the answerer on SYNC.
   CAF_CHECK(*started_b > *started_a);
+  // Birthday from round 2: the endpoint-dependent side opens sockets, the
+  // other sprays probes at its NAT's address, in bursts, a moment later.
+  CAF_CHECK_EQUAL(plan_a->birthday_sockets, 256);
+  CAF_CHECK_EQUAL(plan_b->birthday_probes, 1024);
+  CAF_CHECK(!a.poll_spray(now + 1s));
+  CAF_CHECK(!b.poll_spray(now));
+  size_t sprayed = 0, bursts = 0;
+  for (int ms = 0; ms <= 1000; ++ms)
+    if (auto sp = b.poll_spray(now + std::chrono::milliseconds(ms))) {
+      CAF_CHECK_EQUAL(sp->ip, "198.18.0.1");
+      CAF_CHECK_LESS_OR_EQUAL(sp->count, 128);
+      sprayed += sp->count;
+      ++bursts;
+    }
+  CAF_CHECK_EQUAL(sprayed, 1024u);
+  CAF_CHECK_EQUAL(bursts, 8u);
   plan_a.reset();
   plan_b.reset();
   run(3100ms);
   CAF_REQUIRE(plan_a && plan_b);
   CAF_CHECK_EQUAL(plan_a->round, 3);
-  // Birthday: the endpoint-dependent side opens sockets, the other probes.
-  CAF_CHECK_EQUAL(plan_a->birthday_sockets, 256);
-  CAF_CHECK_EQUAL(plan_b->birthday_probes, 1024);
+  CAF_CHECK_EQUAL(plan_a->birthday_sockets, 256); // and once more
   run(4s);
   CAF_CHECK(a.state() == ph::failed);
   CAF_CHECK(b.state() == ph::failed);

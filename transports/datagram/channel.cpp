@@ -129,6 +129,8 @@ void datagram_channel::on_init(const ip_endpoint& from,
   for (auto& [a, w] : watched_)
     if (std::find(w.sources.begin(), w.sources.end(), from) != w.sources.end())
       s->mark_punched();
+  if (cfg_.punched)
+    s->mark_punched();
   sessions_.emplace(i, std::move(s));
   by_init_.emplace(std::make_pair(src, p.sender), i);
   ++half_open_;
@@ -273,6 +275,9 @@ void datagram_channel::on_probe(const ip_endpoint& from, const uint8_t* data,
     return;
   }
   w.nonces.erase(n); // one answer per probe
+  if (std::find(w.sources.begin(), w.sources.end(), from) == w.sources.end()
+      && w.sources.size() < max_sources)
+    w.sources.push_back(from);
   auto ev = event::make(event::acked, 0);
   ev.attempt = *id;
   ev.remote = from;

@@ -55,6 +55,9 @@ public:
     flow_rates rates;
     std::shared_ptr<ip_meters> ips;
     std::chrono::milliseconds flood_timeout{30000};
+    /// A hole punch's own socket (birthday mode): every session a peer
+    /// starts on it is that punch's.
+    bool punched = false;
   };
 
   /// What happened, for the caller to act on.
