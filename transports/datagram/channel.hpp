@@ -157,7 +157,7 @@ public:
 
   /// Attempts watched at once, and what each may send and answer.
   static constexpr size_t max_watched = 16;
-  static constexpr uint32_t max_probes_per_attempt = 2048;
+  static constexpr uint32_t max_probes_per_attempt = 4096;
   static constexpr uint32_t max_acks_per_attempt = 512;
 
   /// Retransmissions, timeouts and keepalives due by `now`; call often
