@@ -73,7 +73,7 @@ void discovery_part::on_peers(conn_id c, const std::vector<uint8_t>& body) {
   // A round only for someone new: an empty sample is no reason to go
   // over the contacts again.
   if (!to_dial.empty())
-    fan_out(self, events::peers_learned{std::move(to_dial)});
+    fan_out(self, events::peers_learned{std::move(to_dial), e->peer});
 }
 
 void discovery_part::on(const service_event& ev) {

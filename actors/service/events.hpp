@@ -62,6 +62,9 @@ struct observed {
 /// Peer exchange taught us peers we are not connected to.
 struct peers_learned {
   std::vector<endpoint> to_dial;
+  /// The kept peer whose sample named them (it can introduce us when a
+  /// dial fails: punch_part).
+  peer_id from;
 };
 
 } // namespace events

@@ -340,7 +340,63 @@ void punch_part::fail(const peer_id& peer, const std::string& why) {
               connection_failed{target_text(peer), why});
 }
 
+// A peer learned from a kept peer's sample did not answer our dial (it is
+// behind a NAT now, or its address is stale): the peer that named it may
+// still keep it, and is asked to introduce us, once. The application did
+// not ask for this one, so it hears only of a success (new_peer, origin
+// punched).
+void punch_part::introduce_after_failed_dial(const endpoint& target) {
+  auto& st = self_->state;
+  if (!target.pinned)
+    return;
+  auto peer = *target.pinned;
+  auto i = std::find_if(learned_.begin(), learned_.end(),
+                        [&](auto& x) { return x.first == peer; });
+  if (i == learned_.end())
+    return;
+  auto teller = i->second;
+  learned_.erase(i);
+  if (st.stopping || st.conns->live(peer) || attempts_.size() >= max_attempts
+      || st.listen->bound_port() == 0)
+    return;
+  for (auto& [id, rec] : attempts_)
+    if (rec.peer == peer)
+      return;
+  auto kept = st.conns->kept_peers();
+  auto via = std::find_if(kept.begin(), kept.end(),
+                          [&](auto& x) { return x.first == teller; });
+  if (via == kept.end())
+    return;
+  attempt_id id;
+  probe_key key;
+  randombytes_buf(id.data(), id.size());
+  randombytes_buf(key.data(), key.size());
+  spawn_attempt(true, id, key, peer, {via->second}, std::nullopt);
+  attempts_[id].ours = false; // not asked for: failure stays quiet
+}
+
 void punch_part::on(const service_event& ev) {
+  if (auto learned = std::get_if<events::peers_learned>(&ev)) {
+    for (auto& ep : learned->to_dial) {
+      if (!ep.pinned)
+        continue;
+      auto known = std::find_if(learned_.begin(), learned_.end(),
+                                [&](auto& x) { return x.first == *ep.pinned; });
+      if (known != learned_.end())
+        learned_.erase(known);
+      if (learned_.size() >= max_learned)
+        learned_.erase(learned_.begin());
+      learned_.emplace_back(*ep.pinned, learned->from);
+    }
+    return;
+  }
+  if (auto failed = std::get_if<events::dial_failed>(&ev))
+    return introduce_after_failed_dial(failed->target);
+  if (auto gone = std::get_if<events::lost>(&ev)) {
+    if (gone->end.dial_failed && gone->end.target)
+      introduce_after_failed_dial(*gone->end.target);
+    return;
+  }
   auto up = std::get_if<events::announced>(&ev);
   if (!up)
     return;

@@ -60,8 +60,13 @@ public:
   caf::message_handler handlers();
 
   /// An event from the service: announced (an attempt's peer is
-  /// connected).
+  /// connected); peers_learned (who told us of whom) and a failed dial to
+  /// one of those (the teller is asked to introduce us: automatic
+  /// introduction).
   void on(const service_event& ev);
+
+  /// Peers learned from samples remembered for automatic introduction.
+  static constexpr size_t max_learned = 64;
 
   /// An attempt actor is gone; false when `dm` is not about one.
   bool on_down(const caf::down_msg& dm);
@@ -89,6 +94,7 @@ private:
   };
 
   void connect_peer(const crust::connect_peer& cmd);
+  void introduce_after_failed_dial(const endpoint& target);
   rendezvous_info prepare();
   void connect_with(const crust::connect_with& cmd);
   void introduce(conn_id asker, const peer_id& to,
@@ -114,6 +120,9 @@ private:
   self_ptr self_;
   std::shared_ptr<punch_registry> registry_;
   std::map<attempt_id, attempt_rec> attempts_;
+  // Who named each peer a sample told us of (oldest first), for automatic
+  // introduction when dialling it fails.
+  std::vector<std::pair<peer_id, peer_id>> learned_;
   // Our halves for connect_with: attempt -> when it was prepared.
   std::map<attempt_id, caf::actor_clock::time_point> prepared_;
   uint64_t bad_signals_ = 0;

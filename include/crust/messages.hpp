@@ -211,6 +211,9 @@ struct connect {
 /// their listen ports and over UDP from the reliable-UDP socket. Success
 /// shows up as new_peer with origin punched on both sides; failure as
 /// connection_failed with target "peer:HEX" and each round's reason.
+/// crust also does this by itself, quietly, when a dial to a peer that a
+/// kept peer's exchange named fails: that kept peer is asked to
+/// introduce us.
 struct connect_peer {
   peer_id peer;
   caf::optional<peer_id> via;

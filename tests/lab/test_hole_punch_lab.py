@@ -5,7 +5,9 @@ that keeps both, STUN from a real coturn. The first asks to connect to the
 second by id; the public node introduces them and they punch a path
 through both NATs: TCP when both may use it (it is favoured), UDP when
 TCP is off. Behind two symmetric NATs neither can be punched: the
-attempt fails cleanly within the punch timeout. Needs root; skips (exit
+attempt fails cleanly within the punch timeout. A dial to a peer learned
+from peer exchange that fails turns into an introduction by the peer that
+named it. Needs root; skips (exit
 0) otherwise. The whole NAT-pair matrix is still to come.
 
 Usage: python3 tests/lab/test_hole_punch_lab.py [path/to/crust-node]
@@ -25,6 +27,7 @@ from harness import _short  # noqa: E402
 from harness_case import NodeTestCase  # noqa: E402
 
 P1, P2 = "198.18.0.100", "198.18.0.102"
+P3, P3_OTHER = "198.18.0.110", "198.18.0.111"
 STUN = "--crust.stun-servers=[\"%s:3478\"]" % P1
 QUIET = ("--crust.upnp=false", "--crust.beacon=false", "--crust.peer-exchange=false")
 ANY = "--crust.listen-address=0.0.0.0"
@@ -41,6 +44,9 @@ class HolePunchLabTest(NodeTestCase):
         cls.p1 = lab.public_host("p1", ips=[P1])
         cls.p2 = lab.public_host("p2", ips=[P2])
         cls.turn = lab.coturn(cls.p1)
+        # miniupnpd checks RFC 5780 (coturn needs two IPs for that); the
+        # nodes keep the one-IP server, whose answers come at once.
+        cls.turn_5780 = lab.coturn(lab.public_host("p3", ips=[P3, P3_OTHER]))
 
     def lab_node(self, host, *args, name):
         n = self.node(*QUIET, *args, name=name, prefix=host.exec_prefix,
@@ -101,6 +107,52 @@ class HolePunchLabTest(NodeTestCase):
             self.assertTrue(got["remote"].startswith("udp://"), _short(got))
             self.assertIn(r.wan_ip, got["remote"], _short(got))
         self.exchange(a, b)  # traffic on the punched path
+
+    def test_a_failed_dial_to_a_learned_peer_becomes_an_introduction(self):
+        """B was reachable through its gateway's UPnP mapping when M dialled
+        it, so M's peer exchange names B at that address. The mapping is
+        gone by the time A learns of B: A's dial fails, and A asks M, who
+        told it of B, to introduce them, without being told to."""
+        HolePunchLabTest.pairs += 1
+        tag = "ai" + str(self.pairs)
+        r_a = self.lab.router("ra" + tag, kind="port-restricted")
+        r_b = self.lab.router("rb" + tag, kind="port-restricted")
+        self.lab.miniupnpd(r_b, stun=self.turn_5780, upnp=True, natpmp=False)
+        h_a = self.lab.host("ha" + tag, behind=r_a)
+        h_b = self.lab.host("hb" + tag, behind=r_b)
+        m = self.node("--crust.upnp=false", "--crust.beacon=false", name="M",
+                      prefix=self.p2.exec_prefix, listen=ANY, start=False)
+        ev = m.wait_for("listening", timeout=10)
+        m.id = ev["peer_id"]
+        m.endpoint = "tcp://%s:%s" % (P2, ev["endpoints"][0].rsplit(":", 1)[1])
+        b = self.node("--crust.beacon=false", STUN, name="B",
+                      prefix=h_b.exec_prefix, listen=ANY, start=False)
+        b.id = b.wait_for("listening", timeout=10)["peer_id"]
+        mapped = b.wait_for("port_mapping", lambda e: e.get("method"), timeout=20)
+        public = [x for x in mapped["external"] if x.startswith("tcp://")][0]
+        # M dials B through the mapping: B is in M's cache, and M keeps it.
+        m.send_line("connect %s#%s" % (public, b.id))
+        m.wait_for("new_peer", lambda e: e["peer_id"] == b.id, timeout=10)
+        b.wait_for("new_peer", lambda e: e["peer_id"] == m.id, timeout=10)
+        self.exchange(m, b)
+        # The mapping goes away (the gateway forgot it).
+        r_b.run(["nft", "flush", "chain", "inet", "filter", "prerouting_miniupnpd"])
+        a = self.node("--crust.upnp=false", "--crust.beacon=false", STUN,
+                      "--crust.connect-timeout=2s", name="A",
+                      prefix=h_a.exec_prefix, listen=ANY, start=False)
+        a.id = a.wait_for("listening", timeout=10)["peer_id"]
+        a.wait_for("external_endpoints",
+                   lambda e: any(x["source"] == "stun" for x in e["addresses"]),
+                   timeout=15)
+        a.send_line("connect " + m.endpoint)
+        got = a.wait_for("new_peer", lambda e: e["peer_id"] == b.id, timeout=30)
+        print("introduced after the failed dial: %s" % _short(got))
+        # Punched (a dial that worked would say bootstrap_out), through
+        # B's NAT (its gateway keeps the listen port: the address is the
+        # old mapping's, the way in is the punch's conntrack entry).
+        self.assertEqual(got["origin"], "punched", _short(got))
+        self.assertIn(r_b.wan_ip, got["remote"], _short(got))
+        self.exchange(a, b)
 
     def test_symmetric_pair_fails_cleanly_within_the_punch_timeout(self):
         m, a, b, _, _ = self.introduced_pair("symmetric")
