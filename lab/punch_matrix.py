@@ -130,9 +130,13 @@ class Cell:
                                    hairpin=kind == "hairpin-on")
         return self.lab.host("h" + name, behind=r), args, r
 
-    def _node(self, host, args, name, kind):
+    def _start(self, host, args, name):
         n = Node(*args, name=name, prefix=host.exec_prefix, listen=ANY)
         self.nodes.append(n)
+        return n
+
+    def _ready(self, n, kind):
+        """Waits until `n` listens and knows what it needs of the outside."""
         ev = n.wait_for("listening", timeout=10)
         n.id = ev["peer_id"]
         if kind == "udp-blocked":
@@ -154,8 +158,11 @@ class Cell:
         h_a, args_a, r_a = self._host("a", self.a_kind, shared)
         h_b, args_b, r_b = self._host("b", self.b_kind, shared)
         self.routers = {"a": r_a, "b": r_b}
-        self.a = self._node(h_a, args_a, "A", self.a_kind)
-        self.b = self._node(h_b, args_b, "B", self.b_kind)
+        # Both start at once: their NAT discovery (seconds) overlaps.
+        self.a = self._start(h_a, args_a, "A")
+        self.b = self._start(h_b, args_b, "B")
+        self._ready(self.a, self.a_kind)
+        self._ready(self.b, self.b_kind)
         for n in (self.a, self.b):
             n.send_line("connect " + self.m.endpoint)
             n.wait_for("new_peer", lambda e: e["peer_id"] == self.m.id, timeout=10)
@@ -168,7 +175,25 @@ class Cell:
 
     def run(self):
         """Connects A to B by id; a dict: connected, path, lan, seconds,
-        reason, remote."""
+        reason, remote, and leaked: descriptors A and B hold beyond what
+        they held before, once the attempt is over (a connection's one on
+        each side when connected)."""
+        a, b = self.a, self.b
+        before = [fd_count(n) for n in (a, b)]
+        result = self._connect()
+        # Sockets of the attempt (punch sockets, birthday sockets) close
+        # as it ends; give them a moment, bounded.
+        allowed = [x + (2 if result["connected"] else 0) for x in before]
+        deadline = time.monotonic() + 5
+        while True:
+            extra = [fd_count(n) - x for n, x in zip((a, b), allowed)]
+            if max(extra) <= 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        result["leaked"] = max(0, max(extra))
+        return result
+
+    def _connect(self):
         a, b = self.a, self.b
         started = time.monotonic()
         a.send_line("connect-peer %s via %s" % (b.id, self.m.id))
@@ -234,6 +259,14 @@ class MatrixLab:
         self.lab.close()
 
 
+def fd_count(node):
+    """Open descriptors of a node's process."""
+    try:
+        return len(os.listdir("/proc/%d/fd" % node.proc.pid))
+    except OSError:
+        return 0
+
+
 def percentile(xs, p):
     xs = sorted(xs)
     k = max(0, min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1)))))
@@ -265,9 +298,11 @@ def main():
                 finally:
                     cell.close()
                 results[(a, b)].append(r)
-                print("run %d %-12s %s" % (run + 1, label(a, b),
-                                           "%s %.2f s" % (r["path"], r["seconds"] or 0)
-                                           if r["connected"] else "failed: " + r["reason"]),
+                print("run %d %-12s %s%s" % (run + 1, label(a, b),
+                                             "%s %.2f s" % (r["path"], r["seconds"] or 0)
+                                             if r["connected"] else "failed: " + r["reason"],
+                                             "; %d descriptors left over" % r["leaked"]
+                                             if r["leaked"] else ""),
                       file=sys.stderr, flush=True)
         finally:
             m.close()

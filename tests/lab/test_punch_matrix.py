@@ -45,6 +45,9 @@ class PunchMatrixTest(unittest.TestCase):
                         "%s: expected %s, got %s" % (punch_matrix.label(a, b), want, r))
         if r["connected"] and a in ("hairpin-on", "hairpin-off"):
             self.assertTrue(r["lan"], "the LAN candidate must win: %s" % r)
+        # Nothing the attempt opened outlives it (birthday mode's 256
+        # sockets included).
+        self.assertEqual(r["leaked"], 0, r)
         if not r["connected"]:
             # A clean failure, within the punch timeout: never a hang.
             self.assertLess(r["seconds"], 13, r)

@@ -194,9 +194,21 @@ void datagram_channel::kill(uint32_t session, std::string reason,
 
 namespace {
 
-// Nonces kept per attempt, and sources remembered.
-constexpr size_t max_nonces = 64;
+// Sources remembered per attempt (of probes, and of acks).
 constexpr size_t max_sources = 32;
+
+// A probe's nonce names where it went: keyed with the attempt's key over
+// the destination, so an ack proves it answers a probe we sent there
+// without our keeping a nonce per probe (birthday mode sprays a thousand).
+datagram::probe_nonce nonce_for(const probe_key& key, const ip_endpoint& to) {
+  auto text = to_string(to);
+  auto m = attempt_mac(key, "crust-probe-nonce",
+                       reinterpret_cast<const uint8_t*>(text.data()),
+                       text.size());
+  datagram::probe_nonce n;
+  std::copy(m.begin(), m.begin() + n.size(), n.begin());
+  return n;
+}
 
 } // namespace
 
@@ -219,13 +231,9 @@ bool datagram_channel::probe(const attempt_id& a, const ip_endpoint& to) {
   if (i == watched_.end() || i->second.probes >= max_probes_per_attempt)
     return false;
   auto& w = i->second;
-  datagram::probe_nonce nonce;
-  randombytes_buf(nonce.data(), nonce.size());
-  auto bytes = datagram::encode_probe(a, w.key, w.offerer, nonce);
+  auto bytes = datagram::encode_probe(a, w.key, w.offerer,
+                                      nonce_for(w.key, to));
   ++w.probes;
-  w.nonces.push_back(nonce);
-  if (w.nonces.size() > max_nonces)
-    w.nonces.pop_front();
   send_raw(to, std::move(bytes));
   return true;
 }
@@ -269,12 +277,14 @@ void datagram_channel::on_probe(const ip_endpoint& from, const uint8_t* data,
     events_.push_back(std::move(ev));
     return;
   }
-  auto n = std::find(w.nonces.begin(), w.nonces.end(), p->nonce);
-  if (n == w.nonces.end()) {
+  // It answers a probe we sent to where it comes from, once.
+  if (p->nonce != nonce_for(w.key, from)
+      || std::find(w.acked.begin(), w.acked.end(), from) != w.acked.end()
+      || w.acked.size() >= max_sources) {
     ++stats_.probes_refused;
     return;
   }
-  w.nonces.erase(n); // one answer per probe
+  w.acked.push_back(from);
   if (std::find(w.sources.begin(), w.sources.end(), from) == w.sources.end()
       && w.sources.size() < max_sources)
     w.sources.push_back(from);

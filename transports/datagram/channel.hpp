@@ -212,8 +212,8 @@ private:
     bool offerer = false;
     uint32_t probes = 0;
     uint32_t acks = 0;
-    // The nonces of our last probes: an ack must answer one of them.
-    std::deque<datagram::probe_nonce> nonces;
+    // Where acks came from (bounded): one event each.
+    std::vector<ip_endpoint> acked;
     // Where the peer's probes came from (bounded): sessions from there
     // are the attempt's.
     std::vector<ip_endpoint> sources;
