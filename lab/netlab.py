@@ -237,6 +237,13 @@ class Lab:
         self.daemons.append(d)
         return d.start()
 
+    def tcp_delay_relay(self, host, target, port, delay_ms):
+        """TCP relay on host at (host.ip, port) forwarding to target with
+        delay_ms each way (netlab_daemons.TcpDelayRelay)."""
+        d = netlab_daemons.TcpDelayRelay(self, host, target, port, delay_ms)
+        self.daemons.append(d)
+        return d.start()
+
     def pids(self):
         """Every process now running in the lab's namespaces."""
         return ns_pids(self.namespaces)

@@ -292,6 +292,63 @@ def relay(a, listen, stats):
             stats["forwarded"] += 1
 
 
+def cmd_tcp_relay(a):
+    """TCP relay that holds every chunk for delay ms in each direction (the
+    lab has no netem): clients connect to --bind:port, each gets its own
+    connection to target. A client or target closing closes the pair."""
+    listen = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listen.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listen.bind((a.bind, a.port))
+    listen.listen(64)
+    stats = {"forwarded": 0, "clients": 0}
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print("READY", flush=True)
+    try:
+        tcp_relay(a, listen, stats)
+    finally:
+        say(stats)
+
+
+def tcp_relay(a, listen, stats):
+    target = addr(a.target)
+    peer, queue = {}, []  # socket -> its other end; (due, seq, out, data)
+    seq = 0
+    deadline = time.monotonic() + a.max_seconds
+    while time.monotonic() < deadline:
+        wait = 0.5 if not queue else max(0.0, min(0.5, queue[0][0] - time.monotonic()))
+        for s in select.select([listen] + list(peer), [], [], wait)[0]:
+            if s is listen:
+                c, _ = listen.accept()
+                if len(peer) >= 128:
+                    c.close()
+                    continue
+                up = socket.create_connection(target, timeout=5)
+                peer[c], peer[up] = up, c
+                stats["clients"] += 1
+                continue
+            if s not in peer:
+                continue
+            try:
+                data = s.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                other = peer.pop(s)
+                peer.pop(other, None)
+                s.close()
+                other.close()
+                continue
+            heapq.heappush(queue, (time.monotonic() + a.delay_ms / 1000.0, seq, peer[s], data))
+            seq += 1
+        while queue and queue[0][0] <= time.monotonic():
+            _, _, out, data = heapq.heappop(queue)
+            try:
+                out.sendall(data)
+                stats["forwarded"] += 1
+            except OSError:
+                pass
+
+
 def main(argv):
     p = argparse.ArgumentParser(prog="netlab_agent")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -345,10 +402,17 @@ def main(argv):
     x.add_argument("--loss", type=float, default=0)
     x.add_argument("--seed", type=int, default=None)
     x.add_argument("--max-seconds", type=float, default=600)
+    x = sub.add_parser("tcp-relay")
+    x.add_argument("port", type=int)
+    x.add_argument("target")
+    x.add_argument("--bind", default="")
+    x.add_argument("--delay-ms", type=float, default=0)
+    x.add_argument("--max-seconds", type=float, default=3600)
     a = p.parse_args(argv)
     {"stun": cmd_stun, "echo": cmd_echo, "probe": cmd_probe, "sink": cmd_sink,
      "send": cmd_send, "tcp-listen": cmd_tcp_listen,
-     "tcp-connect": cmd_tcp_connect, "relay": cmd_relay}[a.cmd](a)
+     "tcp-connect": cmd_tcp_connect, "relay": cmd_relay,
+     "tcp-relay": cmd_tcp_relay}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -148,3 +148,28 @@ class ImpairmentRelay:
             return self.proc.result(5)
         finally:
             self.proc.stop()
+
+
+class TcpDelayRelay:
+    """Delay for TCP on the public segment (no tc/netem here): a relay on a
+    lab host at .address forwards each client's stream to target and back,
+    every chunk held delay_ms each way."""
+
+    def __init__(self, lab, host, target, port, delay_ms):
+        self.host, self.target = host, netlab_nodes.address_of(target)
+        self.address = (host.ip, port)
+        self.args = ["tcp-relay", port, "%s:%d" % self.target, "--bind", host.ip,
+                     "--delay-ms", delay_ms]
+        self.proc = None
+
+    def start(self):
+        self.proc = self.host.agent_start(*self.args, name="tcp-relay")
+        return self
+
+    def stop(self):
+        self.proc.popen.terminate()
+        try:
+            return self.proc.result(5)
+        finally:
+            self.proc.stop()
+

@@ -9,13 +9,16 @@ to B by id through M (connect-peer), and a message round trip proves
 traffic on the final path.
 
   /usr/bin/python3 lab/punch_matrix.py [--runs N] [--loss PCT] [--udp-only]
-                                       [--cells a/b,c/d] [crust-node]
+                                       [--delay MS] [--cells PRC-SYM,rst]
+                                       [crust-node]
 
 prints the table: per cell whether it connected, on which path (the
 transport, and whether the peer's address was a LAN one), and the median
 and p95 time from connect-peer to new_peer on A over the runs. --loss
 drops that share of UDP on every router (the lab's loss is UDP only);
---udp-only turns TCP punching off, so that UDP is what is measured.
+--udp-only turns TCP punching off, so that UDP is what is measured;
+--delay puts a TCP relay holding every chunk MS each way between the nodes
+and M, so that the signalling path has a real round trip.
 tests/lab/test_punch_matrix.py runs each cell once and asserts EXPECTED.
 Needs root.
 """
@@ -95,8 +98,10 @@ def label(a, b):
 class Cell:
     """One cell's lab nodes; run() connects A to B once."""
 
-    def __init__(self, lab, turn, m, a_kind, b_kind, tag, loss=0, extra=()):
+    def __init__(self, lab, turn, m, a_kind, b_kind, tag, loss=0, extra=(),
+                 contact=None):
         self.lab, self.turn, self.m = lab, turn, m
+        self.contact = contact or m.endpoint
         self.a_kind, self.b_kind, self.tag = a_kind, b_kind, tag
         self.loss, self.extra = loss, tuple(extra)
         self.nodes = []
@@ -164,7 +169,7 @@ class Cell:
         self._ready(self.a, self.a_kind)
         self._ready(self.b, self.b_kind)
         for n in (self.a, self.b):
-            n.send_line("connect " + self.m.endpoint)
+            n.send_line("connect " + self.contact)
             n.wait_for("new_peer", lambda e: e["peer_id"] == self.m.id, timeout=10)
             self.m.wait_for("new_peer", lambda e: e["peer_id"] == n.id, timeout=10)
             # A message arrives only once both ends keep: then M introduces.
@@ -235,7 +240,7 @@ class MatrixLab:
     """A lab with a STUN server and the public node M that every cell's
     nodes use; cells get fresh routers (fresh conntrack)."""
 
-    def __init__(self):
+    def __init__(self, delay_ms=0):
         self.lab = netlab.Lab()
         # Two IPs: coturn then supports RFC 5780, which miniupnpd checks.
         p1 = self.lab.public_host("p1", ips=["198.18.0.100", "198.18.0.101"])
@@ -245,12 +250,22 @@ class MatrixLab:
                       prefix=self.p2.exec_prefix, listen=ANY)
         ev = self.m.wait_for("listening", timeout=10)
         self.m.id = ev["peer_id"]
-        self.m.endpoint = "tcp://198.18.0.102:%s" % ev["endpoints"][0].rsplit(":", 1)[1]
+        port = int(ev["endpoints"][0].rsplit(":", 1)[1])
+        self.m.endpoint = "tcp://198.18.0.102:%d" % port
+        self.contact = self.m.endpoint
+        if delay_ms:
+            # The nodes reach M through a relay that holds every chunk
+            # delay_ms each way: the signalling path's round trip is then
+            # four times that, and the offerer's half-round-trip wait counts.
+            p4 = self.lab.public_host("p4", ips=["198.18.0.104"])
+            self.lab.tcp_delay_relay(p4, ("198.18.0.102", port), 7000, delay_ms)
+            self.contact = "tcp://198.18.0.104:7000"
         self.count = 0
 
     def cell(self, a, b, loss=0, extra=()):
         self.count += 1
-        c = Cell(self.lab, self.turn, self.m, a, b, "%d" % self.count, loss, extra)
+        c = Cell(self.lab, self.turn, self.m, a, b, "%d" % self.count, loss, extra,
+                 self.contact)
         c.setup()
         return c
 
@@ -278,6 +293,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--loss", type=int, default=0)
     ap.add_argument("--udp-only", action="store_true")
+    ap.add_argument("--delay", type=int, default=0,
+                    help="ms each way on the nodes' paths to M (a TCP relay)")
     ap.add_argument("--cells", default="", help="e.g. PRC-PRC,rst")
     ap.add_argument("binary", nargs="?")
     opts = ap.parse_args()
@@ -289,7 +306,7 @@ def main():
     extra = ("--crust.punch-tcp=false",) if opts.udp_only else ()
     results = {c: [] for c in wanted}
     for run in range(opts.runs):
-        m = MatrixLab()
+        m = MatrixLab(opts.delay)
         try:
             for a, b in wanted:
                 cell = m.cell(a, b, opts.loss, extra)
@@ -306,8 +323,9 @@ def main():
                       file=sys.stderr, flush=True)
         finally:
             m.close()
-    title = "loss %d%%%s, %d runs" % (opts.loss, ", UDP only" if opts.udp_only else "",
-                                      opts.runs)
+    title = "loss %d%%%s%s, %d runs" % (
+        opts.loss, ", UDP only" if opts.udp_only else "",
+        ", %d ms each way to M" % opts.delay if opts.delay else "", opts.runs)
     print("\n%-12s %-9s %-10s %-8s %-9s %-9s %s" % ("cell", "expected", "connected",
                                                   "path", "median", "p95", title))
     for c in wanted:
@@ -315,8 +333,11 @@ def main():
         ok = [r for r in rs if r["connected"]]
         paths = sorted({r["path"] + (" lan" if r["lan"] else "") for r in ok}) or ["none"]
         times = [r["seconds"] for r in ok]
+        # Through the delay relay, M sees the nodes at the relay's address,
+        # so its echo (all a UDP-blocked node knows of its outside) is wrong.
+        blind = opts.delay and "udp-blocked" in c
         print("%-12s %-9s %-10s %-8s %-9s %-9s" % (
-            label(*c), expected(*c) if not opts.udp_only else "-",
+            label(*c), "-" if opts.udp_only or blind else expected(*c),
             "%d/%d" % (len(ok), len(rs)), ",".join(paths),
             "%.3f s" % statistics.median(times) if times else "-",
             "%.3f s" % percentile(times, 95) if times else "-"))

@@ -184,11 +184,14 @@ std::vector<candidate> gather_candidates(const local_view& v) {
     }
     outside_ips.insert(at->ip);
   }
-  for (auto& text : v.lone_echoes)
-    if (auto at = split(text); at && !is_loopback_ip(at->ip))
-      outside_ips.insert(at->ip);
   for (auto& ip : outside_ips)
     ports(ip, candidate_kind::port_guess);
+  // A lone peer's word (a TCP echo) guesses a TCP port only: UDP has STUN
+  // for its outside address, and birthday mode aims at the address UDP
+  // candidates name.
+  for (auto& text : v.lone_echoes)
+    if (auto at = split(text); at && !is_loopback_ip(at->ip))
+      add(transport::tcp, at->ip, v.tcp_port, candidate_kind::port_guess);
   normalize_candidates(cs);
   return cs;
 }

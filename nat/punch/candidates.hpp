@@ -68,7 +68,8 @@ struct local_view {
   external_endpoints outside;
   /// "IP:PORT" a single peer says it sees us at, which the view does not
   /// trust as our address (no second word for it): its IP is still worth
-  /// a port guess (behind a NAT that blocks UDP, the only outside word).
+  /// a TCP port guess (behind a NAT that blocks UDP, the only outside
+  /// word).
   std::vector<std::string> lone_echoes;
 };
 

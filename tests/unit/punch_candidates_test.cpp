@@ -95,13 +95,17 @@ CAF_TEST(a lone peer echo is only worth a port guess) {
   local_view v;
   v.interface_ips = {"10.0.0.2"};
   v.tcp_port = 5483;
+  v.udp_port = 5483;
   v.lone_echoes = {"198.18.0.12:34488", "127.0.0.1:5483", "junk"};
   auto cs = gather_candidates(v);
   CAF_CHECK(has(cs, transport::tcp, "198.18.0.12", 5483,
                 candidate_kind::port_guess));
   CAF_CHECK(!has(cs, transport::tcp, "198.18.0.12", 34488,
                  candidate_kind::reflexive));
-  CAF_CHECK_EQUAL(cs.size(), 2u); // the host and the guess
+  // Not for UDP: a lone echo must not aim birthday mode's spray.
+  CAF_CHECK(!has(cs, transport::rudp, "198.18.0.12", 5483,
+                 candidate_kind::port_guess));
+  CAF_CHECK_EQUAL(cs.size(), 3u); // the host's two and the TCP guess
 }
 
 CAF_TEST(candidates are bounded per transport) {
