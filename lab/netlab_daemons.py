@@ -137,8 +137,10 @@ class ImpairmentRelay:
             self.args += ["--seed", seed]
         self.proc = None
 
+    name = "relay"
+
     def start(self):
-        self.proc = self.host.agent_start(*self.args, name="relay")
+        self.proc = self.host.agent_start(*self.args, name=self.name)
         return self
 
     def stop(self):
@@ -150,10 +152,10 @@ class ImpairmentRelay:
             self.proc.stop()
 
 
-class TcpDelayRelay:
+class TcpDelayRelay(ImpairmentRelay):
     """Delay for TCP on the public segment (no tc/netem here): a relay on a
     lab host at .address forwards each client's stream to target and back,
-    every chunk held delay_ms each way."""
+    every chunk held delay_ms each way. stop() returns its counts."""
 
     def __init__(self, lab, host, target, port, delay_ms):
         self.host, self.target = host, netlab_nodes.address_of(target)
@@ -161,15 +163,4 @@ class TcpDelayRelay:
         self.args = ["tcp-relay", port, "%s:%d" % self.target, "--bind", host.ip,
                      "--delay-ms", delay_ms]
         self.proc = None
-
-    def start(self):
-        self.proc = self.host.agent_start(*self.args, name="tcp-relay")
-        return self
-
-    def stop(self):
-        self.proc.popen.terminate()
-        try:
-            return self.proc.result(5)
-        finally:
-            self.proc.stop()
-
+        self.name = "tcp-relay"

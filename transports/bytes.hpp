@@ -2,8 +2,10 @@
 // (records, HELLO, peer exchange, beacon, STUN, datagrams) uses these.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace crust::bytes {
@@ -29,6 +31,17 @@ T get(const uint8_t* p) {
   for (size_t i = 0; i < sizeof(T); ++i)
     x = static_cast<T>((x << 8) | p[i]);
   return x;
+}
+
+/// A fixed-size array (an attempt id, a key) from bytes that travelled in
+/// a message as a vector; none unless the size is exactly right.
+template <class Array>
+std::optional<Array> to_array(const std::vector<uint8_t>& raw) {
+  Array out;
+  if (raw.size() != out.size())
+    return std::nullopt;
+  std::copy(raw.begin(), raw.end(), out.begin());
+  return out;
 }
 
 } // namespace crust::bytes

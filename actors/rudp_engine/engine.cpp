@@ -12,6 +12,7 @@
 #include "actors/rudp_engine/udp_reader.hpp"
 #include "crust/errors.hpp"
 #include "crust/messages.hpp"
+#include "transports/bytes.hpp"
 #include "transports/datagram/sctp_link.hpp"
 #include "transports/io/udp_socket.hpp"
 
@@ -94,15 +95,6 @@ void arrived(route& r, std::vector<uint8_t> frame) {
 
 std::vector<uint8_t> raw(const attempt_id& a) {
   return {a.begin(), a.end()};
-}
-
-template <class Array>
-std::optional<Array> from_raw(const std::vector<uint8_t>& bytes) {
-  Array out;
-  if (bytes.size() != out.size())
-    return std::nullopt;
-  std::copy(bytes.begin(), bytes.end(), out.begin());
-  return out;
 }
 
 // A watched attempt's probe or ack goes to its watcher.
@@ -409,8 +401,8 @@ rudp_engine_actor::behavior_type engine(engine_ptr self, caf::timespan tick) {
     [=](rudp_watch_atom, rudp_socket sock, const std::vector<uint8_t>& a,
         const std::vector<uint8_t>& k, bool offerer) -> caf::result<caf::ok_atom> {
       auto i = self->state.eps.find(sock.id);
-      auto id = from_raw<attempt_id>(a);
-      auto key = from_raw<probe_key>(k);
+      auto id = bytes::to_array<attempt_id>(a);
+      auto key = bytes::to_array<probe_key>(k);
       if (i == self->state.eps.end() || !id || !key)
         return make_error(errc::unreachable, "rudp is not running");
       auto& ep = i->second;
@@ -424,7 +416,7 @@ rudp_engine_actor::behavior_type engine(engine_ptr self, caf::timespan tick) {
     },
     [=](rudp_unwatch_atom, rudp_socket sock, const std::vector<uint8_t>& a) {
       auto i = self->state.eps.find(sock.id);
-      auto id = from_raw<attempt_id>(a);
+      auto id = bytes::to_array<attempt_id>(a);
       if (i == self->state.eps.end() || !id)
         return;
       i->second.ch->unwatch(*id);
@@ -433,7 +425,7 @@ rudp_engine_actor::behavior_type engine(engine_ptr self, caf::timespan tick) {
     [=](rudp_probe_atom, rudp_socket sock, const std::vector<uint8_t>& a,
         const std::vector<endpoint>& targets) {
       auto i = self->state.eps.find(sock.id);
-      auto id = from_raw<attempt_id>(a);
+      auto id = bytes::to_array<attempt_id>(a);
       if (i == self->state.eps.end() || !id)
         return;
       auto& ep = i->second;

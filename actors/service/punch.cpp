@@ -11,6 +11,7 @@
 #include "crust/errors.hpp"
 #include "nat/punch/candidates.hpp"
 #include "nat/punch/signal.hpp"
+#include "transports/bytes.hpp"
 #include "transports/io/interfaces.hpp"
 #include "transports/wire.hpp"
 
@@ -36,11 +37,7 @@ std::optional<attempt_id> attempt_of(const std::vector<uint8_t>& signal) {
 
 // An attempt id as attempts and punchers send it: its 16 bytes.
 std::optional<attempt_id> attempt_from(const std::vector<uint8_t>& raw) {
-  attempt_id id;
-  if (raw.size() != id.size())
-    return std::nullopt;
-  std::copy(raw.begin(), raw.end(), id.begin());
-  return id;
+  return bytes::to_array<attempt_id>(raw);
 }
 
 std::string error_text(const caf::error& err) {

@@ -197,6 +197,12 @@ namespace {
 // Sources remembered per attempt (of probes, and of acks).
 constexpr size_t max_sources = 32;
 
+// Adds `x` to a bounded list of addresses, once.
+void remember(std::vector<ip_endpoint>& xs, const ip_endpoint& x) {
+  if (std::find(xs.begin(), xs.end(), x) == xs.end() && xs.size() < max_sources)
+    xs.push_back(x);
+}
+
 // A probe's nonce names where it went: keyed with the attempt's key over
 // the destination, so an ack proves it answers a probe we sent there
 // without our keeping a nonce per probe (birthday mode sprays a thousand).
@@ -268,9 +274,7 @@ void datagram_channel::on_probe(const ip_endpoint& from, const uint8_t* data,
     }
     ++w.acks;
     send_raw(from, std::move(ack));
-    if (std::find(w.sources.begin(), w.sources.end(), from) == w.sources.end()
-        && w.sources.size() < max_sources)
-      w.sources.push_back(from);
+    remember(w.sources, from);
     auto ev = event::make(event::probed, 0);
     ev.attempt = *id;
     ev.remote = from;
@@ -285,9 +289,7 @@ void datagram_channel::on_probe(const ip_endpoint& from, const uint8_t* data,
     return;
   }
   w.acked.push_back(from);
-  if (std::find(w.sources.begin(), w.sources.end(), from) == w.sources.end()
-      && w.sources.size() < max_sources)
-    w.sources.push_back(from);
+  remember(w.sources, from);
   auto ev = event::make(event::acked, 0);
   ev.attempt = *id;
   ev.remote = from;
