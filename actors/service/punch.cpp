@@ -40,19 +40,27 @@ std::optional<attempt_id> attempt_from(const std::vector<uint8_t>& raw) {
   return bytes::to_array<attempt_id>(raw);
 }
 
-std::string error_text(const caf::error& err) {
-  return error_detail(err).value_or("connection info is invalid");
-}
-
 std::string target_text(const peer_id& peer) {
   return "peer:" + to_string(peer);
 }
 
+punch_attempt::settings attempt_settings(const service_options& o) {
+  punch_attempt::settings s;
+  s.overall = o.punch_timeout;
+  // Three rounds share the timeout, up to about 3 s each.
+  s.round_time = std::min<punch_attempt::duration>(std::chrono::seconds(3),
+                                                   o.punch_timeout / 3);
+  s.birthday = o.punch_birthday;
+  return s;
+}
+
+} // namespace
+
 // What we bring to an attempt with `peer`: our candidates, our NAT's
 // mapping, and the paths we may punch (UDP while our rudp socket is
 // open; birthday mode as configured).
-punch_attempt::local_info local_info(self_ptr self, const peer_id& peer) {
-  auto& st = self->state;
+punch_attempt::local_info punch_part::our_info(const peer_id& peer) const {
+  auto& st = self_->state;
   bool udp = st.opts.punch_udp && st.listen->rudp_ready();
   local_view v;
   v.interface_ips = reachable_addresses(st.opts.listen_address);
@@ -73,18 +81,6 @@ punch_attempt::local_info local_info(self_ptr self, const peer_id& peer) {
   li.udp_dialer = st.id < peer;
   return li;
 }
-
-punch_attempt::settings attempt_settings(const service_options& o) {
-  punch_attempt::settings s;
-  s.overall = o.punch_timeout;
-  // Three rounds share the timeout, up to about 3 s each.
-  s.round_time = std::min<punch_attempt::duration>(std::chrono::seconds(3),
-                                                   o.punch_timeout / 3);
-  s.birthday = o.punch_birthday;
-  return s;
-}
-
-} // namespace
 
 // -- the introducer -----------------------------------------------------------
 
@@ -142,62 +138,6 @@ void punch_part::connect_peer(const crust::connect_peer& cmd) {
   spawn_attempt(true, id, key, cmd.peer, std::move(vias), std::nullopt);
 }
 
-// -- attempts the application signals ----------------------------------------
-
-rendezvous_info punch_part::prepare() {
-  auto& st = self_->state;
-  auto now = self_->clock().now();
-  // Forget what expired, then the oldest beyond the cap.
-  for (auto i = prepared_.begin(); i != prepared_.end();)
-    i = now - i->second > prepared_lifetime ? prepared_.erase(i) : std::next(i);
-  while (prepared_.size() >= max_prepared)
-    prepared_.erase(std::min_element(
-      prepared_.begin(), prepared_.end(),
-      [](auto& a, auto& b) { return a.second < b.second; }));
-  rendezvous r;
-  randombytes_buf(r.attempt.data(), r.attempt.size());
-  randombytes_buf(r.key.data(), r.key.size());
-  auto li = local_info(self_, st.id); // udp_dialer is decided later
-  r.mapping = li.mapping;
-  r.caps = li.caps;
-  r.candidates = std::move(li.candidates);
-  prepared_[r.attempt] = now;
-  return rendezvous_info{st.id,
-                         encode_rendezvous(*st.me, st.opts.network_name, r)};
-}
-
-void punch_part::connect_with(const crust::connect_with& cmd) {
-  auto& st = self_->state;
-  auto theirs = decode_rendezvous(st.opts.network_name, cmd.theirs);
-  if (!theirs)
-    return self_->send(st.handler,
-                       connection_failed{"connection-info",
-                                         "their " + error_text(theirs.error())});
-  auto& peer = theirs->peer;
-  auto ours = decode_rendezvous(st.opts.network_name, cmd.ours);
-  if (!ours)
-    return fail(peer, "our " + error_text(ours.error()));
-  auto mine = prepared_.find(ours->attempt);
-  if (ours->peer != st.id || mine == prepared_.end()
-      || self_->clock().now() - mine->second > prepared_lifetime)
-    return fail(peer, "our connection info is not one this node prepared "
-                      "(or it was used, or is older than ten minutes)");
-  if (peer == st.id)
-    return fail(peer, "that is this node's own connection info");
-  prepared_.erase(mine); // one attempt per half
-  if (st.conns->live(peer))
-    return; // connected already
-  for (auto& [id, rec] : attempts_)
-    if (rec.peer == peer)
-      return fail(peer, "a hole punch with that peer runs already");
-  if (attempts_.size() >= max_attempts)
-    return fail(peer, "too many hole punches at once");
-  if (st.listen->bound_port() == 0)
-    return fail(peer, "not listening yet");
-  auto a = combine(*ours, *theirs);
-  spawn_attempt(a.we_offer, a.id, a.key, peer, {}, a.theirs, true);
-}
-
 void punch_part::spawn_attempt(bool offerer, const attempt_id& id,
                                const probe_key& key, const peer_id& peer,
                                std::vector<conn_id> vias,
@@ -212,7 +152,7 @@ void punch_part::spawn_attempt(bool offerer, const attempt_id& id,
   hs.peer = peer;
   hs.me = st.me;
   hs.network = st.opts.network_name;
-  hs.ours = local_info(self_, peer);
+  hs.ours = our_info(peer);
   hs.settings = attempt_settings(st.opts);
   hs.local = ip_endpoint{st.opts.listen_address, st.listen->bound_port()};
   hs.service = caf::actor_cast<caf::actor>(self_);

@@ -29,6 +29,7 @@
 #include "crust/messages.hpp"
 #include "crust/peer_id.hpp"
 #include "node/conn_table.hpp"
+#include "nat/punch/attempt.hpp"
 #include "nat/punch/rendezvous.hpp"
 #include "nat/punch/signal.hpp"
 #include "transports/punch_hello.hpp"
@@ -95,6 +96,8 @@ private:
 
   void connect_peer(const crust::connect_peer& cmd);
   void introduce_after_failed_dial(const endpoint& target);
+  /// What we bring to an attempt with `peer` (candidates, mapping, caps).
+  punch_attempt::local_info our_info(const peer_id& peer) const;
   rendezvous_info prepare();
   void connect_with(const crust::connect_with& cmd);
   void introduce(conn_id asker, const peer_id& to,
