@@ -5,6 +5,7 @@
 
 #include "actors/blocking.hpp"
 #include "actors/timer.hpp"
+#include "transports/bytes.hpp"
 #include "transports/datagram/probe.hpp"
 #include "transports/io/tcp_socket.hpp"
 #include "transports/io/udp_fan.hpp"
@@ -85,7 +86,7 @@ caf::behavior birthday_fanner(caf::event_based_actor* self, std::string host,
       self
         ->request(service, std::chrono::seconds(10), punch_udp_fd_atom::value,
                   fd, r.from.ip, r.from.port,
-                  std::vector<uint8_t>(attempt.begin(), attempt.end()))
+                  bytes::to_vector(attempt))
         .then([=] { self->quit(); },
               [=](caf::error&) {
                 caf::io::network::close_socket(fd);
@@ -120,7 +121,7 @@ void run_plan(self_ptr self, const hole_punch_setup& s,
     return; // UDP's probes are polled from the attempt (drain)
   spawn_blocking(self->home_system(), tcp_puncher, s.local, targets,
                  s.settings.round_time, s.service,
-                 std::vector<uint8_t>(s.attempt.begin(), s.attempt.end()));
+                 bytes::to_vector(s.attempt));
 }
 
 void arm(self_ptr self) {
@@ -132,10 +133,6 @@ void arm(self_ptr self) {
   auto now = self->clock().now();
   auto after = *due > now ? caf::timespan{*due - now} : caf::timespan{0};
   set_timer(self, after, punch_tick_atom::value);
-}
-
-std::vector<uint8_t> raw(const attempt_id& a) {
-  return {a.begin(), a.end()};
 }
 
 void drain(self_ptr self, const hole_punch_setup& s) {
@@ -151,7 +148,7 @@ void drain(self_ptr self, const hole_punch_setup& s) {
     std::vector<endpoint> to;
     for (auto& p : probes)
       to.push_back(endpoint{transport::rudp, p.ip, p.port, {}});
-    self->send(s.rudp, rudp_probe_atom::value, s.udp, raw(s.attempt),
+    self->send(s.rudp, rudp_probe_atom::value, s.udp, bytes::to_vector(s.attempt),
                std::move(to));
   }
   if (auto spray = a.poll_spray(self->clock().now()); spray && s.rudp) {
@@ -162,11 +159,11 @@ void drain(self_ptr self, const hole_punch_setup& s) {
                             static_cast<uint16_t>(
                               1024 + randombytes_uniform(65536 - 1024)),
                             {}});
-    self->send(s.rudp, rudp_probe_atom::value, s.udp, raw(s.attempt),
+    self->send(s.rudp, rudp_probe_atom::value, s.udp, bytes::to_vector(s.attempt),
                std::move(to));
   }
   if (auto at = a.poll_udp_dial())
-    self->send(s.service, punch_udp_atom::value, raw(s.attempt), at->ip,
+    self->send(s.service, punch_udp_atom::value, bytes::to_vector(s.attempt), at->ip,
                at->port);
   auto ph = a.state();
   if ((ph == punch_attempt::phase::connected
@@ -177,7 +174,7 @@ void drain(self_ptr self, const hole_punch_setup& s) {
     for (auto& r : a.reasons())
       why += (why.empty() ? "" : "; ") + r;
     self->send(s.service, punch_done_atom::value,
-               std::vector<uint8_t>(s.attempt.begin(), s.attempt.end()),
+               bytes::to_vector(s.attempt),
                ph == punch_attempt::phase::connected, why);
     self->quit();
     return;
@@ -205,7 +202,7 @@ caf::behavior hole_punch(caf::stateful_actor<hole_punch_state>* self,
   if (s.rudp && s.udp && (s.ours.caps & cap_udp))
     self
       ->request(s.rudp, std::chrono::seconds(5), rudp_watch_atom::value, s.udp,
-                raw(s.attempt), std::vector<uint8_t>(key.begin(), key.end()),
+                bytes::to_vector(s.attempt), bytes::to_vector(key),
                 s.role == punch_attempt::role::offerer)
       .then([](caf::ok_atom) {},
             [](caf::error&) {
@@ -240,7 +237,7 @@ caf::behavior hole_punch(caf::stateful_actor<hole_punch_state>* self,
     },
     [=](rudp_probed_atom, const std::vector<uint8_t>& a, const std::string& ip,
         uint16_t port) {
-      if (a != raw(s.attempt))
+      if (a != bytes::to_vector(s.attempt))
         return;
       self->state.attempt->handle_probed(ip_endpoint{ip, port},
                                          self->clock().now());
@@ -248,7 +245,7 @@ caf::behavior hole_punch(caf::stateful_actor<hole_punch_state>* self,
     },
     [=](rudp_acked_atom, const std::vector<uint8_t>& a, const std::string& ip,
         uint16_t port, const std::string& oip, uint16_t oport) {
-      if (a != raw(s.attempt))
+      if (a != bytes::to_vector(s.attempt))
         return;
       self->state.attempt->handle_probe_acked(ip_endpoint{ip, port},
                                               ip_endpoint{oip, oport},

@@ -33,6 +33,13 @@ T get(const uint8_t* p) {
   return x;
 }
 
+/// A fixed-size array's bytes (an attempt id, a key) as messages carry
+/// them; to_array reads them back.
+template <class Array>
+std::vector<uint8_t> to_vector(const Array& x) {
+  return {x.begin(), x.end()};
+}
+
 /// A fixed-size array (an attempt id, a key) from bytes that travelled in
 /// a message as a vector; none unless the size is exactly right.
 template <class Array>

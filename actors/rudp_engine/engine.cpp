@@ -93,10 +93,6 @@ void arrived(route& r, std::vector<uint8_t> frame) {
   }
 }
 
-std::vector<uint8_t> raw(const attempt_id& a) {
-  return {a.begin(), a.end()};
-}
-
 // A watched attempt's probe or ack goes to its watcher.
 void on_probe_event(engine_ptr self, endpoint_state& ep,
                     const datagram_channel::event& ev) {
@@ -105,10 +101,10 @@ void on_probe_event(engine_ptr self, endpoint_state& ep,
     return;
   if (ev.what == datagram_channel::event::probed)
     caf::unsafe_send_as(self, w->second, rudp_probed_atom::value,
-                        raw(ev.attempt), ev.remote.ip, ev.remote.port);
+                        bytes::to_vector(ev.attempt), ev.remote.ip, ev.remote.port);
   else
     caf::unsafe_send_as(self, w->second, rudp_acked_atom::value,
-                        raw(ev.attempt), ev.remote.ip, ev.remote.port,
+                        bytes::to_vector(ev.attempt), ev.remote.ip, ev.remote.port,
                         ev.observed.ip, ev.observed.port);
 }
 
