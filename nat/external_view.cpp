@@ -31,10 +31,13 @@ std::string valid_echo(const std::string& text) {
 
 external_endpoints external_view(const std::optional<external_endpoints>& stun,
                                  const std::optional<port_mapping>& mapping,
-                                 const std::map<std::string, std::string>& echoes) {
+                                 const std::map<std::string, std::string>& echoes,
+                                 const std::optional<std::string>& rudp_mapped) {
   external_endpoints ev;
   if (stun)
     ev = *stun;
+  if (rudp_mapped)
+    ev.addresses.push_back(external_address{"udp", *rudp_mapped, "stun-rudp"});
   if (mapping && !mapping->method.empty())
     for (auto& ext : mapping->external) {
       auto sep = ext.find("://");

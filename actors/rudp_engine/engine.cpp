@@ -57,6 +57,8 @@ struct endpoint_state {
   // Hole-punching attempts whose probes this socket answers, and who
   // hears of them.
   std::map<attempt_id, caf::actor> watchers;
+  // STUN questions asked from this socket, by query.
+  std::map<uint32_t, caf::typed_response_promise<std::string, uint16_t>> stun;
   // Adopted for one session (rudp_adopt): closed once it has none.
   bool dedicated = false;
 };
@@ -113,6 +115,17 @@ void on_event(engine_ptr self, uint32_t id, endpoint_state& ep,
   using ev_t = datagram_channel::event;
   if (ev.what == ev_t::probed || ev.what == ev_t::acked)
     return on_probe_event(self, ep, ev);
+  if (ev.what == ev_t::stun_answered) {
+    auto q = ep.stun.find(ev.session);
+    if (q == ep.stun.end())
+      return;
+    if (ev.reason.empty())
+      q->second.deliver(ev.observed.ip, ev.observed.port);
+    else
+      q->second.deliver(make_error(errc::unreachable, ev.reason));
+    ep.stun.erase(q);
+    return;
+  }
   auto& r = ep.routes[ev.session];
   switch (ev.what) {
     case ev_t::up:
@@ -133,6 +146,7 @@ void on_event(engine_ptr self, uint32_t id, endpoint_state& ep,
     }
     case ev_t::probed:
     case ev_t::acked:
+    case ev_t::stun_answered:
       return;
     case ev_t::down:
       if (r.dial)
@@ -198,7 +212,7 @@ void settle(engine_ptr self, uint32_t id, endpoint_state& ep) {
       r.accepted = 0;
     }
   }
-  if (ep.ch->sessions() > 0)
+  if (ep.ch->busy())
     start_ticking(self);
 }
 
@@ -222,6 +236,9 @@ void close_endpoint(engine_ptr self, uint32_t id) {
       r.dial->deliver(make_error(errc::unreachable, "the service stopped"));
     ep.ch->close(session);
   }
+  for (auto& [query, rp] : ep.stun)
+    rp.deliver(make_error(errc::unreachable, "the service stopped"));
+  ep.stun.clear();
   ep.routes.clear();
   ep.ch->flush(clock_type::now());
   udp_send_all(ep.fd, ep.ch->out(), ep.gso);
@@ -299,6 +316,20 @@ rudp_engine_actor::behavior_type engine(engine_ptr self, caf::timespan tick) {
       if (i != self->state.eps.end() && i->second.dedicated
           && i->second.routes.empty())
         close_endpoint(self, sock.id);
+    },
+    [=](rudp_stun_atom, rudp_socket sock, const std::string& ip,
+        uint16_t port) -> caf::result<std::string, uint16_t> {
+      auto i = self->state.eps.find(sock.id);
+      if (i == self->state.eps.end())
+        return make_error(errc::unreachable, "rudp is not running");
+      auto& ep = i->second;
+      auto q = ep.ch->ask_stun(ip_endpoint{ip, port}, clock_type::now());
+      if (q == 0)
+        return make_error(errc::unreachable, "too many STUN questions open");
+      auto rp = self->make_response_promise<std::string, uint16_t>();
+      ep.stun.emplace(q, rp);
+      settle(self, sock.id, ep);
+      return rp;
     },
     [=](close_atom) {
       close_endpoints_of(

@@ -90,6 +90,7 @@ using rudp_unwatch_atom = caf::atom_constant<caf::atom("rudp_unwat")>;
 using rudp_probe_atom = caf::atom_constant<caf::atom("rudp_probe")>;
 using rudp_probed_atom = caf::atom_constant<caf::atom("rudp_prbd")>;
 using rudp_acked_atom = caf::atom_constant<caf::atom("rudp_ackd")>;
+using rudp_stun_atom = caf::atom_constant<caf::atom("rudp_stun")>;
 using udp_readable_atom = caf::atom_constant<caf::atom("udp_ready")>;
 using udp_read_atom = caf::atom_constant<caf::atom("udp_read")>;
 
@@ -105,6 +106,9 @@ using udp_read_atom = caf::atom_constant<caf::atom("udp_read")>;
 ///       ended, or after dedicated_idle without one
 ///   (close_atom) -> ok: closes the sender's sockets and sessions (the
 ///       word every closable child of the service answers)
+///   (rudp_stun_atom, rudp_socket, server ip, server port) -> (ip, port):
+///       where that STUN server sees the socket (its NAT's mapping for
+///       it), or an error saying why not (within about 8 s)
 /// To a service:
 ///   (rudp_inbound_atom, rudp_socket, rudp_session, ip, port, bool punched):
 ///       a session a peer started (punched: from where a watched hole
@@ -144,6 +148,8 @@ using rudp_engine_actor = caf::typed_actor<
   caf::replies_to<rudp_adopt_atom, int, rudp_settings>::with<rudp_socket,
                                                              uint16_t>,
   caf::reacts_to<rudp_idle_atom, rudp_socket>,
+  caf::replies_to<rudp_stun_atom, rudp_socket, std::string,
+                  uint16_t>::with<std::string, uint16_t>,
   caf::replies_to<close_atom>::with<caf::ok_atom>,
   caf::replies_to<rudp_attach_atom, rudp_socket,
                   rudp_session>::with<peer_id, uint64_t, bool, rudp_frames>,

@@ -1,6 +1,9 @@
 // The service's NAT traversal part (nat_part.hpp).
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "actors/address_discovery.hpp"
 #include "actors/atoms.hpp"
 #include "actors/blocking.hpp"
@@ -8,6 +11,7 @@
 #include "actors/port_mapper.hpp"
 #include "actors/service/nat_part.hpp"
 #include "actors/service/state.hpp"
+#include "actors/rudp_engine/engine.hpp"
 #include "nat/external_view.hpp"
 
 namespace crust {
@@ -24,7 +28,7 @@ constexpr size_t max_echoes = 64;
 
 // Sends the application what is known now, when it changed.
 void nat_part::publish() {
-  auto ev = external_view(stun_, mapping_, echoes_);
+  auto ev = external_view(stun_, mapping_, echoes_, rudp_mapped_);
   // Nothing known yet is no news (and loopback nodes never hear any).
   if (!published_ && !stun_ && !mapping_ && ev.addresses.empty())
     return;
@@ -32,6 +36,39 @@ void nat_part::publish() {
     return;
   published_ = ev;
   self_->send(self_->state.handler, std::move(ev));
+}
+
+void nat_part::ask_from_rudp_socket(const external_endpoints& report) {
+  auto self = self_;
+  auto& listen = *self->state.listen;
+  if (!listen.rudp_ready())
+    return;
+  auto answered = std::find_if(report.stun.begin(), report.stun.end(),
+                               [](auto& r) { return r.error.empty(); });
+  if (answered == report.stun.end())
+    return;
+  auto colon = answered->server.rfind(':');
+  if (colon == std::string::npos)
+    return;
+  auto ip = answered->server.substr(0, colon);
+  auto port = static_cast<uint16_t>(
+    std::strtoul(answered->server.c_str() + colon + 1, nullptr, 10));
+  // The engine gives up within about 8 s; the timeout only bounds a
+  // stopped engine.
+  self->request(listen.rudp_engine(), std::chrono::seconds(15),
+                rudp_stun_atom::value, listen.rudp_ep(), ip, port)
+    .then(
+      [this](const std::string& mapped_ip, uint16_t mapped_port) {
+        rudp_mapped_ = mapped_ip + ":" + std::to_string(mapped_port);
+        publish();
+      },
+      [this](caf::error&) {
+        // The word we had is no longer known to hold.
+        if (rudp_mapped_) {
+          rudp_mapped_.reset();
+          publish();
+        }
+      });
 }
 
 void nat_part::start(uint16_t port) {
@@ -106,6 +143,7 @@ caf::message_handler nat_part::handlers() {
     [this, self](nat_report_atom, external_endpoints& ev) {
       if (self->current_sender() != child(self, child_role::address_discovery))
         return;
+      ask_from_rudp_socket(ev);
       stun_ = std::move(ev);
       publish();
     },

@@ -59,11 +59,17 @@ private:
 
   void publish();
 
+  /// Asks the server that answered address discovery where it sees the
+  /// rudp socket (the port peers punch to).
+  void ask_from_rudp_socket(const external_endpoints& report);
+
   self_ptr self_;
   uint16_t mapped_port_ = 0;
   bool rechecking_ = false;
   std::optional<port_mapping> mapping_;
   std::optional<external_endpoints> stun_;
+  /// Where STUN sees the rudp socket itself ("IP:PORT").
+  std::optional<std::string> rudp_mapped_;
   /// Observer IP -> "IP:PORT", bounded: one vote per IP.
   std::map<std::string, std::string> echoes_;
   std::optional<external_endpoints> published_;

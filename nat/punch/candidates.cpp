@@ -165,8 +165,9 @@ std::vector<candidate> gather_candidates(const local_view& v) {
   for (auto& ip : v.interface_ips)
     if (only_loopback || !is_loopback_ip(ip))
       ports(ip, candidate_kind::host);
-  // The outside's word. A mapping names its own external port. STUN and
-  // peers saw some socket of ours, not necessarily the listen port's:
+  // The outside's word. A mapping names its own external port, and so
+  // does STUN asked from the rudp socket. STUN otherwise and peers saw
+  // some socket of ours, not necessarily the listen port's:
   // their address is a reflexive candidate only when it shows our listen
   // port (the NAT kept it); otherwise its IP with our listen port is a
   // guess that a port-preserving NAT would make good.
@@ -179,6 +180,9 @@ std::vector<candidate> gather_candidates(const local_view& v) {
     auto listen_port = proto == transport::tcp ? v.tcp_port : v.udp_port;
     if (a.source == "upnp" || a.source == "natpmp") {
       add(proto, at->ip, at->port, candidate_kind::mapped);
+    } else if (a.source == "stun-rudp") {
+      if (v.udp_port != 0) // (else UDP is not punched)
+        add(proto, at->ip, at->port, candidate_kind::reflexive);
     } else if (at->port == listen_port) {
       add(proto, at->ip, at->port, candidate_kind::reflexive);
     }

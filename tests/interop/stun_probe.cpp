@@ -3,6 +3,11 @@
 // line: {"mapped": "IP:PORT", "local": "IP:PORT", "ignored": N} and exits 0,
 // or {"error": "..."} and exits 1. Sends follow RFC 8489's schedule with a
 // 100 ms RTO, 4 sends (about 2.3 s in all before giving up).
+//
+// stun_probe --rudp HOST PORT: the same question asked by the reliable-UDP
+// engine from a rudp socket it opened on 127.0.0.1 (what a service does to
+// learn its rudp socket's own mapping). Prints {"mapped", "local"} or
+// {"error"} the same way.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -15,7 +20,12 @@
 #include <cstdlib>
 #include <string>
 
+#include <caf/all.hpp>
+
+#include "actors/rudp_engine/engine.hpp"
+#include "crust/errors.hpp"
 #include "nat/stun.hpp"
+#include "transports/identity.hpp"
 
 using namespace crust;
 
@@ -26,13 +36,51 @@ int fail(const std::string& why) {
   return 1;
 }
 
+// The engine's way: open a rudp socket, ask from it, close it.
+int probe_from_rudp_socket(const std::string& host, uint16_t port) {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto engine = rudp_engine_of(sys);
+  caf::scoped_actor self{sys};
+  auto settings = std::make_shared<datagram_channel::settings>();
+  auto me = identity::ephemeral();
+  settings->static_key = me.noise_static();
+  settings->local = hello{me.id(), 1, false};
+  int rc = 1;
+  auto failed = [&](caf::error& err) {
+    rc = fail(error_detail(err).value_or(sys.render(err)));
+  };
+  self->request(engine, std::chrono::seconds(5), rudp_open_atom::value,
+                std::string{"127.0.0.1"}, uint16_t{0}, settings)
+    .receive(
+      [&](rudp_socket sock, uint16_t local) {
+        self->request(engine, std::chrono::seconds(15), rudp_stun_atom::value,
+                      sock, host, port)
+          .receive(
+            [&](const std::string& ip, uint16_t mapped) {
+              std::printf("{\"mapped\": \"%s:%u\", \"local\": "
+                          "\"127.0.0.1:%u\"}\n",
+                          ip.c_str(), mapped, local);
+              rc = 0;
+            },
+            failed);
+      },
+      failed);
+  self->request(engine, std::chrono::seconds(5), close_atom::value)
+    .receive([](caf::ok_atom) {}, [](caf::error&) {});
+  return rc;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3)
-    return fail("usage: stun_probe HOST PORT");
   if (sodium_init() < 0)
     return fail("libsodium failed to initialise");
+  if (argc == 4 && std::string{argv[1]} == "--rudp")
+    return probe_from_rudp_socket(argv[2],
+                                  static_cast<uint16_t>(std::atoi(argv[3])));
+  if (argc != 3)
+    return fail("usage: stun_probe [--rudp] HOST PORT");
   sockaddr_in server{};
   server.sin_family = AF_INET;
   server.sin_port = htons(static_cast<uint16_t>(std::atoi(argv[2])));

@@ -28,15 +28,15 @@ def free_udp_port():
     return port
 
 
-def probe(port):
-    r = subprocess.run([PROBE, "127.0.0.1", str(port)], stdout=subprocess.PIPE,
-                       text=True, timeout=20)
-    return r.returncode, json.loads(r.stdout)
+def probe(port, rudp=False):
+    r = subprocess.run([PROBE] + (["--rudp"] if rudp else []) + ["127.0.0.1", str(port)],
+                       stdout=subprocess.PIPE, text=True, timeout=30)
+    return r.returncode, json.loads(r.stdout.strip().splitlines()[-1])
 
 
 class StunCoturnTest(unittest.TestCase):
 
-    def test_coturn_tells_the_address_it_sees(self):
+    def start_coturn(self):
         turnserver = shutil.which("turnserver")
         if not turnserver:
             self.skipTest("turnserver not installed (./run setup installs coturn)")
@@ -51,6 +51,10 @@ class StunCoturnTest(unittest.TestCase):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work)
         self.addCleanup(server.wait, 10)
         self.addCleanup(server.kill)
+        return port
+
+    def test_coturn_tells_the_address_it_sees(self):
+        port = self.start_coturn()
         # The server needs a moment to listen; the probe retransmits (about
         # 2.3 s), and three probes bound the wait.
         for attempt in range(3):
@@ -60,6 +64,24 @@ class StunCoturnTest(unittest.TestCase):
         self.assertEqual(rc, 0, out)
         self.assertEqual(out["mapped"], out["local"], out)
         self.assertEqual(out["ignored"], 0, out)
+
+    def test_the_rudp_engine_learns_its_own_sockets_address(self):
+        # What a service asks to learn the mapping of the socket peers
+        # punch to: the server must see exactly the rudp socket.
+        port = self.start_coturn()
+        for attempt in range(2):  # the engine retries for about 8 s
+            rc, out = probe(port, rudp=True)
+            if rc == 0:
+                break
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(out["mapped"], out["local"], out)
+
+    def test_the_rudp_engine_gives_up_on_a_silent_server(self):
+        start = time.monotonic()
+        rc, out = probe(free_udp_port(), rudp=True)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("no answer from 127.0.0.1:", out["error"])
+        self.assertLess(time.monotonic() - start, 12)
 
     def test_an_unreachable_server_gives_up_in_bounded_time(self):
         start = time.monotonic()

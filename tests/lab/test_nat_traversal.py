@@ -224,6 +224,20 @@ class NatTraversalTest(NodeTestCase):
         self.assertEqual(stun_ips, {self.r3.wan_ip}, ev)
         self.assertEqual(peer_ips, {self.r3.wan_ip}, ev)
 
+    def test_the_rudp_socket_learns_its_own_mapping(self):
+        # Address discovery's fresh socket shows the NAT's IP; asked again
+        # from the rudp socket, STUN names the mapping peers punch to.
+        n = self.lab_node(self.h2, STUN, NO_UPNP)
+        listening = [e for e in n.seen if e.get("event") == "listening"][0]
+        udp_port = [int(e.rsplit(":", 1)[1]) for e in listening["endpoints"]
+                    if e.startswith("udp://")][0]
+        ev = n.wait_for("external_endpoints",
+                        lambda e: any(a["source"] == "stun-rudp" for a in e["addresses"]),
+                        timeout=20)
+        own = [a for a in ev["addresses"] if a["source"] == "stun-rudp"]
+        self.assertEqual(own, [{"protocol": "udp", "source": "stun-rudp",
+                                "address": "%s:%d" % (self.r2.wan_ip, udp_port)}], ev)
+
     # -- bad servers ---------------------------------------------------------
 
     def test_unreachable_stun_server_gives_up_on_schedule(self):

@@ -8,6 +8,7 @@
 #include "transports/datagram/packet.hpp"
 #include "transports/identity.hpp"
 #include "transports/datagram/sctp_link.hpp"
+#include "tests/unit/stun_server.hpp"
 #include "tests/unit/test_wall_clock.hpp"
 
 using namespace crust;
@@ -441,4 +442,68 @@ CAF_TEST(probe packets read back what was written) {
   CAF_CHECK(datagram::encode_probe_ack(attempt, pkey, true, nonce,
                                        ip_endpoint{"nowhere", 1})
               .empty());
+}
+
+// -- STUN from the channel's socket ---------------------------------------------
+
+CAF_TEST(stun asked from the channel tells where the server sees it) {
+  wire_pair w;
+  ip_endpoint server{"198.18.0.100", 3478};
+  auto q = w.a.ask_stun(server, w.now);
+  CAF_REQUIRE(q != 0);
+  CAF_CHECK(w.a.busy());
+  auto out = take_out(w.a);
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].to == server);
+  CAF_CHECK(datagram::is_stun(out[0].bytes.data(), out[0].bytes.size()));
+  auto reply = test::stun_answer(out[0].bytes, {"198.18.0.12", 61002});
+  // From anyone but the server asked: dropped, counted, no answer.
+  w.a.receive({"198.18.0.66", 3478}, reply.data(), reply.size(), w.now);
+  CAF_CHECK(take_events(w.a).empty());
+  CAF_CHECK_EQUAL(w.a.stats().stun_ignored, 1u);
+  // A damaged answer from the server: the same.
+  auto damaged = reply;
+  damaged[25] ^= 0xff;
+  damaged.resize(damaged.size() - 1);
+  w.a.receive(server, damaged.data(), damaged.size(), w.now);
+  CAF_CHECK(take_events(w.a).empty());
+  w.a.receive(server, reply.data(), reply.size(), w.now);
+  auto evs = take_events(w.a);
+  CAF_REQUIRE_EQUAL(evs.size(), 1u);
+  CAF_CHECK(evs[0].what == datagram_channel::event::stun_answered);
+  CAF_CHECK_EQUAL(evs[0].session, q);
+  CAF_CHECK(evs[0].reason.empty());
+  CAF_CHECK(evs[0].observed == (ip_endpoint{"198.18.0.12", 61002}));
+  CAF_CHECK(!w.a.busy());
+  // A replay of the answer is a stranger's datagram now.
+  w.a.receive(server, reply.data(), reply.size(), w.now);
+  CAF_CHECK(take_events(w.a).empty());
+  CAF_CHECK_EQUAL(w.a.stats().stun_ignored, 3u);
+}
+
+CAF_TEST(an unanswered stun question is retried and ends within 8 s) {
+  wire_pair w;
+  ip_endpoint server{"198.18.0.100", 3478};
+  auto q = w.a.ask_stun(server, w.now);
+  CAF_REQUIRE(q != 0);
+  size_t sent = take_out(w.a).size();
+  std::vector<datagram_channel::event> evs;
+  for (int ms = 0; ms < 9000 && evs.empty(); ms += 50) {
+    w.now += 50ms;
+    w.a.tick(w.now);
+    sent += take_out(w.a).size();
+    evs = take_events(w.a);
+  }
+  CAF_CHECK_EQUAL(sent, 5u);
+  CAF_REQUIRE_EQUAL(evs.size(), 1u);
+  CAF_CHECK_EQUAL(evs[0].session, q);
+  CAF_CHECK_EQUAL(evs[0].reason, "no answer from 198.18.0.100:3478");
+  CAF_CHECK(!w.a.busy());
+}
+
+CAF_TEST(stun questions open at once are bounded) {
+  wire_pair w;
+  for (size_t i = 0; i < datagram::stun_queries::max_open; ++i)
+    CAF_CHECK(w.a.ask_stun({"198.18.0.100", 3478}, w.now) != 0);
+  CAF_CHECK_EQUAL(w.a.ask_stun({"198.18.0.100", 3478}, w.now), 0u);
 }

@@ -53,6 +53,14 @@ CAF_TEST(a mapping adds its endpoints with its method) {
   CAF_CHECK(external_view({}, failed, {}).addresses.empty());
 }
 
+CAF_TEST(the rudp sockets own mapping is a udp address of its own) {
+  auto ev = external_view({}, {}, {}, std::string{"198.18.0.12:61002"});
+  CAF_REQUIRE_EQUAL(count(ev, "stun-rudp"), 1u);
+  CAF_CHECK_EQUAL(ev.addresses[0].protocol, "udp");
+  CAF_CHECK_EQUAL(ev.addresses[0].address, "198.18.0.12:61002");
+  CAF_CHECK(!same_view(ev, external_view({}, {}, {})));
+}
+
 CAF_TEST(echoes are ipv4 ip and port or nothing) {
   CAF_CHECK_EQUAL(valid_echo("198.18.0.11:4000"), "198.18.0.11:4000");
   for (auto bad : {"", "198.18.0.11", "198.18.0.11:", "198.18.0.11:0",

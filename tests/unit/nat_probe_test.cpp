@@ -7,6 +7,7 @@
 #include <map>
 
 #include "nat/nat_probe.hpp"
+#include "tests/unit/stun_server.hpp"
 
 using namespace crust;
 using namespace crust::stun;
@@ -15,38 +16,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using clock_type = nat_probe::clock;
-
-void put16(std::vector<uint8_t>& out, uint16_t x) {
-  out.push_back(static_cast<uint8_t>(x >> 8));
-  out.push_back(static_cast<uint8_t>(x));
-}
-
-void put_address(std::vector<uint8_t>& out, uint16_t type,
-                 const ip_endpoint& a, const uint8_t* mask) {
-  put16(out, type);
-  put16(out, 8);
-  out.push_back(0);
-  out.push_back(0x01);
-  put16(out, static_cast<uint16_t>(a.port ^ (mask ? 0x2112 : 0)));
-  in_addr ip{};
-  inet_pton(AF_INET, a.ip.c_str(), &ip);
-  auto raw = reinterpret_cast<const uint8_t*>(&ip);
-  for (int i = 0; i < 4; ++i)
-    out.push_back(static_cast<uint8_t>(raw[i] ^ (mask ? mask[i] : 0)));
-}
-
-// A Binding success response to `request`, as a server would write it.
-std::vector<uint8_t> answer(const std::vector<uint8_t>& request,
-                            const ip_endpoint& mapped,
-                            std::optional<ip_endpoint> other) {
-  std::vector<uint8_t> out{0x01, 0x01, 0, 0};
-  out.insert(out.end(), request.begin() + 4, request.begin() + 20);
-  put_address(out, 0x0020, mapped, request.data() + 4);
-  if (other)
-    put_address(out, 0x802c, *other, nullptr);
-  out[3] = static_cast<uint8_t>(out.size() - 20);
-  return out;
-}
 
 uint8_t change_flags(const std::vector<uint8_t>& request) {
   // CHANGE-REQUEST, when present, is the first attribute.
@@ -112,7 +81,7 @@ struct world {
     if ((filtering == "port" && !sent_to(to_string(from)))
         || (filtering == "address" && !sent_to(from.ip + ":")))
       return;
-    auto bytes = answer(d.bytes, mapped, other);
+    auto bytes = test::stun_answer(d.bytes, mapped, other);
     p.on_datagram(bytes.data(), bytes.size(), from, at);
   }
 };
@@ -181,7 +150,7 @@ CAF_TEST(a mapped address that is our own means no nat) {
   clock_type::time_point deadline;
   auto out = p.poll(now, deadline);
   CAF_REQUIRE_EQUAL(out.size(), 1u);
-  auto a = answer(out[0].bytes, {"198.18.0.50", 5000}, std::nullopt);
+  auto a = test::stun_answer(out[0].bytes, {"198.18.0.50", 5000}, std::nullopt);
   p.on_datagram(a.data(), a.size(), out[0].to, now);
   CAF_CHECK(p.done());
   CAF_CHECK_EQUAL(p.report({{"198.18.0.50", 5000}}).nat_type, "open");
@@ -195,7 +164,7 @@ CAF_TEST(garbage and strangers are ignored and counted) {
   std::vector<uint8_t> junk(40, 0x41);
   auto server = out[0].to;
   p.on_datagram(junk.data(), junk.size(), server, now);
-  auto a = answer(out[0].bytes, {"198.18.0.11", 4000}, std::nullopt);
+  auto a = test::stun_answer(out[0].bytes, {"198.18.0.11", 4000}, std::nullopt);
   auto forged = a;
   forged[19] ^= 1; // another transaction
   p.on_datagram(forged.data(), forged.size(), server, now);

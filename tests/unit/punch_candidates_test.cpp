@@ -108,6 +108,29 @@ CAF_TEST(a lone peer echo is only worth a port guess) {
   CAF_CHECK_EQUAL(cs.size(), 3u); // the host's two and the TCP guess
 }
 
+CAF_TEST(stun asked from the rudp socket names a reflexive udp candidate) {
+  // An endpoint-independent NAT that did not keep our port: the fresh
+  // socket's STUN port says nothing, the rudp socket's own does.
+  local_view v;
+  v.interface_ips = {"10.0.0.2"};
+  v.tcp_port = 5483;
+  v.udp_port = 5483;
+  v.outside.addresses = {{"udp", "198.18.0.12:40001", "stun"},
+                         {"udp", "198.18.0.12:61002", "stun-rudp"}};
+  auto cs = gather_candidates(v);
+  CAF_CHECK(has(cs, transport::rudp, "198.18.0.12", 61002,
+                candidate_kind::reflexive));
+  CAF_CHECK(!has(cs, transport::rudp, "198.18.0.12", 40001,
+                 candidate_kind::reflexive));
+  CAF_CHECK(has(cs, transport::rudp, "198.18.0.12", 5483,
+                candidate_kind::port_guess));
+  // UDP not punched: no UDP candidate from it either.
+  v.udp_port = 0;
+  cs = gather_candidates(v);
+  CAF_CHECK(!has(cs, transport::rudp, "198.18.0.12", 61002,
+                 candidate_kind::reflexive));
+}
+
 CAF_TEST(candidates are bounded per transport) {
   local_view v;
   for (int i = 1; i <= 40; ++i)

@@ -51,6 +51,12 @@ void datagram_channel::receive(const ip_endpoint& from, const uint8_t* data,
     on_probe(from, data, size);
     return;
   }
+  if (datagram::is_stun(data, size)) {
+    if (!stun_.receive(from, data, size))
+      ++stats_.stun_ignored;
+    drain_stun();
+    return;
+  }
   auto p = datagram::parse(data, size);
   if (!p) {
     ++stats_.garbage;
@@ -297,7 +303,32 @@ void datagram_channel::on_probe(const ip_endpoint& from, const uint8_t* data,
   events_.push_back(std::move(ev));
 }
 
+uint32_t datagram_channel::ask_stun(const ip_endpoint& server,
+                                    time_point now) {
+  auto q = stun_.ask(server, now);
+  drain_stun();
+  return q;
+}
+
+// What the STUN questions want sent goes out with our other datagrams;
+// their ends become events.
+void datagram_channel::drain_stun() {
+  for (auto& r : stun_.out())
+    send_raw(r.to, std::move(r.bytes));
+  stun_.out().clear();
+  for (auto& a : stun_.answers()) {
+    auto ev = event::make(event::stun_answered, a.query);
+    if (a.mapped)
+      ev.observed = *a.mapped;
+    ev.reason = std::move(a.error);
+    events_.push_back(std::move(ev));
+  }
+  stun_.answers().clear();
+}
+
 void datagram_channel::tick(time_point now) {
+  stun_.tick(now);
+  drain_stun();
   std::vector<uint32_t> broken;
   for (auto& kv : sessions_) {
     kv.second->tick(now);

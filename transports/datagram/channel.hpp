@@ -24,6 +24,7 @@
 #include "transports/defence/cookie_jar.hpp"
 #include "transports/datagram/packet.hpp"
 #include "transports/datagram/probe.hpp"
+#include "transports/datagram/stun_queries.hpp"
 #include "transports/defence/flood_gate.hpp"
 #include "transports/hello.hpp"
 #include "transports/ip_endpoint.hpp"
@@ -69,6 +70,8 @@ public:
       probed, // a watched attempt's PROBE came from `remote` (answered)
       acked,  // our PROBE was answered from `remote`, which saw us at
               // `observed`
+      stun_answered, // STUN query `session` ended: the server saw us at
+                     // `observed`, or `reason` says why not
     } what = up;
     uint32_t session = 0;
     uint16_t stream = 0;
@@ -107,6 +110,8 @@ public:
     uint64_t throttled = 0;    // DATA dropped by the flood gate
     uint64_t probes_refused = 0; // probes for no watched attempt, forged,
                                  // reflected, unasked-for or over budget
+    uint64_t stun_ignored = 0;   // STUN-range datagrams answering nothing
+                                 // we asked
   };
 
   struct outgoing {
@@ -155,6 +160,11 @@ public:
   /// watched or its budget of probes is spent.
   bool probe(const attempt_id& a, const ip_endpoint& to);
 
+  /// Asks the STUN server `server` where it sees this socket; the
+  /// query's number (stun_answered's `session`), or 0 when too many
+  /// questions are open. docs/PROTOCOL.md, "STUN on the rudp socket".
+  uint32_t ask_stun(const ip_endpoint& server, time_point now);
+
   /// Attempts watched at once, and what each may send and answer.
   static constexpr size_t max_watched = 16;
   static constexpr uint32_t max_probes_per_attempt = 4096;
@@ -186,6 +196,11 @@ public:
     return sessions_.size();
   }
 
+  /// True while tick() has work: sessions, or STUN questions open.
+  bool busy() const {
+    return !sessions_.empty() || stun_.open();
+  }
+
   /// Sessions whose handshake we answered and that have not finished.
   size_t half_open() const {
     return half_open_;
@@ -206,6 +221,7 @@ private:
             std::optional<misbehaviour> kind = std::nullopt);
   void send_raw(const ip_endpoint& to, std::vector<uint8_t> bytes);
   void on_probe(const ip_endpoint& from, const uint8_t* data, size_t size);
+  void drain_stun();
 
   struct watched {
     probe_key key{};
@@ -227,6 +243,7 @@ private:
   std::map<std::pair<std::string, uint32_t>, uint32_t> by_init_;
   size_t half_open_ = 0;
   std::map<attempt_id, watched> watched_;
+  datagram::stun_queries stun_;
   std::vector<outgoing> out_;
   std::deque<event> events_;
   counters stats_;
