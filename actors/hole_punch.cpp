@@ -175,7 +175,7 @@ void drain(self_ptr self, const hole_punch_setup& s) {
       why += (why.empty() ? "" : "; ") + r;
     self->send(s.service, punch_done_atom::value,
                bytes::to_vector(s.attempt),
-               ph == punch_attempt::phase::connected, why);
+               ph == punch_attempt::phase::connected, a.round(), why);
     self->quit();
     return;
   }

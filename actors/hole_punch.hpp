@@ -31,7 +31,8 @@
 //   (punch_udp_fd_atom, int fd, ip, port, attempt bytes): birthday mode's
 //       socket whose mapping the peer's spray found, the peer there (closed
 //       when the attempt is gone)
-//   (punch_done_atom, attempt bytes, bool connected, reasons) last
+//   (punch_done_atom, attempt bytes, bool connected, uint8_t round,
+//       reasons) last: round is the one it connected or ended in
 #pragma once
 
 #include <caf/atom.hpp>

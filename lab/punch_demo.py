@@ -51,10 +51,10 @@ def show(m, a_kind, b_kind, extra=(), what=""):
             return
         how = "%s path %s" % ("a TCP" if r["path"] == "tcp" else "a UDP",
                               "straight through both NATs")
-        say("punched %s in %d ms: alice reaches bob at %s, both see origin \"punched\""
-            % (how, round(r["seconds"] * 1000), r["remote"]))
+        say("punched %s in %d ms, in round %d: alice reaches bob at %s, both see origin"
+            " \"punched\"" % (how, round(r["seconds"] * 1000), r["round"], r["remote"]))
         say("alice said \"ping from A\" and bob answered \"pong from B\" over it")
-        if r["seconds"] > 2:
+        if r["round"] > 1:
             say("(round 1 tried the plain paths for 3 s; birthday mode came in round 2)")
     finally:
         cell.close()

@@ -13,7 +13,8 @@ traffic on the final path.
                                        [crust-node]
 
 prints the table: per cell whether it connected, on which path (the
-transport, and whether the peer's address was a LAN one), and the median
+transport, and whether the peer's address was a LAN one), the rounds of
+the attempt that got through (the punched event), and the median
 and p95 time from connect-peer to new_peer on A over the runs. --loss
 drops that share of UDP on every router (the lab's loss is UDP only);
 --udp-only turns TCP punching off, so that UDP is what is measured;
@@ -204,7 +205,7 @@ class Cell:
         a.send_line("connect-peer %s via %s" % (b.id, self.m.id))
         deadline = started + CONNECT_TIMEOUT
         result = {"connected": False, "path": "none", "lan": False,
-                  "seconds": None, "reason": "", "remote": ""}
+                  "seconds": None, "reason": "", "remote": "", "round": None}
         while time.monotonic() < deadline:
             left = max(0.05, deadline - time.monotonic())
             ev = a.wait_for(("new_peer", "connection_failed"),
@@ -217,9 +218,15 @@ class Cell:
                 return result
             b.wait_for("new_peer", lambda e: e["peer_id"] == a.id, timeout=10)
             remote = ev["remote"]
-            result.update(connected=True, seconds=took, remote=remote,
-                          path="tcp" if remote.startswith("tcp://") else "udp",
-                          lan=remote.split("//")[1].startswith("10."))
+            # How it went: the punch's report follows new_peer.
+            report = a.wait_for("punched", lambda e: e["peer_id"] == b.id, timeout=12)
+            path = "tcp" if remote.startswith("tcp://") else "udp"
+            if report["transport"] != path:
+                raise AssertionError("punched over %s, new_peer over %s"
+                                     % (report["transport"], path))
+            result.update(connected=True, seconds=took, remote=remote, path=path,
+                          lan=remote.split("//")[1].startswith("10."),
+                          round=report["round"])
             self._round_trip()
             return result
         return result
@@ -316,7 +323,8 @@ def main():
                     cell.close()
                 results[(a, b)].append(r)
                 print("run %d %-12s %s%s" % (run + 1, label(a, b),
-                                             "%s %.2f s" % (r["path"], r["seconds"] or 0)
+                                             "%s %.2f s round %d" % (r["path"], r["seconds"] or 0,
+                                                                     r["round"])
                                              if r["connected"] else "failed: " + r["reason"],
                                              "; %d descriptors left over" % r["leaked"]
                                              if r["leaked"] else ""),
@@ -326,8 +334,8 @@ def main():
     title = "loss %d%%%s%s, %d runs" % (
         opts.loss, ", UDP only" if opts.udp_only else "",
         ", %d ms each way to M" % opts.delay if opts.delay else "", opts.runs)
-    print("\n%-12s %-9s %-10s %-8s %-9s %-9s %s" % ("cell", "expected", "connected",
-                                                  "path", "median", "p95", title))
+    print("\n%-12s %-9s %-10s %-8s %-7s %-9s %-9s %s" % (
+        "cell", "expected", "connected", "path", "rounds", "median", "p95", title))
     for c in wanted:
         rs = results[c]
         ok = [r for r in rs if r["connected"]]
@@ -336,9 +344,10 @@ def main():
         # Through the delay relay, M sees the nodes at the relay's address,
         # so its echo (all a UDP-blocked node knows of its outside) is wrong.
         blind = opts.delay and "udp-blocked" in c
-        print("%-12s %-9s %-10s %-8s %-9s %-9s" % (
+        rounds = ",".join(str(n) for n in sorted({r["round"] for r in ok})) or "-"
+        print("%-12s %-9s %-10s %-8s %-7s %-9s %-9s" % (
             label(*c), "-" if opts.udp_only or blind else expected(*c),
-            "%d/%d" % (len(ok), len(rs)), ",".join(paths),
+            "%d/%d" % (len(ok), len(rs)), ",".join(paths), rounds,
             "%.3f s" % statistics.median(times) if times else "-",
             "%.3f s" % percentile(times, 95) if times else "-"))
 

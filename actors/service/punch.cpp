@@ -251,13 +251,26 @@ void punch_part::on_punched_socket(caf::io::network::native_socket fd,
 }
 
 void punch_part::on_done(const std::vector<uint8_t>& attempt, bool connected,
-                         const std::string& reasons) {
+                         uint8_t round, const std::string& reasons) {
+  auto& st = self_->state;
   auto aid = attempt_from(attempt);
-  if (auto i = aid ? attempts_.find(*aid) : attempts_.end();
-      i != attempts_.end())
-    end(i, connected ? std::string{}
-                     : reasons.empty() ? std::string{"no reason given"}
-                                       : reasons);
+  auto i = aid ? attempts_.find(*aid) : attempts_.end();
+  if (i == attempts_.end())
+    return;
+  auto c = connected ? st.conns->live(i->second.peer) : std::nullopt;
+  if (auto rec = c ? st.conns->find(*c) : nullptr) {
+    // The application heard new_peer already; now how it went.
+    auto took = std::chrono::steady_clock::now() - i->second.started;
+    self_->send(st.handler,
+                punched{i->second.peer, rec->info.proto, round,
+                        static_cast<uint32_t>(
+                          std::chrono::duration_cast<std::chrono::milliseconds>(
+                            took)
+                            .count())});
+  }
+  end(i, connected ? std::string{}
+                   : reasons.empty() ? std::string{"no reason given"}
+                                     : reasons);
 }
 
 // The attempt is over, by its own word or its actor's failure: forgotten,
@@ -455,8 +468,8 @@ caf::message_handler punch_part::handlers() {
     },
     // from attempts: the end
     [this](punch_done_atom, const std::vector<uint8_t>& attempt,
-           bool connected, const std::string& reasons) {
-      on_done(attempt, connected, reasons);
+           bool connected, uint8_t round, const std::string& reasons) {
+      on_done(attempt, connected, round, reasons);
     },
   };
 }

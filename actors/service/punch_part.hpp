@@ -92,6 +92,9 @@ private:
     std::vector<conn_id> vias;
     /// We offered because the application asked: it hears a failure.
     bool ours = false;
+    /// When it began, for the punched report.
+    std::chrono::steady_clock::time_point started
+      = std::chrono::steady_clock::now();
   };
 
   void connect_peer(const crust::connect_peer& cmd);
@@ -111,7 +114,7 @@ private:
   void on_udp_path(const attempt_id& id, const std::string& ip,
                    uint16_t port);
   void on_done(const std::vector<uint8_t>& attempt, bool connected,
-               const std::string& reasons);
+               uint8_t round, const std::string& reasons);
   void spawn_attempt(bool offerer, const attempt_id& id, const probe_key& key,
                      const peer_id& peer, std::vector<conn_id> vias,
                      std::optional<punch_signal> offer,

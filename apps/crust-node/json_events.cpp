@@ -82,6 +82,12 @@ std::string to_json(const peer_lost& x) {
                {"reason", x.reason}});
 }
 
+std::string to_json(const punched& x) {
+  return line({{"event", "punched"}, {"peer_id", x.peer.to_hex()},
+               {"transport", x.proto == transport::tcp ? "tcp" : "udp"},
+               {"round", x.round}, {"ms", x.millis}});
+}
+
 std::string to_json(const connection_failed& x) {
   return line({{"event", "connection_failed"}, {"target", x.target},
                {"reason", x.reason}});

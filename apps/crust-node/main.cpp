@@ -134,6 +134,13 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
       out(node::to_json(ev));
       say("lost peer " + ev.peer.short_hex() + ": " + ev.reason);
     },
+    [=](const punched& ev) {
+      out(node::to_json(ev));
+      say("punched through to " + ev.peer.short_hex() + " over "
+          + (ev.proto == transport::tcp ? "TCP" : "UDP") + " in round "
+          + std::to_string(ev.round) + " after "
+          + std::to_string(ev.millis) + " ms");
+    },
     [=](const connection_failed& ev) {
       out(node::to_json(ev));
       say("could not connect to " + ev.target + ": " + ev.reason);

@@ -117,6 +117,17 @@ struct peer_lost {
   std::string reason;
 };
 
+/// A hole punch reached `peer` (its new_peer came first, origin
+/// punched): over `proto`, in round `round` (1-3) of the attempt, `millis`
+/// after the attempt began. Each side reports its own view. For logs and
+/// for tuning: nothing needs to answer it.
+struct punched {
+  peer_id peer;
+  transport proto = transport::tcp;
+  uint8_t round = 0;
+  uint32_t millis = 0;
+};
+
 /// A connect() did not lead to a peer.
 struct connection_failed {
   std::string target;
@@ -322,6 +333,7 @@ CRUST_INSPECT(sent, x.peer, x.bytes)
 CRUST_INSPECT(send_failed, x.peer, x.bytes, x.reason)
 CRUST_INSPECT(message, x.peer, x.bytes)
 CRUST_INSPECT(peer_lost, x.peer, x.reason)
+CRUST_INSPECT(punched, x.peer, x.proto, x.round, x.millis)
 CRUST_INSPECT(connection_failed, x.target, x.reason)
 CRUST_INSPECT(misbehaving, x.address, x.peer, x.kind, x.detail)
 CRUST_INSPECT(service_failed, x.reason)

@@ -127,7 +127,11 @@ void punch_attempt::handle_path_failed(path p, time_point now) {
 }
 
 void punch_attempt::handle_path_authenticated(path p, time_point) {
-  if (phase_ != phase::punching && phase_ != phase::handshaking)
+  // Whenever it comes: the peer's SYN or handshake may reach us while we
+  // still wait out RTT/2 (synced) or for a signal, when our side needs no
+  // hole (a public address, a mapping). The Noise handshake on a path of
+  // this attempt proved the peer either way.
+  if (phase_ == phase::connected || phase_ == phase::failed)
     return;
   connect(p);
 }

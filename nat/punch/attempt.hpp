@@ -28,8 +28,9 @@
 //   punching    --handle_path_opened(), or a probe of ours
 //                 answered (handle_probe_acked)------------------> handshaking
 //   handshaking --every opened path failed----------------------> punching
-//   punching, handshaking
+//   gathering, offered, answered, synced, punching, handshaking
 //               --a path authenticated (TCP or UDP)-------------> connected
+//                 (the peer's path may reach us before we punch)
 //   offered, answered, synced, punching, handshaking
 //               --round deadline, rounds left: offerer sends the
 //                 next OFFER (offered), answerer waits (answered)

@@ -68,6 +68,16 @@ CAF_TEST(a mutual peer introduces two nodes and they punch through) {
   CAF_REQUIRE(a.wait_until([&] { return !a.msgs.empty(); }));
   CAF_CHECK(a.msgs[0].bytes == text("and back"));
   CAF_CHECK(a.failed.empty());
+  // Each side reports how its punch went: TCP, in the first round.
+  CAF_REQUIRE(a.wait_until([&] { return !a.punches.empty(); }));
+  CAF_REQUIRE(b.wait_until([&] { return !b.punches.empty(); }));
+  for (auto* p : {&a.punches[0], &b.punches[0]}) {
+    CAF_CHECK(p->proto == crust::transport::tcp);
+    CAF_CHECK_EQUAL(p->round, 1u);
+    CAF_CHECK_LESS(p->millis, 10000u);
+  }
+  CAF_CHECK(a.punches[0].peer == b.id());
+  CAF_CHECK(b.punches[0].peer == a.id());
 }
 
 CAF_TEST(without tcp the two punch a udp path and talk over it) {
@@ -99,6 +109,9 @@ CAF_TEST(without tcp the two punch a udp path and talk over it) {
   CAF_CHECK(!b.send(a.id(), text("and back")));
   CAF_REQUIRE(a.wait_until([&] { return !a.msgs.empty(); }));
   CAF_CHECK(a.failed.empty());
+  CAF_REQUIRE(a.wait_until([&] { return !a.punches.empty(); }));
+  CAF_CHECK(a.punches[0].proto == crust::transport::rudp);
+  CAF_CHECK(a.punches[0].round >= 1 && a.punches[0].round <= 3);
 }
 
 CAF_TEST(two nodes punch through with halves the application carried) {

@@ -135,6 +135,18 @@ CAF_TEST(an authenticated path connects at once whichever it is) {
   CAF_CHECK(a.poll_probes(now).empty());
 }
 
+CAF_TEST(the peers path may prove it before we start punching) {
+  // A public offerer: the answerer punches on SYNC while the offerer
+  // still waits out half the round trip, and its SYN is accepted.
+  start();
+  run(hop + 1ms); // the ANSWER arrived: SYNC sent, waiting RTT/2
+  CAF_REQUIRE(a.state() == ph::synced);
+  a.handle_path_authenticated(path::tcp, now);
+  CAF_CHECK(a.state() == ph::connected);
+  CAF_CHECK(!a.poll_timeout());
+  CAF_CHECK(!a.poll_plan());
+}
+
 CAF_TEST(udp probes go out in bounded bursts from the start of a round) {
   start();
   run(200ms);
