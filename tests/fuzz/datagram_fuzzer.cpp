@@ -23,16 +23,18 @@ using namespace crust::datagram;
 
 namespace {
 
+crust::datagram_channel::settings fuzz_settings() {
+  crust::datagram_channel::settings s;
+  auto& me = crust::fuzz::fixed_identity();
+  s.static_key = me.noise_static();
+  s.local = crust::hello{me.id(), 1, false};
+  s.network_name = "fuzz";
+  return s;
+}
+
 crust::datagram_channel& channel() {
   static auto now = crust::datagram_channel::clock::now();
-  static crust::datagram_channel ch{[] {
-    crust::datagram_channel::settings s;
-    auto& me = crust::fuzz::fixed_identity();
-    s.static_key = me.noise_static();
-    s.local = crust::hello{me.id(), 1, false};
-    s.network_name = "fuzz";
-    return s;
-  }(), now};
+  static crust::datagram_channel ch{fuzz_settings(), now};
   static bool dialled = false;
   if (!dialled) {
     dialled = true;
@@ -81,13 +83,7 @@ void answer_to_open_question(const uint8_t* data, size_t size) {
   if (!is_stun(data, size) || size < 20)
     return;
   static auto now = crust::datagram_channel::clock::now();
-  static crust::datagram_channel ch{[] {
-    crust::datagram_channel::settings s;
-    auto& me = crust::fuzz::fixed_identity();
-    s.static_key = me.noise_static();
-    s.local = crust::hello{me.id(), 1, false};
-    return s;
-  }(), now};
+  static crust::datagram_channel ch{fuzz_settings(), now};
   now += std::chrono::seconds(5);
   ch.tick(now); // retries, and gives up on old questions
   ch.out().clear();
