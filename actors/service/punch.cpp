@@ -166,8 +166,12 @@ void punch_part::spawn_attempt(bool offerer, const attempt_id& id,
   st.children->insert(hdl);
   // The application hears how an attempt it asked for ended: ours when we
   // offered, and every one it signalled itself.
-  attempts_[id] = attempt_rec{hdl, peer, key, std::move(vias),
-                              offerer || signalled};
+  auto& rec = attempts_[id];
+  rec.actor = hdl;
+  rec.peer = peer;
+  rec.key = key;
+  rec.vias = std::move(vias);
+  rec.ours = offerer || signalled;
 }
 
 // A signal for us, passed on by a kept peer: the origin signed it for us.
@@ -260,7 +264,9 @@ void punch_part::on_done(const std::vector<uint8_t>& attempt, bool connected,
   auto c = connected ? st.conns->live(i->second.peer) : std::nullopt;
   if (auto rec = c ? st.conns->find(*c) : nullptr) {
     // The application heard new_peer already; now how it went.
-    auto took = std::chrono::steady_clock::now() - i->second.started;
+    auto took = i->second.connected_at.value_or(
+                  std::chrono::steady_clock::now())
+                - i->second.started;
     self_->send(st.handler,
                 punched{i->second.peer, rec->info.proto, round,
                         static_cast<uint32_t>(
@@ -353,8 +359,12 @@ void punch_part::on(const service_event& ev) {
   auto rec = self_->state.conns->find(up->c);
   bool udp = rec && rec->info.proto == transport::rudp;
   for (auto& [id, a] : attempts_)
-    if (a.peer == up->peer)
+    if (a.peer == up->peer) {
+      if (!a.connected_at) // (the attempt may hear it late: birthday's
+                           // fan keeps it busy to the end of its round)
+        a.connected_at = std::chrono::steady_clock::now();
       self_->send(a.actor, punch_path_atom::value, udp);
+    }
 }
 
 // The attempt validated a UDP path and we start its handshake (the side

@@ -18,6 +18,7 @@
 #include <caf/system_messages.hpp>
 
 #include <chrono>
+#include <optional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -92,9 +93,11 @@ private:
     std::vector<conn_id> vias;
     /// We offered because the application asked: it hears a failure.
     bool ours = false;
-    /// When it began, for the punched report.
+    /// When it began and when its peer's connection came up, for the
+    /// punched report.
     std::chrono::steady_clock::time_point started
       = std::chrono::steady_clock::now();
+    std::optional<std::chrono::steady_clock::time_point> connected_at;
   };
 
   void connect_peer(const crust::connect_peer& cmd);
