@@ -248,6 +248,13 @@ bool link::on_frame(uint8_t lane, const frame_view& f, time_point now) {
     case ft::forwarded:
     case ft::forward_failed:
       return on_forwarding(f, now);
+    case ft::circuit_open:
+    case ft::circuit_opened:
+    case ft::circuit_incoming:
+    case ft::circuit_data:
+    case ft::circuit_credit:
+    case ft::circuit_close:
+      return on_circuit(f);
   }
   return violation("unexpected frame");
 }

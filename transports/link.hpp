@@ -47,6 +47,7 @@
 #include "crust/errors.hpp"
 #include "crust/messages.hpp"
 #include "crust/peer_id.hpp"
+#include "transports/circuit.hpp"
 #include "transports/defence/token_bucket.hpp"
 #include "transports/hello.hpp"
 #include "transports/inbox.hpp"
@@ -133,6 +134,37 @@ public:
     wire::forward_refusal why = wire::forward_refusal::refused;
     std::vector<uint8_t> context;
   };
+  // Circuits (docs/PROTOCOL.md, "Circuits"), heard from a kept peer only.
+  /// The peer asks us, a relay, for circuit `id` to `to`.
+  struct circuit_open_requested {
+    uint32_t id = 0;
+    peer_id to;
+  };
+  /// The relay opened our circuit `id`.
+  struct circuit_opened {
+    uint32_t id = 0;
+    uint32_t credit = 0;
+    relay_limits limits;
+  };
+  /// The relay opened circuit `id` from `from` to us.
+  struct circuit_incoming {
+    uint32_t id = 0;
+    peer_id from;
+    uint32_t credit = 0;
+    relay_limits limits;
+  };
+  struct circuit_data {
+    uint32_t id = 0;
+    std::vector<uint8_t> bytes;
+  };
+  struct circuit_credit {
+    uint32_t id = 0;
+    uint32_t bytes = 0;
+  };
+  struct circuit_closed {
+    uint32_t id = 0;
+    circuit_reason why = circuit_reason::closed_by_peer;
+  };
   /// The peer broke a rule; the link closes.
   struct abused {
     misbehaving report;
@@ -147,7 +179,9 @@ public:
   using event = std::variant<identified, selected_by_peer, delivered, sent,
                              peers_requested, peers_received, observed,
                              forward_requested, forwarded, forward_failed,
-                             abused, closed>;
+                             circuit_open_requested, circuit_opened,
+                             circuit_incoming, circuit_data, circuit_credit,
+                             circuit_closed, abused, closed>;
 
   link(settings s, time_point now);
 
@@ -247,6 +281,19 @@ public:
   void refuse_forward(const peer_id& to, wire::forward_refusal why,
                       const std::vector<uint8_t>& context);
 
+  /// Circuits (docs/PROTOCOL.md, "Circuits"), all once kept (else
+  /// nothing is sent); data within wire::max_circuit_chunk, in order with
+  /// the other circuit frames (all are control frames on lane 0: their
+  /// volume is bounded by the credit each hop grants).
+  void open_circuit(uint32_t id, const peer_id& to);
+  void circuit_opened_frame(uint32_t id, uint32_t credit,
+                            const relay_limits& limits);
+  void circuit_incoming_frame(uint32_t id, const peer_id& from,
+                              uint32_t credit, const relay_limits& limits);
+  void send_circuit_data(uint32_t id, const uint8_t* data, size_t size);
+  void grant_circuit_credit(uint32_t id, uint32_t bytes);
+  void close_circuit(uint32_t id, circuit_reason why);
+
   /// Queues a message; `slot` (0: none) names its plain sender. errc::none,
   /// or why not (`bytes` then stays as it was).
   errc send(priority prio, std::vector<uint8_t>&& bytes, uint32_t slot);
@@ -275,6 +322,7 @@ private:
   bool on_data(const frame_view& f);
   bool on_close(uint8_t lane, const frame_view& f, time_point now);
   bool on_forwarding(const frame_view& f, time_point now);
+  bool on_circuit(const frame_view& f);
   void queue_refusal(const peer_id& to, wire::forward_refusal why,
                      const std::vector<uint8_t>& context);
   void on_selected();

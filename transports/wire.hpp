@@ -10,7 +10,7 @@ namespace crust::wire {
 
 /// Bumped on any incompatible change. It is part of the Noise prologue, so
 /// different versions fail the handshake instead of misreading each other.
-constexpr uint8_t protocol_version = 6;
+constexpr uint8_t protocol_version = 7;
 
 /// A record: u16 big-endian length, then a Noise handshake message or an
 /// AEAD-sealed frame.
@@ -59,12 +59,27 @@ enum class frame_type : uint8_t {
   /// to peer_id[32] · reason u8 · the payload's first bytes: why a
   /// FORWARD to `to` was not passed on
   forward_failed = 0x0C,
+  /// id u32 · to peer_id[32]: asks a relay for a circuit to `to`
+  /// (docs/PROTOCOL.md, "Circuits"); the asker numbers it
+  circuit_open = 0x0D,
+  /// id u32 · credit u32 · limits[26]: the relay opened the asker's circuit
+  circuit_opened = 0x0E,
+  /// id u32 · from peer_id[32] · credit u32 · limits[26]: the relay
+  /// opened a circuit from `from` to us, numbered `id` on this connection
+  circuit_incoming = 0x0F,
+  /// id u32 · bytes (1 to max_circuit_chunk): circuit bytes, within the
+  /// credit the receiver granted
+  circuit_data = 0x10,
+  /// id u32 · bytes u32: the receiver grants that many more
+  circuit_credit = 0x11,
+  /// id u32 · reason u8: the circuit is over (or was never opened)
+  circuit_close = 0x12,
 };
 
 /// Whether `t` is a frame type this version knows.
 constexpr bool known_frame_type(uint8_t t) {
   return t >= static_cast<uint8_t>(frame_type::select)
-         && t <= static_cast<uint8_t>(frame_type::forward_failed);
+         && t <= static_cast<uint8_t>(frame_type::circuit_close);
 }
 
 /// Longest OBSERVED body ("[IPv6]:port" fits).
@@ -136,6 +151,13 @@ constexpr double forward_burst = 20;
 constexpr double forward_refusal_rate = 1;
 constexpr double forward_refusal_burst = 5;
 constexpr size_t forward_context_size = 17;
+
+/// Circuits: the most bytes one CIRCUIT_DATA carries (a DATA chunk's
+/// worth: the frame fits every legal record).
+constexpr size_t max_circuit_chunk = 16 * 1024;
+static_assert(1 + 4 + max_circuit_chunk + 16 <= min_record_size,
+              "a CIRCUIT_DATA frame (type, id, bytes, tag) must fit every "
+              "legal record");
 
 /// Why a FORWARD was not passed on.
 enum class forward_refusal : uint8_t {

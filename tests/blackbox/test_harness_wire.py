@@ -19,7 +19,8 @@ from dissononce.processing.impl.cipherstate import CipherState
 from dissononce.processing.impl.handshakestate import HandshakeState
 from dissononce.processing.impl.symmetricstate import SymmetricState
 
-from harness_wire import T_DATA, T_SELECT, Identity, RawListener, RawPeer, x25519_of
+from harness_wire import (PROTOCOL_VERSION, T_DATA, T_SELECT, Identity, RawListener, RawPeer,
+                          x25519_of)
 
 
 class RawPeerSelfTest(unittest.TestCase):
@@ -57,7 +58,7 @@ class RawPeerSelfTest(unittest.TestCase):
                 hs = HandshakeState(SymmetricState(CipherState(ChaChaPolyCipher()),
                                                    Blake2bHash()), X25519DH())
                 hs.initialize(XXHandshakePattern(), False,
-                              b"crust\x06" + "crust".encode("utf-8"), s=node.noise)
+                              bytes([*b"crust", PROTOCOL_VERSION]) + "crust".encode("utf-8"), s=node.noise)
                 payload = bytearray()
                 hs.read_message(recv_record(conn), payload)
                 got["m1"] = bytes(payload)
