@@ -47,6 +47,13 @@ using forward_atom = caf::atom_constant<caf::atom("forward")>;
 using forwarded_atom = caf::atom_constant<caf::atom("forwarded")>;
 using forward_failed_atom = caf::atom_constant<caf::atom("fwd_failed")>;
 using punched_atom = caf::atom_constant<caf::atom("punched")>;
+using circ_open_atom = caf::atom_constant<caf::atom("circ_open")>;
+using circ_opened_atom = caf::atom_constant<caf::atom("circ_opnd")>;
+using circ_in_atom = caf::atom_constant<caf::atom("circ_in")>;
+using circ_data_atom = caf::atom_constant<caf::atom("circ_data")>;
+using circ_credit_atom = caf::atom_constant<caf::atom("circ_cred")>;
+using circ_close_atom = caf::atom_constant<caf::atom("circ_close")>;
+using circ_route_atom = caf::atom_constant<caf::atom("circ_route")>;
 
 /// A connection.
 ///
@@ -63,6 +70,15 @@ using punched_atom = caf::atom_constant<caf::atom("punched")>;
 ///       `from` asked us to; (forward_failed_atom, peer_id to, uint8_t
 ///       wire::forward_refusal, context): tell the peer why its FORWARD
 ///       to `to` was not passed on
+///   circuits (docs/PROTOCOL.md, "Circuits"; ids u32, limits as their
+///   26 bytes): (circ_open_atom, id, peer_id to), (circ_opened_atom, id,
+///   credit, limits), (circ_in_atom, id, peer_id from, credit, limits),
+///   (circ_data_atom, id, bytes), (circ_credit_atom, id, uint32_t),
+///   (circ_close_atom, id, uint8_t reason): the frames to send;
+///   (circ_route_atom, id, actor): circuit `id`'s frames from the peer go
+///   to that actor (a relayed connection) instead of the service
+/// From a relayed connection whose circuit this connection carries:
+///   circ_data_atom, circ_credit_atom, circ_close_atom as above
 /// From the application (or the service, delegating):
 ///   crust::send: answered with ok or an error when it came as a request;
 ///       a plain send hears crust::sent or crust::send_failed instead
@@ -73,7 +89,8 @@ using punched_atom = caf::atom_constant<caf::atom("punched")>;
 ///   selected_atom (we follow and the peer chose this connection),
 ///   peers_request_atom, (peers_atom, sample), (observed_atom, text),
 ///   (forward_atom, to, payload), (forwarded_atom, from, payload),
-///   (forward_failed_atom, to, uint8_t why, context), and
+///   (forward_failed_atom, to, uint8_t why, context), the circuit frames
+///   the peer sent that no route claims (the same messages as above), and
 ///   (closed_atom, std::string reason, bool duplicate) last; `duplicate`
 ///   when the peer closed it because another connection between us lives.
 /// To the handler: crust::message of kept peers, and misbehaving.
@@ -87,6 +104,14 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<forward_atom, peer_id, std::vector<uint8_t>>,
   caf::reacts_to<forwarded_atom, peer_id, std::vector<uint8_t>>,
   caf::reacts_to<forward_failed_atom, peer_id, uint8_t, std::vector<uint8_t>>,
+  caf::reacts_to<circ_open_atom, uint32_t, peer_id>,
+  caf::reacts_to<circ_opened_atom, uint32_t, uint32_t, std::vector<uint8_t>>,
+  caf::reacts_to<circ_in_atom, uint32_t, peer_id, uint32_t,
+                 std::vector<uint8_t>>,
+  caf::reacts_to<circ_data_atom, uint32_t, std::vector<uint8_t>>,
+  caf::reacts_to<circ_credit_atom, uint32_t, uint32_t>,
+  caf::reacts_to<circ_close_atom, uint32_t, uint8_t>,
+  caf::reacts_to<circ_route_atom, uint32_t, caf::actor>,
   caf::reacts_to<send>>;
 
 struct connection_setup {
@@ -128,5 +153,15 @@ connection_actor spawn_rudp_connection(caf::actor_system& sys,
                                        rudp_socket socket,
                                        rudp_session session,
                                        connection_setup setup);
+
+/// A connection through a relay: circuit `circuit` carried by `carrier`
+/// (our connection to the relay), `credit` bytes we may send first and
+/// the relay's `window`. It runs its own Noise handshake end to end
+/// (initiator: the side that opened the circuit, !setup.info.inbound).
+connection_actor spawn_relayed_connection(caf::actor_system& sys,
+                                          connection_actor carrier,
+                                          uint32_t circuit, uint32_t credit,
+                                          uint32_t window,
+                                          connection_setup setup);
 
 } // namespace crust

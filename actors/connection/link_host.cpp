@@ -144,15 +144,43 @@ void link_host::dispatch(link::event& ev) {
       } else if constexpr (std::is_same_v<T, link::forward_failed>) {
         tell(setup_.service, forward_failed_atom::value, x.to,
              static_cast<uint8_t>(x.why), std::move(x.context));
+      } else if constexpr (std::is_same_v<T, link::circuit_open_requested>) {
+        tell(setup_.service, circ_open_atom::value, x.id, x.to);
+      } else if constexpr (std::is_same_v<T, link::circuit_opened>) {
+        auto l = encode(x.limits);
+        tell(route(x.id), circ_opened_atom::value, x.id, x.credit,
+             std::vector<uint8_t>(l.begin(), l.end()));
+      } else if constexpr (std::is_same_v<T, link::circuit_incoming>) {
+        auto l = encode(x.limits);
+        tell(setup_.service, circ_in_atom::value, x.id, x.from, x.credit,
+             std::vector<uint8_t>(l.begin(), l.end()));
+      } else if constexpr (std::is_same_v<T, link::circuit_data>) {
+        tell(route(x.id), circ_data_atom::value, x.id, std::move(x.bytes));
+      } else if constexpr (std::is_same_v<T, link::circuit_credit>) {
+        tell(route(x.id), circ_credit_atom::value, x.id, x.bytes);
+      } else if constexpr (std::is_same_v<T, link::circuit_closed>) {
+        auto to = route(x.id);
+        routes_.erase(x.id);
+        tell(to, circ_close_atom::value, x.id, static_cast<uint8_t>(x.why));
       } else if constexpr (std::is_same_v<T, link::abused>) {
         tell(setup_.handler, std::move(x.report));
       } else if constexpr (std::is_same_v<T, link::closed>) {
+        // The circuits we carried are gone with us.
+        for (auto& [id, to] : routes_)
+          tell(to, circ_close_atom::value, id,
+               static_cast<uint8_t>(circuit_reason::end_lost));
+        routes_.clear();
         tell(setup_.service, closed_atom::value, std::move(x.reason),
              x.duplicate);
         on_closed();
       }
     },
     ev);
+}
+
+caf::actor link_host::route(uint32_t id) const {
+  auto i = routes_.find(id);
+  return i != routes_.end() ? i->second : setup_.service;
 }
 
 // One timer message for the link's earliest deadline; a message for a

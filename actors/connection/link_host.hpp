@@ -18,6 +18,7 @@
 #include <caf/send.hpp>
 #include <caf/typed_behavior.hpp>
 
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -87,6 +88,42 @@ protected:
                                context);
         drain();
       },
+      [this](circ_open_atom, uint32_t id, const peer_id& to) {
+        link_.open_circuit(id, to);
+        drain();
+      },
+      [this](circ_opened_atom, uint32_t id, uint32_t credit,
+             const std::vector<uint8_t>& limits) {
+        if (limits.size() == relay_limits_size)
+          link_.circuit_opened_frame(id, credit,
+                                     decode_relay_limits(limits.data()));
+        drain();
+      },
+      [this](circ_in_atom, uint32_t id, const peer_id& from, uint32_t credit,
+             const std::vector<uint8_t>& limits) {
+        if (limits.size() == relay_limits_size)
+          link_.circuit_incoming_frame(id, from, credit,
+                                       decode_relay_limits(limits.data()));
+        drain();
+      },
+      [this](circ_data_atom, uint32_t id, const std::vector<uint8_t>& bytes) {
+        link_.send_circuit_data(id, bytes.data(), bytes.size());
+        drain();
+      },
+      [this](circ_credit_atom, uint32_t id, uint32_t bytes) {
+        link_.grant_circuit_credit(id, bytes);
+        drain();
+      },
+      [this](circ_close_atom, uint32_t id, uint8_t why) {
+        routes_.erase(id);
+        if (why <= max_circuit_reason)
+          link_.close_circuit(id, static_cast<circuit_reason>(why));
+        drain();
+      },
+      [this](circ_route_atom, uint32_t id, const caf::actor& to) {
+        if (to)
+          routes_[id] = to;
+      },
     };
   }
 
@@ -140,10 +177,17 @@ private:
   void on_peers(const std::vector<uint8_t>& sample);
 
   void dispatch(link::event& ev);
+  /// Who hears circuit `id`'s frames: its relayed connection, or the
+  /// service.
+  caf::actor route(uint32_t id) const;
   void arm_timer();
   uint32_t plain_slot();
   void release_if_idle(uint32_t slot);
 
+  // Circuits this connection carries whose frames go to a relayed
+  // connection, by id (the rest go to the service). Bounded by the
+  // relay's circuits per peer: only the service adds routes.
+  std::map<uint32_t, caf::actor> routes_;
   // The deadline the pending timer message is for.
   std::optional<link::time_point> armed_;
   bool pump_pending_ = false;

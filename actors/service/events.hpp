@@ -44,6 +44,7 @@ struct kept {
 /// A connection is gone, with conn_table's one outcome for it.
 struct lost {
   conn_table::ending end;
+  conn_id c = 0;
 };
 
 /// A dial never made a connection; `round` is the result a bootstrap

@@ -129,7 +129,7 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
     case tell::nothing:
       break;
   }
-  fan_out(self, events::lost{std::move(end)});
+  fan_out(self, events::lost{std::move(end), c});
   quit_when_done(self);
 }
 

@@ -287,8 +287,25 @@ void punch_part::end(std::map<attempt_id, attempt_rec>::iterator i,
   auto rec = std::move(i->second);
   attempts_.erase(i);
   self_->state.children->erase(rec.actor);
-  if (!why.empty() && rec.ours && !self_->state.conns->live(rec.peer))
-    fail(rec.peer, "hole punching failed: " + why);
+  auto& st = self_->state;
+  if (why.empty() || !rec.ours || st.conns->live(rec.peer))
+    return;
+  // The last resort: a relay among the mutual peers (or, for an attempt
+  // the application signalled, any kept peer).
+  auto vias = rec.vias;
+  if (vias.empty())
+    for (auto& [peer, c] : st.conns->kept_peers())
+      if (peer != rec.peer)
+        vias.push_back(c);
+  auto self = self_;
+  auto peer = rec.peer;
+  auto punch_why = "hole punching failed: " + why;
+  st.relay->connect_via_relay(peer, std::move(vias),
+                              [self, peer, punch_why](const std::string& r) {
+                                if (!self->state.conns->live(peer))
+                                  self->state.punch->fail(
+                                    peer, punch_why + "; relay: " + r);
+                              });
 }
 
 void punch_part::fail(const peer_id& peer, const std::string& why) {

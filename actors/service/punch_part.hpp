@@ -84,6 +84,9 @@ public:
     return bad_signals_;
   }
 
+  /// The application hears that connecting to `peer` failed, and why.
+  void fail(const peer_id& peer, const std::string& why);
+
 private:
   struct attempt_rec {
     caf::actor actor;
@@ -124,7 +127,6 @@ private:
                      bool signalled = false);
   void end(std::map<attempt_id, attempt_rec>::iterator i,
            const std::string& why);
-  void fail(const peer_id& peer, const std::string& why);
 
   self_ptr self_;
   std::shared_ptr<punch_registry> registry_;

@@ -31,6 +31,7 @@ void fan_out(self_ptr self, const service_event& ev) {
   st.discovery->on(ev);
   st.nat->on(ev);
   st.punch->on(ev);
+  st.relay->on(ev);
 }
 
 void close_and_wait(self_ptr self, caf::actor child, caf::timespan limit) {
@@ -92,6 +93,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   st.discovery.emplace(self);
   st.boot.emplace(self);
   st.punch.emplace(self);
+  st.relay.emplace(self);
   st.conns.emplace(st.id, admission::limits{st.opts.max_connections_per_ip,
                                             st.opts.max_half_open_per_ip,
                                             st.opts.max_half_open,
@@ -239,6 +241,9 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
         return;
       }
       st.stopping = true;
+      // Circuits through us close with their reason, before the
+      // connections that carry them.
+      st.relay->stop();
       // Connections over rudp first say CLOSE, then the socket goes.
       std::vector<conn_id> all;
       st.conns->for_each(
@@ -260,7 +265,8 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
     .or_else(st.discovery->handlers())
     .or_else(st.boot->handlers())
     .or_else(st.listen->handlers())
-    .or_else(st.punch->handlers());
+    .or_else(st.punch->handlers())
+    .or_else(st.relay->handlers());
 }
 
 namespace {

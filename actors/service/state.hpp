@@ -25,6 +25,7 @@
 #include "actors/service/discovery_part.hpp"
 #include "actors/service/events.hpp"
 #include "actors/service/listening_part.hpp"
+#include "actors/service/relay_part.hpp"
 #include "actors/service/nat_part.hpp"
 #include "actors/service/punch_part.hpp"
 #include "node/conn_table.hpp"
@@ -99,6 +100,9 @@ struct service_state {
   std::optional<listening_part> listen;
   /// Hole punching, and introducing kept peers: a part (punch_part.hpp).
   std::optional<punch_part> punch;
+  /// Relaying for others, and connections through relays: a part
+  /// (relay_part.hpp).
+  std::optional<relay_part> relay;
   conn_actors actors;
   bool stopping = false;
   /// Every live child, for the service's last act: stopping them.

@@ -85,6 +85,15 @@ struct service_options {
   /// Birthday mode, the last round against an endpoint-dependent NAT
   /// when ours is not (UDP only): a few hundred sockets or probes.
   bool punch_birthday = true;
+  /// Relay: join two peers this node keeps by a circuit when they cannot
+  /// reach each other (off by default: a relay spends its bandwidth on
+  /// others). What it allows, announced to both ends of every circuit:
+  bool relay = false;
+  uint32_t relay_max_circuits = 16;
+  uint32_t relay_max_circuits_per_peer = 4;
+  uint32_t relay_circuit_bytes_per_sec = 256 * 1024;
+  uint32_t relay_total_bytes_per_sec = 1024 * 1024;
+  caf::timespan relay_idle_timeout = std::chrono::seconds(120);
   /// LAN discovery: announce ourselves and dial whoever announces.
   bool beacon = true;
   uint16_t beacon_port = 5484;

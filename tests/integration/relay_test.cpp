@@ -1,0 +1,116 @@
+// Relayed connections over real sockets on 127.0.0.1: M relays
+// (crust.relay=true) and keeps A and B; A asks to connect to B, the hole
+// punch cannot work (both ends punch nothing), and A falls back to a
+// circuit through M. Both see new_peer with origin relayed and transport
+// relay, and messages cross both ways, large ones too, intact and in
+// order. A relay that does not relay says so. Every wait is bounded.
+#define CAF_SUITE relay
+#include <caf/test/unit_test.hpp>
+
+#include "tests/integration/node.hpp"
+
+namespace {
+
+bool has_peer(node& n, const peer_id& p) {
+  for (auto& x : n.peers)
+    if (x.peer == p)
+      return true;
+  return false;
+}
+
+const crust::new_peer* find_peer(node& n, const peer_id& p) {
+  for (auto& x : n.peers)
+    if (x.peer == p)
+      return &x;
+  return nullptr;
+}
+
+void join(node& a, node& m) {
+  a.handler->send(a.svc, crust::connect{m.endpoint()});
+  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, m.id()); }));
+  CAF_REQUIRE(m.wait_until([&] { return has_peer(m, a.id()); }));
+  a.keep(m.id());
+  m.keep(a.id());
+}
+
+// Ends that cannot punch: the attempt fails fast, the relay is next.
+void no_punch(crust::service_options& o) {
+  o.beacon = false;
+  o.peer_exchange = false;
+  o.punch_tcp = false;
+  o.punch_udp = false;
+  o.punch_timeout = std::chrono::milliseconds(600);
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(relay_tests, fixture)
+
+CAF_TEST(a failed punch falls back to a relay that carries both ways) {
+  node m{sys, [](crust::service_options& o) {
+           o.beacon = false;
+           o.peer_exchange = false;
+           o.relay = true;
+           o.relay_circuit_bytes_per_sec = 64 * 1024 * 1024;
+           o.relay_total_bytes_per_sec = 64 * 1024 * 1024;
+         }};
+  node a{sys, no_punch}, b{sys, no_punch};
+  join(a, m);
+  join(b, m);
+  a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
+  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, b.id()); }, 20s));
+  CAF_REQUIRE(b.wait_until([&] { return has_peer(b, a.id()); }));
+  auto at_a = find_peer(a, b.id());
+  auto at_b = find_peer(b, a.id());
+  CAF_CHECK(at_a->info.from == crust::origin::relayed);
+  CAF_CHECK(at_b->info.from == crust::origin::relayed);
+  CAF_CHECK(at_a->info.proto == crust::transport::relay);
+  CAF_CHECK(at_b->info.proto == crust::transport::relay);
+  CAF_CHECK(!at_a->info.inbound);
+  CAF_CHECK(at_b->info.inbound);
+  a.keep(b.id());
+  b.keep(a.id());
+  CAF_CHECK(!a.send(b.id(), text("through the relay")));
+  CAF_REQUIRE(b.wait_until([&] { return !b.msgs.empty(); }));
+  CAF_CHECK(b.msgs[0].bytes == text("through the relay"));
+  CAF_CHECK(!b.send(a.id(), text("and back")));
+  CAF_REQUIRE(a.wait_until([&] { return !a.msgs.empty(); }));
+  CAF_CHECK(a.msgs[0].bytes == text("and back"));
+  // Many windows' worth, in order: the credit moves it along.
+  std::vector<uint8_t> big(3 * 1024 * 1024);
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<uint8_t>(i * 7);
+  for (int k = 0; k < 3; ++k) {
+    auto part = big;
+    part[0] = static_cast<uint8_t>(k);
+    CAF_CHECK(!a.send(b.id(), std::move(part)));
+  }
+  CAF_REQUIRE(b.wait_until([&] { return b.msgs.size() == 4; }, 60s));
+  for (int k = 0; k < 3; ++k) {
+    CAF_REQUIRE_EQUAL(b.msgs[1 + k].bytes.size(), big.size());
+    CAF_CHECK_EQUAL(b.msgs[1 + k].bytes[0], k);
+    CAF_CHECK(std::equal(big.begin() + 1, big.end(),
+                         b.msgs[1 + k].bytes.begin() + 1));
+  }
+  CAF_CHECK(a.failed.empty());
+}
+
+CAF_TEST(without a relay the failure names both reasons) {
+  node m{sys, [](crust::service_options& o) {
+           o.beacon = false;
+           o.peer_exchange = false; // relay stays off (the default)
+         }};
+  node a{sys, no_punch}, b{sys, no_punch};
+  join(a, m);
+  join(b, m);
+  a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
+  CAF_REQUIRE(a.wait_until([&] { return !a.failed.empty(); }, 20s));
+  CAF_CHECK_EQUAL(a.failed[0].target, "peer:" + b.id().to_hex());
+  CAF_CHECK_NOT_EQUAL(a.failed[0].reason.find("hole punching failed"),
+                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(a.failed[0].reason.find("relay: the relay refuses"),
+                      std::string::npos);
+  CAF_CHECK(!has_peer(a, b.id()));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
