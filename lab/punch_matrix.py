@@ -57,11 +57,12 @@ def cells():
 
 
 def expected(a, b):
-    """What theory allows today (no relay yet): "tcp", "udp", "connected"
-    (either) or "fail". TCP is favoured, so every cell where TCP gets
+    """What theory allows: "tcp", "udp", "connected" (either) or "relay".
+    TCP is favoured, so every cell where TCP gets
     through connects over TCP; a symmetric NAT against a port-restricted
     one connects over UDP in birthday mode (rounds 2 and 3); against
-    another symmetric NAT or a UDP-blocking one it needs a relay. Behind
+    another symmetric NAT or a UDP-blocking one no punch gets through and
+    M, which relays, carries a circuit between the two. Behind
     routers that answer stray SYNs with a RST, a TCP punch succeeds only
     when both SYNs cross within a round trip (each RST also ends the
     sender's conntrack entry), which the lab's sub-millisecond links make
@@ -70,7 +71,7 @@ def expected(a, b):
     if pair == {"port-restricted", "symmetric"}:
         return "udp"
     if "symmetric" in pair and not pair & {"public", "full-cone", "upnp", "natpmp"}:
-        return "fail"
+        return "relay"
     if a == "rst":
         return "connected"
     if pair == {"full-cone", "symmetric"}:
@@ -218,15 +219,18 @@ class Cell:
                 return result
             b.wait_for("new_peer", lambda e: e["peer_id"] == a.id, timeout=10)
             remote = ev["remote"]
-            # How it went: the punch's report follows new_peer.
-            report = a.wait_for("punched", lambda e: e["peer_id"] == b.id, timeout=12)
-            path = "tcp" if remote.startswith("tcp://") else "udp"
-            if report["transport"] != path:
-                raise AssertionError("punched over %s, new_peer over %s"
-                                     % (report["transport"], path))
+            path = remote.split("://")[0].replace("rudp", "udp")
+            if ev["origin"] == "punched":
+                # How it went: the punch's report follows new_peer.
+                report = a.wait_for("punched", lambda e: e["peer_id"] == b.id, timeout=12)
+                if report["transport"] != path:
+                    raise AssertionError("punched over %s, new_peer over %s"
+                                         % (report["transport"], path))
+                result["round"] = report["round"]
+            elif ev["origin"] != "relayed" or path != "relay":
+                raise AssertionError("new_peer neither punched nor relayed: %r" % ev)
             result.update(connected=True, seconds=took, remote=remote, path=path,
-                          lan=remote.split("//")[1].startswith("10."),
-                          round=report["round"])
+                          lan=remote.split("//")[1].startswith("10."))
             self._round_trip()
             return result
         return result
@@ -253,7 +257,7 @@ class MatrixLab:
         p1 = self.lab.public_host("p1", ips=["198.18.0.100", "198.18.0.101"])
         self.p2 = self.lab.public_host("p2", ips=["198.18.0.102"])
         self.turn = self.lab.coturn(p1)
-        self.m = Node(*QUIET, "--crust.upnp=false", name="M",
+        self.m = Node(*QUIET, "--crust.upnp=false", "--crust.relay=true", name="M",
                       prefix=self.p2.exec_prefix, listen=ANY)
         ev = self.m.wait_for("listening", timeout=10)
         self.m.id = ev["peer_id"]
@@ -323,8 +327,8 @@ def main():
                     cell.close()
                 results[(a, b)].append(r)
                 print("run %d %-12s %s%s" % (run + 1, label(a, b),
-                                             "%s %.2f s round %d" % (r["path"], r["seconds"] or 0,
-                                                                     r["round"])
+                                             "%s %.2f s round %s" % (r["path"], r["seconds"] or 0,
+                                                                     r["round"] or "-")
                                              if r["connected"] else "failed: " + r["reason"],
                                              "; %d descriptors left over" % r["leaked"]
                                              if r["leaked"] else ""),
@@ -344,7 +348,8 @@ def main():
         # Through the delay relay, M sees the nodes at the relay's address,
         # so its echo (all a UDP-blocked node knows of its outside) is wrong.
         blind = opts.delay and "udp-blocked" in c
-        rounds = ",".join(str(n) for n in sorted({r["round"] for r in ok})) or "-"
+        rounds = ",".join(str(n) for n in sorted({r["round"] for r in ok
+                                                  if r["round"]})) or "-"
         print("%-12s %-9s %-10s %-8s %-7s %-9s %-9s" % (
             label(*c), "-" if opts.udp_only or blind else expected(*c),
             "%d/%d" % (len(ok), len(rs)), ",".join(paths), rounds,

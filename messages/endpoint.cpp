@@ -91,7 +91,10 @@ caf::expected<endpoint> endpoint::parse(std::string_view text) {
 }
 
 std::string to_string(const endpoint& x) {
-  std::string result = x.proto == transport::tcp ? "tcp://" : "udp://";
+  // (relay://: through the relay at HOST:PORT, to the pinned peer)
+  std::string result = x.proto == transport::tcp    ? "tcp://"
+                       : x.proto == transport::rudp ? "udp://"
+                                                    : "relay://";
   if (x.host.find(':') != std::string::npos)
     result += "[" + x.host + "]";
   else

@@ -79,7 +79,9 @@ endpoint twin(endpoint e, transport t) {
 void connect_to(self_ptr self, const endpoint& target, origin from) {
   auto& st = self->state;
   if (target.proto == transport::relay)
-    return not_dialled(self, target, from, "relays are not built yet");
+    return not_dialled(self, target, from,
+                       "a relay endpoint is not dialled: connect_peer reaches "
+                       "a peer through a relay");
   auto& policy = st.conns->policy();
   if (policy.blocked(target.host)
       || (target.pinned && policy.blocked(*target.pinned)))

@@ -34,7 +34,9 @@ struct endpoint {
   }
 };
 
-/// The textual form that `endpoint::parse` reads back.
+/// The textual form that `endpoint::parse` reads back (tcp:// and udp://;
+/// a relayed connection's ends print as relay://RELAY-IP:PORT#PEER, which
+/// is not dialled).
 std::string to_string(const endpoint& x);
 
 template <class Inspector>

@@ -3,8 +3,8 @@
 behind the cell's pair of NATs, each with a public node as its only
 contact; the first asks to connect to the second by id, and the outcome
 must be what theory allows (punch_matrix.expected): connected on the
-expected path with a message round trip on it, or a clean
-connection_failed within the punch timeout. `./run lab matrix` runs it
+expected path (a punched one, or a circuit through the public node,
+which relays, where no punch can work) with a message round trip on it. `./run lab matrix` runs it
 five times, and at 5% loss, for figures. Needs root; skips (exit 0)
 otherwise.
 
@@ -44,7 +44,7 @@ class PunchMatrixTest(unittest.TestCase):
               file=sys.stderr, flush=True)
         self.assertTrue(punch_matrix.as_expected(r, want),
                         "%s: expected %s, got %s" % (punch_matrix.label(a, b), want, r))
-        if r["connected"]:
+        if r["connected"] and r["path"] != "relay":
             # The punched report names the round that got through.
             self.assertIn(r["round"], (1, 2, 3), r)
         if r["connected"] and "symmetric" in (a, b) and "full-cone" not in (a, b) \
