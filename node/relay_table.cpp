@@ -10,6 +10,9 @@ namespace {
 // peers can, so the connection limit bounds it first).
 constexpr size_t max_rates = 4096;
 
+// The smallest part of held bytes that moves while a bucket is short.
+constexpr size_t move_quantum = 4096;
+
 double per_second(std::chrono::milliseconds interval) {
   return interval.count() > 0 ? 1000.0 / double(interval.count()) : 1e9;
 }
@@ -197,11 +200,12 @@ void relay_table::move_dir(circuit& c, direction& d, const circuit_end& to,
     // pay for.
     size_t n = std::min<size_t>(front.size(), d.receiver_credit);
     auto tokens = std::min(c.bucket.available(now), total_->available(now));
-    if (tokens < 1) {
-      // Back when both buckets hold a token again (a chunk moves in
-      // parts as its tokens come).
-      auto at = now + std::max(c.bucket.wait_for(1, now),
-                               total_->wait_for(1, now));
+    // Bytes move in parts of at least `quantum` (or what is left), so a
+    // throttled circuit sends a few frames per second, not one per token.
+    auto quantum = double(std::min<size_t>(n, move_quantum));
+    if (tokens < quantum) {
+      auto at = now + std::max(c.bucket.wait_for(quantum, now),
+                               total_->wait_for(quantum, now));
       if (!waiting_until_ || at < *waiting_until_)
         waiting_until_ = at;
       break;

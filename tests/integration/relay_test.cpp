@@ -95,6 +95,33 @@ CAF_TEST(a failed punch falls back to a relay that carries both ways) {
   CAF_CHECK(a.failed.empty());
 }
 
+CAF_TEST(the circuit bandwidth cap holds at the receiver) {
+  // 64 KiB/s through the circuit, the bucket full at the start (one
+  // second's worth): 256 KiB cannot all arrive before 3 s have passed.
+  // (A bound on how fast, never on how slow: a slow machine passes.)
+  node m{sys, [](crust::service_options& o) {
+           o.beacon = false;
+           o.peer_exchange = false;
+           o.relay = true;
+           o.relay_circuit_bytes_per_sec = 64 * 1024;
+         }};
+  node a{sys, no_punch}, b{sys, no_punch};
+  join(a, m);
+  join(b, m);
+  a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
+  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, b.id()); }, 20s));
+  CAF_REQUIRE(b.wait_until([&] { return has_peer(b, a.id()); }));
+  a.keep(b.id());
+  b.keep(a.id());
+  auto start = std::chrono::steady_clock::now();
+  CAF_CHECK(!a.send(b.id(), std::vector<uint8_t>(256 * 1024, 0x33)));
+  CAF_REQUIRE(b.wait_until([&] { return !b.msgs.empty(); }, 30s));
+  auto took = std::chrono::steady_clock::now() - start;
+  CAF_CHECK_EQUAL(b.msgs[0].bytes.size(), 256u * 1024u);
+  CAF_CHECK_GREATER_OR_EQUAL(
+    std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 2900);
+}
+
 CAF_TEST(without a relay the failure names both reasons) {
   node m{sys, [](crust::service_options& o) {
            o.beacon = false;
