@@ -14,6 +14,7 @@
 #include "actors/atoms.hpp"
 #include "actors/connection/connection.hpp"
 #include "actors/connection/link_host.hpp"
+#include "actors/connection/secure_stream.hpp"
 #include "actors/timer.hpp"
 #include "transports/circuit.hpp"
 #include "transports/defence/flood_gate.hpp"
@@ -39,16 +40,12 @@ using relayed_connection_actor = link_host_actor::extend<
 // out of the link (as tcp.cpp's write window).
 constexpr size_t write_window = 256 * 1024;
 
-secure_channel::settings relayed_channel_settings(const connection_setup& s) {
-  secure_channel::settings cs;
-  cs.initiator = !s.info.inbound;
-  cs.static_key = s.static_key;
-  cs.local = hello{s.local_id, s.session, false};
-  cs.network_name = s.opts.network_name;
-  if (s.target)
-    cs.expected = s.target->pinned;
-  cs.max_record = s.opts.max_frame_size;
-  return cs;
+// The secure stream's settings, less any hole punch: a circuit is never
+// a punch's path.
+secure_channel::settings relayed_channel_settings(connection_setup s) {
+  s.punch.reset();
+  s.punches.reset();
+  return stream_channel_settings(s);
 }
 
 link::settings relayed_link_settings(const connection_setup& s) {
@@ -147,47 +144,20 @@ private:
   }
 
   void decode() {
-    for (;;) {
-      frame_view f;
-      std::vector<char> reply;
-      auto ev = channel_.next(reply, f);
-      if (!reply.empty()) {
+    decode_stream(
+      channel_, link_, self_->clock().now(),
+      [&](const std::vector<char>& reply) {
         out_.insert(out_.end(), reply.begin(), reply.end());
         link_.handle_transmitted();
         flush_out();
-      }
-      switch (ev) {
-        case secure_channel::event::need_more:
-          return;
-        case secure_channel::event::failed:
-          link_.handle_misbehaviour(channel_.kind(), channel_.detail());
-          return;
-        case secure_channel::event::established:
-          link_.handle_established(channel_.remote());
-          break;
-        case secure_channel::event::frame:
-          link_.handle_frame(0, f, self_->clock().now());
-          if (link_.is_closed())
-            return;
-      }
-    }
+      },
+      [] {});
   }
 
   void throttle(flood_gate::verdict v) {
-    switch (v) {
-      case flood_gate::verdict::open:
-        throttled_ = false;
-        link_.handle_reading_paused(false);
-        return;
-      case flood_gate::verdict::paused:
-        throttled_ = true;
-        link_.handle_reading_paused(true);
-        set_timer(self_, gate_.pause_for(), resume_atom::value);
-        return;
-      case flood_gate::verdict::flood:
-        link_.handle_misbehaviour(misbehaviour::flood, gate_.detail());
-        return;
-    }
+    throttled_ = apply_verdict(v, gate_, link_, [&](timespan wait) {
+      set_timer(self_, wait, resume_atom::value);
+    });
   }
 
   // More credit for the relay as we consume, in grants of half a window,

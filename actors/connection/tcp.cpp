@@ -11,6 +11,7 @@
 #include "actors/connection/connection.hpp"
 #include "actors/connection/link_host.hpp"
 #include "actors/connection/scribe_control.hpp"
+#include "actors/connection/secure_stream.hpp"
 #include "actors/timer.hpp"
 #include "transports/defence/flood_gate.hpp"
 #include "transports/ip_endpoint.hpp"
@@ -47,22 +48,6 @@ constexpr size_t write_window = 256 * 1024;
 constexpr size_t first_read_size = 4 * 1024;
 constexpr size_t read_size = 64 * 1024;
 
-secure_channel::settings channel_settings(const connection_setup& s) {
-  secure_channel::settings cs;
-  cs.initiator = !s.info.inbound;
-  cs.static_key = s.static_key;
-  cs.local = hello{s.local_id, s.session,
-                   s.info.from == origin::bootstrap_out};
-  cs.network_name = s.opts.network_name;
-  if (s.target)
-    cs.expected = s.target->pinned;
-  cs.max_record = s.opts.max_frame_size;
-  cs.punch = s.punch;
-  if (s.punches)
-    cs.find_punch = [r = s.punches](const attempt_id& a) { return r->find(a); };
-  return cs;
-}
-
 link::settings tcp_link_settings(abstract_broker* self, connection_handle hdl,
                                  const connection_setup& s) {
   auto ls = link_host::settings_for(s);
@@ -81,7 +66,7 @@ public:
       self_(self),
       hdl_(hdl),
       sock_(self, hdl),
-      channel_(channel_settings(setup_)),
+      channel_(stream_channel_settings(setup_)),
       gate_(flow_rates{double(setup_.opts.max_bytes_per_sec),
                        double(setup_.opts.max_records_per_sec)},
             setup_.ips ? setup_.ips->acquire(self->remote_addr(hdl),
@@ -143,53 +128,27 @@ private:
 
   // Runs the channel over what was fed, up to the next need for bytes.
   void decode() {
-    for (;;) {
-      frame_view f;
-      std::vector<char> reply;
-      auto ev = channel_.next(reply, f);
-      if (!reply.empty())
+    decode_stream(
+      channel_, link_, self_->clock().now(),
+      [&](const std::vector<char>& reply) {
         write_handshake([&](std::vector<char>& out) {
           out.insert(out.end(), reply.begin(), reply.end());
         });
-      switch (ev) {
-        case secure_channel::event::need_more:
-          return;
-        case secure_channel::event::failed:
-          link_.handle_misbehaviour(channel_.kind(), channel_.detail());
-          return;
-        case secure_channel::event::established:
-          if (auto& p = channel_.punch())
-            tell(setup_.service, punched_atom::value,
-                 std::vector<uint8_t>(p->attempt.begin(), p->attempt.end()));
-          link_.handle_established(channel_.remote());
-          break;
-        case secure_channel::event::frame:
-          link_.handle_frame(0, f, self_->clock().now());
-          if (link_.is_closed())
-            return;
-      }
-    }
+      },
+      [&] {
+        if (auto& p = channel_.punch())
+          tell(setup_.service, punched_atom::value,
+               std::vector<uint8_t>(p->attempt.begin(), p->attempt.end()));
+      });
   }
 
   // Defence before decryption: a peer over its rate waits (TCP pushes
   // back); one that stays over it is a flood.
   void throttle(flood_gate::verdict v) {
-    switch (v) {
-      case flood_gate::verdict::open:
-        throttled_ = false;
-        link_.handle_reading_paused(false);
-        return;
-      case flood_gate::verdict::paused:
-        throttled_ = true;
-        link_.handle_reading_paused(true);
-        set_timer(self_,
-                  std::max<timespan>(gate_.pause_for(), scribe_control::settle),
-                  resume_atom::value);
-        return;
-      case flood_gate::verdict::flood:
-        link_.handle_misbehaviour(misbehaviour::flood, gate_.detail());
-        return;
-    }
+    throttled_ = apply_verdict(v, gate_, link_, [&](timespan wait) {
+      set_timer(self_, std::max<timespan>(wait, scribe_control::settle),
+                resume_atom::value);
+    });
   }
 
   // One more read, unless the undecided allowance or the rate stops us.
