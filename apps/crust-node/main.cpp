@@ -49,6 +49,14 @@ void out(const std::string& json_line) {
   std::fflush(stdout);
 }
 
+// Where a connection runs, in words: a relayed one through its relay.
+std::string where(const connection_info& info) {
+  if (info.proto == transport::relay)
+    return "through the relay at " + info.remote.host + ":"
+           + std::to_string(info.remote.port);
+  return "at " + to_string(info.remote);
+}
+
 void say(const std::string& words) {
   std::cerr << "crust-node: " << words << std::endl;
 }
@@ -118,8 +126,13 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
       auto& st = self->state;
       out(node::to_json(ev));
       st.known.push_back(ev.peer);
-      say("new peer " + ev.peer.short_hex() + " at " + to_string(ev.info.remote)
-          + (ev.info.inbound ? " (it dialled us)" : " (we dialled it)"));
+      if (ev.info.proto == transport::relay)
+        say("new peer " + ev.peer.short_hex() + " " + where(ev.info)
+            + (ev.info.inbound ? " (it opened the circuit)"
+                               : " (we opened the circuit)"));
+      else
+        say("new peer " + ev.peer.short_hex() + " " + where(ev.info)
+            + (ev.info.inbound ? " (it dialled us)" : " (we dialled it)"));
       if (st.auto_keep)
         self->request(st.service, caf::infinite, keep{ev.peer})
           .then([](caf::ok_atom) {},
@@ -197,7 +210,13 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
       }
       if (cmd == "peers") {
         self->request(st.service, caf::infinite, list_peers{})
-          .then([](const std::vector<peer_info>& xs) { out(node::to_json(xs)); },
+          .then(
+            [](const std::vector<peer_info>& xs) {
+              out(node::to_json(xs));
+              for (auto& p : xs)
+                say("peer " + p.peer.short_hex() + " " + where(p.info) + ", "
+                    + (p.kept ? "kept" : "not kept yet"));
+            },
                 reply_error("peers"));
         return;
       }

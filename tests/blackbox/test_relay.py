@@ -114,6 +114,19 @@ class RelayTest(NodeTestCase):
             self.assertEqual(got["origin"], "relayed", _short(got))
             self.assertEqual(got["transport"], "relay", _short(got))
             self.assertTrue(got["remote"].startswith("relay://"), _short(got))
+        # crust-node says so: in `peers`, and in words.
+        a.send_line("peers")
+        listed = a.wait_for("peers")
+        entry = [p for p in listed["peers"] if p["peer_id"] == b.id]
+        self.assertEqual(len(entry), 1, _short(listed))
+        self.assertEqual((entry[0]["transport"], entry[0]["origin"]),
+                         ("relay", "relayed"), _short(listed))
+        deadline = time.monotonic() + 5
+        while not any("through the relay at" in l for l in a.stderr_lines) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)  # stderr is read by a thread; bounded
+        self.assertTrue(any("new peer %s through the relay at" % b.id[:8] in l
+                            for l in a.stderr_lines), a.stderr_lines[-5:])
         secret_ab = "the relay must not read this, A to B"
         secret_ba = "nor this, B to A"
         self.exchange(a, b, secret_ab, secret_ba)
