@@ -10,33 +10,6 @@
 
 #include "tests/integration/node.hpp"
 
-namespace {
-
-bool has_peer(node& n, const peer_id& p) {
-  for (auto& x : n.peers)
-    if (x.peer == p)
-      return true;
-  return false;
-}
-
-// `a` dials `m`; both keep.
-void join(node& a, node& m) {
-  a.handler->send(a.svc, crust::connect{m.endpoint()});
-  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, m.id()); }));
-  CAF_REQUIRE(m.wait_until([&] { return has_peer(m, a.id()); }));
-  a.keep(m.id());
-  m.keep(a.id());
-}
-
-const crust::new_peer* find_peer(node& n, const peer_id& p) {
-  for (auto& x : n.peers)
-    if (x.peer == p)
-      return &x;
-  return nullptr;
-}
-
-} // namespace
-
 CAF_TEST_FIXTURE_SCOPE(hole_punch_tests, fixture)
 
 CAF_TEST(a mutual peer introduces two nodes and they punch through) {

@@ -153,6 +153,27 @@ inline std::vector<uint8_t> text(const std::string& s) {
   return {s.begin(), s.end()};
 }
 
+// The new_peer `n` heard for `p`, if any.
+inline const crust::new_peer* find_peer(node& n, const peer_id& p) {
+  for (auto& x : n.peers)
+    if (x.peer == p)
+      return &x;
+  return nullptr;
+}
+
+inline bool has_peer(node& n, const peer_id& p) {
+  return find_peer(n, p) != nullptr;
+}
+
+// `a` dials `m`; both keep.
+inline void join(node& a, node& m) {
+  a.handler->send(a.svc, crust::connect{m.endpoint()});
+  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, m.id()); }));
+  CAF_REQUIRE(m.wait_until([&] { return has_peer(m, a.id()); }));
+  a.keep(m.id());
+  m.keep(a.id());
+}
+
 // Connects a to b, keeps on both sides.
 inline void link(node& a, node& b,
                  crust::transport t = crust::transport::tcp) {

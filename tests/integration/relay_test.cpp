@@ -11,28 +11,6 @@
 
 namespace {
 
-bool has_peer(node& n, const peer_id& p) {
-  for (auto& x : n.peers)
-    if (x.peer == p)
-      return true;
-  return false;
-}
-
-const crust::new_peer* find_peer(node& n, const peer_id& p) {
-  for (auto& x : n.peers)
-    if (x.peer == p)
-      return &x;
-  return nullptr;
-}
-
-void join(node& a, node& m) {
-  a.handler->send(a.svc, crust::connect{m.endpoint()});
-  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, m.id()); }));
-  CAF_REQUIRE(m.wait_until([&] { return has_peer(m, a.id()); }));
-  a.keep(m.id());
-  m.keep(a.id());
-}
-
 // Ends that cannot punch: the attempt fails fast, the relay is next.
 void no_punch(crust::service_options& o) {
   o.beacon = false;
