@@ -19,7 +19,10 @@ link::link(settings s, time_point now)
     out_(cfg_.send_queue_size, cfg_.max_message_size),
     hs_deadline_(now + cfg_.handshake_timeout),
     next_tick_(now + cfg_.heartbeat_interval) {
-  // nop
+  if (cfg_.resumable) {
+    ledger_ = std::make_unique<path_ledger>();
+    role_ = path_role::current;
+  }
 }
 
 bool link::slot_idle(uint32_t slot) const {
@@ -97,11 +100,12 @@ bool link::keep() {
   if (phase_ != phase::undecided)
     return false;
   phase_ = phase::kept;
-  for (auto& bytes : held_)
-    events_.emplace_back(delivered{std::move(bytes)});
+  auto held = std::move(held_);
   held_.clear();
   held_bytes_ = 0;
   halted_ = false;
+  for (auto& [lane, bytes] : held)
+    take_message(lane, std::move(bytes));
   if (sample_wanted_) {
     sample_wanted_ = false;
     events_.emplace_back(peers_requested{});
@@ -127,7 +131,7 @@ void link::send_peers(const std::vector<uint8_t>& sample) {
 }
 
 errc link::send(priority prio, std::vector<uint8_t>&& bytes, uint32_t slot) {
-  if (phase_ != phase::kept)
+  if (phase_ != phase::kept || role_ == path_role::parked)
     return errc::not_kept;
   auto size = bytes.size();
   auto err = out_.push(prio, std::move(bytes), slot);
@@ -255,6 +259,9 @@ bool link::on_frame(uint8_t lane, const frame_view& f, time_point now) {
     case ft::circuit_credit:
     case ft::circuit_close:
       return on_circuit(f);
+    case ft::path_resume:
+    case ft::path_ack:
+      return on_path_frame(f);
   }
   return violation("unexpected frame");
 }
@@ -324,14 +331,17 @@ bool link::on_data(const frame_view& f) {
     case inbox::status::complete:
       break;
   }
-  if (phase_ == phase::kept) {
-    events_.emplace_back(delivered{std::move(msg)});
-    return true;
-  }
-  // Undecided: hold messages until keep, and stop reading when the
-  // allowance is used up (the carrier then pushes back on the peer).
+  if (phase_ == phase::kept)
+    return take_message(lane, std::move(msg));
+  // Undecided: hold messages until keep.
+  return hold(lane, std::move(msg));
+}
+
+// Held until keep or a join, and reading stops when the allowance is used
+// up (the carrier then pushes back on the peer).
+bool link::hold(priority lane, std::vector<uint8_t>&& msg) {
   held_bytes_ += msg.size();
-  held_.emplace_back(std::move(msg));
+  held_.emplace_back(lane, std::move(msg));
   if (held_bytes_ >= cfg_.undecided_buffer_size)
     halted_ = true;
   return true;
@@ -349,6 +359,8 @@ void link::on_tick() {
     }
   }
   heard_ = false;
+  if (ledger_ && role_ == path_role::current && ledger_->ack_owed())
+    queue_ack();
   if (!sent_since_tick_ && peer_)
     queue(0, wire::frame_type::ping);
   sent_since_tick_ = false;

@@ -52,6 +52,7 @@
 #include "transports/hello.hpp"
 #include "transports/inbox.hpp"
 #include "transports/outbox.hpp"
+#include "transports/path_ledger.hpp"
 #include "transports/secure_channel.hpp"
 #include "transports/wire.hpp"
 
@@ -62,6 +63,8 @@ public:
   using time_point = std::chrono::steady_clock::time_point;
 
   enum class phase { waiting, handshaking, negotiating, undecided, kept, closed };
+
+  enum class path_role { sole, current, joining, parked };
 
   struct settings {
     peer_id local_id;
@@ -80,6 +83,9 @@ public:
     /// SCTP streams): DATA that arrives before SELECT is then held, and
     /// CLOSE travels, and is awaited, on both lanes.
     bool lanes_unordered = false;
+    /// A path of a connection that may move (a relayed one): numbered
+    /// and confirmed from the start, current.
+    bool resumable = false;
   };
 
   /// A frame for the carrier to send: lane 0 carries control frames and
@@ -165,6 +171,8 @@ public:
     uint32_t id = 0;
     circuit_reason why = circuit_reason::closed_by_peer;
   };
+  /// Parked: the peer moved its connection back to this path.
+  struct resume_heard {};
   /// The peer broke a rule; the link closes.
   struct abused {
     misbehaving report;
@@ -181,7 +189,7 @@ public:
                              forward_requested, forwarded, forward_failed,
                              circuit_open_requested, circuit_opened,
                              circuit_incoming, circuit_data, circuit_credit,
-                             circuit_closed, abused, closed>;
+                             circuit_closed, resume_heard, abused, closed>;
 
   link(settings s, time_point now);
 
@@ -213,6 +221,10 @@ public:
   /// Reading may go on (admitted, not halted, not closed).
   bool wants_input() const {
     return admitted() && !halted_;
+  }
+
+  path_role role() const {
+    return role_;
   }
 
   /// Plain sender `slot` has nothing queued and nothing left to report.
@@ -294,6 +306,16 @@ public:
   void grant_circuit_credit(uint32_t id, uint32_t bytes);
   void close_circuit(uint32_t id, circuit_reason why);
 
+  /// Moving a connection (docs/PROTOCOL.md, "Moving a connection").
+  /// leave(): this path stops (current or joining, open or closed):
+  /// what the next path needs, and what it had queued counts as sent
+  /// for its senders; nothing when it never was a numbered path.
+  /// join(h): this path carries the connection from now on (undecided,
+  /// or parked): `h`'s messages are queued first, PATH_RESUME says where
+  /// they start. False when it cannot (closed, or in use).
+  std::optional<path_ledger::handover> leave();
+  bool join(path_ledger::handover h);
+
   /// Queues a message; `slot` (0: none) names its plain sender. errc::none,
   /// or why not (`bytes` then stays as it was).
   errc send(priority prio, std::vector<uint8_t>&& bytes, uint32_t slot);
@@ -323,6 +345,12 @@ private:
   bool on_close(uint8_t lane, const frame_view& f, time_point now);
   bool on_forwarding(const frame_view& f, time_point now);
   bool on_circuit(const frame_view& f);
+  bool on_path_frame(const frame_view& f);
+  bool take_message(priority lane, std::vector<uint8_t>&& msg);
+  bool hold(priority lane, std::vector<uint8_t>&& msg);
+  bool become_current();
+  void pop_chunk();
+  void queue_ack();
   void queue_refusal(const peer_id& to, wire::forward_refusal why,
                      const std::vector<uint8_t>& context);
   void on_selected();
@@ -347,8 +375,9 @@ private:
   std::vector<event> events_;
   size_t events_head_ = 0;
 
-  // The undecided hold, and (unordered lanes) DATA that overtook SELECT.
-  std::vector<std::vector<uint8_t>> held_;
+  // The undecided hold (and a joining path's), and (unordered lanes)
+  // DATA that overtook SELECT.
+  std::vector<std::pair<priority, std::vector<uint8_t>>> held_;
   size_t held_bytes_ = 0;
   bool halted_ = false;
   std::vector<std::vector<uint8_t>> early_;
@@ -388,12 +417,21 @@ private:
     uint64_t left = 0;
   };
   std::vector<slot_count> slots_;
+
+  // Moving between paths: the ledger while numbered (current, joining),
+  // the peer's PATH_RESUME until it is applied, and whether what comes
+  // before it is the old path's (dropped) or a new path's (held).
+  path_role role_ = path_role::sole;
+  std::unique_ptr<path_ledger> ledger_;
+  std::optional<path_ledger::counts> peer_first_;
+  bool drop_until_resume_ = false;
 };
 
 template <class Batch, class Data>
 bool link::poll_data(Batch&& batch, Data&& data) {
   chunk_view c;
-  if (phase_ == phase::closed || !out_.peek(c))
+  if (phase_ == phase::closed || role_ == path_role::parked
+      || (ledger_ && !ledger_->may_send()) || !out_.peek(c))
     return false;
   auto fits = [](size_t used, const chunk_view& x) {
     return used + wire::batch_item_size(x.size) <= wire::max_batch_body;
@@ -405,13 +443,13 @@ bool link::poll_data(Batch&& batch, Data&& data) {
         wire::append_batch_item(b, c.flags, c.data, c.size);
         used += wire::batch_item_size(c.size);
         took(c);
-        out_.pop();
+        pop_chunk();
       }
     });
   } else {
     data(c.flags, c.data, c.size);
     took(c);
-    out_.pop();
+    pop_chunk();
   }
   sent_since_tick_ = true;
   return true;

@@ -43,7 +43,24 @@ bool outbox::peek(chunk_view& out) const {
   return true;
 }
 
-void outbox::pop() {
+void outbox::push_moved(priority prio, std::vector<uint8_t>&& bytes) {
+  queued_ += bytes.size();
+  lanes_[static_cast<size_t>(prio)].messages.push_back({std::move(bytes), 0});
+}
+
+std::array<std::deque<std::vector<uint8_t>>, 2> outbox::take_all() {
+  std::array<std::deque<std::vector<uint8_t>>, 2> out;
+  for (size_t l = 0; l < 2; ++l) {
+    for (auto& e : lanes_[l].messages)
+      out[l].push_back(std::move(e.bytes));
+    lanes_[l].messages.clear();
+    lanes_[l].offset = 0;
+  }
+  queued_ = 0;
+  return out;
+}
+
+void outbox::pop(std::vector<uint8_t>* finished) {
   auto ln = const_cast<lane*>(first_busy());
   if (ln == nullptr)
     return;
@@ -51,6 +68,8 @@ void outbox::pop() {
   auto n = std::min<size_t>(wire::chunk_size, msg.size() - ln->offset);
   queued_ -= n;
   if (ln->offset + n == msg.size()) {
+    if (finished != nullptr)
+      *finished = std::move(msg);
     ln->messages.pop_front();
     ln->offset = 0;
   } else {

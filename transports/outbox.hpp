@@ -3,6 +3,7 @@
 // chunk granularity. Sans-I/O: messages in, DATA frame bodies out.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <vector>
@@ -35,8 +36,17 @@ public:
   /// when nothing is queued.
   bool peek(chunk_view& out) const;
 
-  /// Removes the chunk peek() returned.
-  void pop();
+  /// Removes the chunk peek() returned; when it ended its message, the
+  /// message's bytes move to `*finished` (when given).
+  void pop(std::vector<uint8_t>* finished = nullptr);
+
+  /// Queues a message accepted before, on another path of the same
+  /// connection: the capacity is not looked at (it was when it came).
+  void push_moved(priority prio, std::vector<uint8_t>&& bytes);
+
+  /// Takes every queued message whole (one partly sent from its start),
+  /// per lane, oldest first; the outbox is empty after it.
+  std::array<std::deque<std::vector<uint8_t>>, 2> take_all();
 
   bool empty() const {
     return lanes_[0].empty() && lanes_[1].empty();

@@ -10,7 +10,7 @@ namespace crust::wire {
 
 /// Bumped on any incompatible change. It is part of the Noise prologue, so
 /// different versions fail the handshake instead of misreading each other.
-constexpr uint8_t protocol_version = 7;
+constexpr uint8_t protocol_version = 8;
 
 /// A record: u16 big-endian length, then a Noise handshake message or an
 /// AEAD-sealed frame.
@@ -74,12 +74,22 @@ enum class frame_type : uint8_t {
   circuit_credit = 0x11,
   /// id u32 · reason u8: the circuit is over (or was never opened)
   circuit_close = 0x12,
+  /// first_high u64 · first_normal u64: a connection moved to this path
+  /// (docs/PROTOCOL.md, "Moving a connection"); the sender's messages
+  /// here are numbered from these, per lane
+  path_resume = 0x13,
+  /// delivered_high u64 · delivered_normal u64: how many messages of each
+  /// lane the sender delivered, on a connection that may move
+  path_ack = 0x14,
 };
+
+/// PATH_RESUME and PATH_ACK bodies: two u64 counts.
+constexpr size_t path_counts_size = 16;
 
 /// Whether `t` is a frame type this version knows.
 constexpr bool known_frame_type(uint8_t t) {
   return t >= static_cast<uint8_t>(frame_type::select)
-         && t <= static_cast<uint8_t>(frame_type::circuit_close);
+         && t <= static_cast<uint8_t>(frame_type::path_ack);
 }
 
 /// Longest OBSERVED body ("[IPv6]:port" fits).

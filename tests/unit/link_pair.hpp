@@ -62,6 +62,11 @@ struct end_point {
     // nop
   }
 
+  end_point(peer_id me, link::settings s, link::time_point now)
+    : id(me), lk(std::move(s), now) {
+    // nop
+  }
+
   // Everything the link wants sent, control frames first.
   std::vector<wire_frame> take_frames() {
     std::vector<wire_frame> out;
