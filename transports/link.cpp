@@ -99,17 +99,8 @@ void link::select() {
 bool link::keep() {
   if (phase_ != phase::undecided)
     return false;
-  phase_ = phase::kept;
-  auto held = std::move(held_);
-  held_.clear();
-  held_bytes_ = 0;
-  halted_ = false;
-  for (auto& [lane, bytes] : held)
-    take_message(lane, std::move(bytes));
-  if (sample_wanted_) {
-    sample_wanted_ = false;
-    events_.emplace_back(peers_requested{});
-  }
+  enter_kept();
+  release_held();
   return true;
 }
 
@@ -335,6 +326,25 @@ bool link::on_data(const frame_view& f) {
     return take_message(lane, std::move(msg));
   // Undecided: hold messages until keep.
   return hold(lane, std::move(msg));
+}
+
+// Undecided -> kept: a peer that asked for our sample before is answered.
+void link::enter_kept() {
+  phase_ = phase::kept;
+  if (sample_wanted_) {
+    sample_wanted_ = false;
+    events_.emplace_back(peers_requested{});
+  }
+}
+
+// What was held goes on as if it arrived now.
+void link::release_held() {
+  auto held = std::move(held_);
+  held_.clear();
+  held_bytes_ = 0;
+  halted_ = false;
+  for (auto& [lane, bytes] : held)
+    take_message(lane, std::move(bytes));
 }
 
 // Held until keep or a join, and reading stops when the allowance is used

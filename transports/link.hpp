@@ -348,6 +348,8 @@ private:
   bool on_path_frame(const frame_view& f);
   bool take_message(priority lane, std::vector<uint8_t>&& msg);
   bool hold(priority lane, std::vector<uint8_t>&& msg);
+  void enter_kept();
+  void release_held();
   bool become_current();
   void pop_chunk();
   void queue_ack();

@@ -81,12 +81,7 @@ bool link::become_current() {
     return violation("PATH_RESUME leaves out messages");
   peer_first_.reset();
   role_ = path_role::current;
-  auto held = std::move(held_);
-  held_.clear();
-  held_bytes_ = 0;
-  halted_ = false;
-  for (auto& [lane, bytes] : held)
-    take_message(lane, std::move(bytes));
+  release_held();
   return phase_ != phase::closed;
 }
 
@@ -116,13 +111,8 @@ bool link::join(path_ledger::handover h) {
   bool fresh = role_ == path_role::sole && phase_ == phase::undecided;
   if (!fresh && role_ != path_role::parked)
     return false;
-  if (fresh) {
-    phase_ = phase::kept;
-    if (sample_wanted_) {
-      sample_wanted_ = false;
-      events_.emplace_back(peers_requested{});
-    }
-  }
+  if (fresh)
+    enter_kept();
   ledger_ = std::make_unique<path_ledger>(h);
   for (size_t l = 0; l < 2; ++l)
     for (auto& m : h.out[l])
