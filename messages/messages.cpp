@@ -58,6 +58,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<send_failed>("crust::send_failed");
   cfg.add_message_type<peer_lost>("crust::peer_lost");
   cfg.add_message_type<punched>("crust::punched");
+  cfg.add_message_type<path_changed>("crust::path_changed");
   cfg.add_message_type<connection_failed>("crust::connection_failed");
   cfg.add_message_type<misbehaving>("crust::misbehaving");
   cfg.add_message_type<service_failed>("crust::service_failed");

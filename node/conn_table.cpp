@@ -134,6 +134,13 @@ conn_table::on_hello(conn_id c, const peer_id& peer, uint64_t session,
     result.act = act::wait;
     return result;
   }
+  conn_id a = 0;
+  if (auto anchor = anchor_for(*rec, &a); anchor && !anchor->path) {
+    result.act = act::path;
+    result.anchor = a;
+    make_path(c, *rec, a, *anchor, result.superseded, result.move_now);
+    return result;
+  }
   if (auto l = live_.find(peer); l != live_.end()
                                  && records_.at(l->second).session == session) {
     result.act = act::close_duplicate;
@@ -151,6 +158,12 @@ conn_table::selected_outcome conn_table::on_selected(conn_id c) {
   auto rec = get(c);
   if (rec == nullptr || rec->ph != phase::identified)
     return result;
+  conn_id a = 0;
+  if (auto anchor = anchor_for(*rec, &a)) {
+    result.anchor = a;
+    make_path(c, *rec, a, *anchor, result.superseded, result.move_now);
+    return result;
+  }
   result.live = true;
   result.superseded = make_live(c, *rec);
   return result;
@@ -172,6 +185,60 @@ std::optional<conn_id> conn_table::make_live(conn_id c, record& rec) {
   live_[rec.peer] = c;
   enter(rec, phase::undecided);
   return old;
+}
+
+conn_table::record* conn_table::anchor_for(const record& rec, conn_id* a) {
+  auto l = live_.find(rec.peer);
+  if (l == live_.end() || rec.info.proto == transport::relay)
+    return nullptr;
+  auto& live = records_.at(l->second);
+  if (live.info.proto != transport::relay || live.session != rec.session
+      || (live.ph != phase::undecided && live.ph != phase::kept))
+    return nullptr;
+  *a = l->second;
+  return &live;
+}
+
+// `c` becomes `a`'s path; an earlier path the leader gave up on (it
+// chose this one) is closed.
+void conn_table::make_path(conn_id c, record& rec, conn_id a, record& anchor,
+                           std::optional<conn_id>& superseded,
+                           bool& move_now) {
+  if (anchor.path && *anchor.path != c) {
+    superseded = anchor.path;
+    settle(*anchor.path);
+    close(*anchor.path, "replaced by a newer path");
+    if (auto old = get(*anchor.path))
+      old->anchor.reset();
+  }
+  rec.anchor = a;
+  rec.settled = true; // its end is the anchor's to tell
+  enter(rec, phase::path);
+  anchor.path = c;
+  anchor.moved = false;
+  move_now = start_move(a).has_value();
+}
+
+std::optional<conn_id> conn_table::start_move(conn_id a) {
+  auto anchor = get(a);
+  if (anchor == nullptr || anchor->ph != phase::kept || !anchor->path
+      || anchor->moved)
+    return std::nullopt;
+  auto path = get(*anchor->path);
+  if (path == nullptr || path->ph != phase::path)
+    return std::nullopt;
+  anchor->moved = true;
+  return anchor->path;
+}
+
+std::optional<conn_id> conn_table::carrier(const peer_id& peer) const {
+  auto c = live(peer);
+  if (!c)
+    return c;
+  auto& rec = records_.at(*c);
+  if (rec.moved && rec.path)
+    return rec.path;
+  return c;
 }
 
 std::optional<conn_id> conn_table::keep(const peer_id& peer) {
@@ -251,6 +318,23 @@ conn_table::ending conn_table::on_closed(conn_id c, std::string reason) {
       e.was_live = true;
     }
   }
+  // A path's end is its anchor's business; an anchor's end takes its
+  // path along.
+  if (rec.anchor) {
+    if (auto anchor = get(*rec.anchor); anchor && anchor->path == c) {
+      anchor->path.reset();
+      anchor->moved = false;
+      e.anchor = rec.anchor;
+    }
+  }
+  if (rec.path) {
+    if (auto path = get(*rec.path); path && path->anchor == c) {
+      path->anchor.reset();
+      if (path->ph != phase::closing)
+        e.orphan = rec.path;
+      close(*rec.path, rec.reason.empty() ? reason : rec.reason);
+    }
+  }
   e.peer = rec.peer;
   e.target = rec.target;
   e.reason = rec.reason.empty() ? std::move(reason) : rec.reason;
@@ -288,6 +372,8 @@ const char* to_string(conn_table::phase p) {
       return "handshaking";
     case conn_table::phase::identified:
       return "identified";
+    case conn_table::phase::path:
+      return "path";
     case conn_table::phase::undecided:
       return "undecided";
     case conn_table::phase::kept:

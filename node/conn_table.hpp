@@ -12,7 +12,9 @@
 //   handshaking --on_hello: refused, self or duplicate-------> closing
 //   handshaking --on_hello: a follower waits for SELECT-------> identified
 //   handshaking --on_hello: the leader selects----------------> undecided
+//   handshaking --on_hello: the leader selects it as a path---> path
 //   identified  --on_selected: the leader chose it------------> undecided
+//   identified  --on_selected: the leader chose it as a path--> path
 //   undecided   --keep-----------------------------------------> kept
 //   undecided, kept --a newer session's connection lives------> closing
 //   any but closing --close (drop, decision timeout, blacklist,
@@ -24,6 +26,14 @@
 // every connection it heard new_peer for (peer_lost), a bootstrap round
 // for the dials it asked for, and nobody else. Something said early
 // (a refusal, a supersession) is said once: the record is then settled.
+//
+// A path (docs/DESIGN.md, "Relay"): a direct connection to a peer whose
+// live connection is relayed, with the same session, carries that
+// connection (its anchor) instead of replacing it: the connection moves
+// to it once the anchor is kept (start_move), and back to the relay when
+// the path ends. A path is never live, never counted as kept, and its end
+// tells the application nothing (the anchor's does). An anchor has at
+// most one path; another direct connection to its peer is a duplicate.
 //
 // Admission slots of incoming connections follow the phase: half-open
 // from admission until HELLO, established from HELLO until erasure; an
@@ -49,7 +59,15 @@ using conn_id = uint64_t;
 
 class conn_table {
 public:
-  enum class phase { admitting, handshaking, identified, undecided, kept, closing };
+  enum class phase {
+    admitting,
+    handshaking,
+    identified,
+    path,
+    undecided,
+    kept,
+    closing
+  };
 
   /// An incoming connection's claim on admission's counters.
   enum class slot { none, half_open, established };
@@ -70,6 +88,11 @@ public:
     slot held = slot::none;
     peer_id peer; // from identified on
     uint64_t session = 0;
+    /// A path's anchor, and an anchor's path (pending or carrying).
+    std::optional<conn_id> anchor;
+    std::optional<conn_id> path;
+    /// An anchor whose connection its path carries now.
+    bool moved = false;
 
     bool identified() const {
       return reached >= phase::identified;
@@ -96,6 +119,7 @@ public:
       close_duplicate, // another connection to this peer lives
       wait,            // follower: wait for the leader's SELECT
       select,          // leader: this connection lives; send SELECT, announce
+      path,            // leader: send SELECT; it carries `anchor`'s connection
     };
     action act = action::ignore;
     const char* why = nullptr;
@@ -103,7 +127,12 @@ public:
     /// connection_failed now.
     bool tell_application = false;
     /// For select: the live connection it replaces (the peer restarted).
+    /// For path: the anchor's earlier path, closed now.
     std::optional<conn_id> superseded;
+    /// For path: the relayed connection it carries, and whether the move
+    /// starts now (the anchor is kept; else it starts at keep).
+    std::optional<conn_id> anchor;
+    bool move_now = false;
   };
 
   /// What the end of a connection means, decided once, at erasure.
@@ -125,6 +154,10 @@ public:
     /// It was its peer's live connection (so the number of kept peers
     /// may have changed).
     bool was_live = false;
+    /// An anchor's path that nothing carries now (close it); or, for a
+    /// path, the anchor it carried.
+    std::optional<conn_id> orphan;
+    std::optional<conn_id> anchor;
   };
 
   conn_table(peer_id local, admission::limits limits);
@@ -195,8 +228,13 @@ public:
   struct selected_outcome {
     /// `c` lives now (it was waiting for the leader's SELECT).
     bool live = false;
-    /// The live connection it replaces (the peer restarted).
+    /// The live connection it replaces (the peer restarted), or the
+    /// anchor's earlier path.
     std::optional<conn_id> superseded;
+    /// `c` is a path of this relayed connection; the move starts now
+    /// when `move_now` (else at keep).
+    std::optional<conn_id> anchor;
+    bool move_now = false;
   };
 
   /// Follower: the leader selected `c`.
@@ -205,6 +243,16 @@ public:
   /// Undecided -> kept. The peer's live connection if it is kept now (or
   /// was already); nothing when the peer has none or it is closing.
   std::optional<conn_id> keep(const peer_id& peer);
+
+  /// Anchor `a`'s connection moves to its path now (it is kept and has
+  /// a path that does not carry it yet): that path, once.
+  std::optional<conn_id> start_move(conn_id a);
+
+  /// The connection that carries `peer`'s live one: its path once the
+  /// move started, else the live connection itself. (For showing where a
+  /// peer runs; sends still go to the live one, which forwards them in
+  /// order.)
+  std::optional<conn_id> carrier(const peer_id& peer) const;
 
   /// A kept peer's bootstrap dial reached it: the round's result, once.
   std::optional<ending::bootstrap_result> reached(conn_id c);
@@ -232,6 +280,11 @@ private:
   record* get(conn_id c);
   void enter(record& rec, phase p);
   std::optional<conn_id> make_live(conn_id c, record& rec);
+  /// The peer's live connection, when `rec` (same peer and session) may
+  /// become its path instead of a duplicate or a replacement.
+  record* anchor_for(const record& rec, conn_id* a);
+  void make_path(conn_id c, record& rec, conn_id a, record& anchor,
+                 std::optional<conn_id>& superseded, bool& move_now);
   void release_slot(record& rec);
 
   peer_id local_;

@@ -54,7 +54,7 @@ void link::handle_misbehaviour(misbehaviour kind, std::string detail) {
 }
 
 void link::handle_transport_closed(std::string reason) {
-  finish(std::move(reason));
+  finish(std::move(reason), false, true);
 }
 
 void link::handle_timeout(time_point now) {
@@ -106,6 +106,10 @@ bool link::keep() {
 
 void link::close(wire::close_reason r) {
   close_with(r, wire::to_string(r), wire::to_string(r));
+}
+
+void link::close(wire::close_reason r, std::string reason) {
+  close_with(r, wire::to_string(r), std::move(reason));
 }
 
 void link::ask_peers() {
@@ -279,7 +283,10 @@ bool link::on_close(uint8_t lane, const frame_view& f, time_point now) {
   bool duplicate
     = f.size > 0
       && f.body[0] == static_cast<uint8_t>(wire::close_reason::duplicate);
-  finish(std::move(why), duplicate);
+  // The peer left this path for another one of the same connection.
+  bool moved
+    = f.size > 0 && f.body[0] == static_cast<uint8_t>(wire::close_reason::moved);
+  finish(std::move(why), duplicate, moved);
   return false;
 }
 
@@ -365,6 +372,9 @@ void link::on_tick() {
     if (silent_ >= cfg_.heartbeat_timeout) {
       close_with(wire::close_reason::timeout, "heartbeat timeout",
                  "no heartbeat for " + to_text(silent_));
+      if (!events_.empty())
+        if (auto c = std::get_if<closed>(&events_.back()))
+          c->carrier_lost = true;
       return;
     }
   }
@@ -411,11 +421,11 @@ void link::close_with(wire::close_reason r, const std::string& text,
   finish(std::move(reason));
 }
 
-void link::finish(std::string reason, bool duplicate) {
+void link::finish(std::string reason, bool duplicate, bool carrier_lost) {
   if (phase_ == phase::closed)
     return;
   phase_ = phase::closed;
-  events_.emplace_back(closed{std::move(reason), duplicate});
+  events_.emplace_back(closed{std::move(reason), duplicate, carrier_lost});
 }
 
 void link::queue(uint8_t lane, wire::frame_type t, std::vector<uint8_t> body) {

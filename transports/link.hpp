@@ -182,6 +182,11 @@ public:
   struct closed {
     std::string reason;
     bool duplicate = false;
+    /// The carrier was lost (it closed, or fell silent past the
+    /// heartbeat timeout), or the peer left this path for another
+    /// (CLOSE moved): neither side chose to end the connection, so
+    /// another path of it may carry on.
+    bool carrier_lost = false;
   };
 
   using event = std::variant<identified, selected_by_peer, delivered, sent,
@@ -276,6 +281,8 @@ public:
   bool keep();
 
   void close(wire::close_reason r);
+  /// The same, reporting `reason` locally (the peer hears `r`).
+  void close(wire::close_reason r, std::string reason);
 
   /// Asks the peer for its sample, once per answer.
   void ask_peers();
@@ -361,7 +368,8 @@ private:
   void abuse(misbehaviour kind, std::string detail);
   void close_with(wire::close_reason r, const std::string& text,
                   std::string reason);
-  void finish(std::string reason, bool duplicate = false);
+  void finish(std::string reason, bool duplicate = false,
+              bool carrier_lost = false);
   void queue(uint8_t lane, wire::frame_type t, std::vector<uint8_t> body = {});
   void took(const chunk_view& c);
 

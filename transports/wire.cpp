@@ -20,6 +20,8 @@ const char* to_string(close_reason x) {
       return "superseded by a newer connection";
     case close_reason::refused:
       return "refused";
+    case close_reason::moved:
+      return "the connection moved to another path";
   }
   return "unknown reason";
 }

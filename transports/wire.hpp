@@ -193,6 +193,7 @@ enum class close_reason : uint8_t {
   self = 5,       // the node dialled itself
   superseded = 6, // the peer restarted; a newer connection replaces this one
   refused = 7,    // blacklisted
+  moved = 8,      // a path left behind: the connection moved to another
 };
 
 const char* to_string(close_reason x);

@@ -11,6 +11,7 @@
 // its own timers), so that the service can send a connection nothing else.
 #pragma once
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
 #include <caf/actor.hpp>
@@ -20,6 +21,8 @@
 #include <caf/io/connection_handle.hpp>
 #include <caf/io/network/native_socket.hpp>
 
+#include <memory>
+
 #include "actors/atoms.hpp"
 #include "actors/punch_registry.hpp"
 #include "actors/rudp_engine/engine.hpp"
@@ -27,6 +30,9 @@
 #include "crust/messages.hpp"
 #include "transports/defence/flood_gate.hpp"
 #include "transports/noise/primitives.hpp"
+#include "transports/path_ledger.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<crust::path_ledger::handover>)
 
 namespace crust {
 
@@ -54,6 +60,14 @@ using circ_data_atom = caf::atom_constant<caf::atom("circ_data")>;
 using circ_credit_atom = caf::atom_constant<caf::atom("circ_cred")>;
 using circ_close_atom = caf::atom_constant<caf::atom("circ_close")>;
 using circ_route_atom = caf::atom_constant<caf::atom("circ_route")>;
+using path_leave_atom = caf::atom_constant<caf::atom("path_leave")>;
+using path_join_atom = caf::atom_constant<caf::atom("path_join")>;
+using path_atom = caf::atom_constant<caf::atom("path")>;
+using path_end_atom = caf::atom_constant<caf::atom("path_end")>;
+
+/// What moves with a connection from one path to the next (it never
+/// leaves the process, so it travels as a pointer: one owner at a time).
+using handover_ptr = std::shared_ptr<path_ledger::handover>;
 
 /// A connection.
 ///
@@ -77,6 +91,16 @@ using circ_route_atom = caf::atom_constant<caf::atom("circ_route")>;
 ///   (circ_close_atom, id, uint8_t reason): the frames to send;
 ///   (circ_route_atom, id, actor): circuit `id`'s frames from the peer go
 ///   to that actor (a relayed connection) instead of the service
+///   (path_leave_atom, to): to an anchor (a relayed connection): move
+///       the connection to its path `to` (docs/DESIGN.md, "Relay")
+/// Between an anchor and its path (docs/DESIGN.md, "Relay"):
+///   (path_leave_atom, to): from the anchor to its path: give the
+///       connection back to `to` (the peer moved back to the relay)
+///   (path_join_atom, handover, from): carry the connection from now on
+///       (from the anchor to its path, and back when the path ends or
+///       gives it back); one that cannot join sends it back to `from`
+///   (path_end_atom, reason): from a path to its anchor: the peer ended
+///       the connection there (or broke a rule): it ends, with `reason`
 /// From a relayed connection whose circuit this connection carries:
 ///   circ_data_atom, circ_credit_atom, circ_close_atom as above
 /// From the application (or the service, delegating):
@@ -91,6 +115,8 @@ using circ_route_atom = caf::atom_constant<caf::atom("circ_route")>;
 ///   (forward_atom, to, payload), (forwarded_atom, from, payload),
 ///   (forward_failed_atom, to, uint8_t why, context), the circuit frames
 ///   the peer sent that no route claims (the same messages as above), and
+///   (path_atom, bool direct) from an anchor each time its connection
+///       moved to its path (true) or back to the relay (false),
 ///   (closed_atom, std::string reason, bool duplicate) last; `duplicate`
 ///   when the peer closed it because another connection between us lives.
 /// To the handler: crust::message of kept peers, and misbehaving.
@@ -112,6 +138,9 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<circ_credit_atom, uint32_t, uint32_t>,
   caf::reacts_to<circ_close_atom, uint32_t, uint8_t>,
   caf::reacts_to<circ_route_atom, uint32_t, caf::actor>,
+  caf::reacts_to<path_leave_atom, caf::actor>,
+  caf::reacts_to<path_join_atom, handover_ptr, caf::actor>,
+  caf::reacts_to<path_end_atom, std::string>,
   caf::reacts_to<send>>;
 
 struct connection_setup {

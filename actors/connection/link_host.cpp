@@ -37,6 +37,17 @@ void link_host::announce() {
 // -- from the application (or the service, delegating) -------------------------
 
 void link_host::on_send(send& cmd) {
+  // Where the connection runs now: an anchor's path, or a path's anchor
+  // once the path gave the connection back (the sender's answer and its
+  // `sent` come from there).
+  if (path_) {
+    self_->delegate(path_, std::move(cmd));
+    return;
+  }
+  if (anchor_ && handed_back_) {
+    self_->delegate(anchor_, std::move(cmd));
+    return;
+  }
   if (link_.state() != link::phase::kept)
     return refuse_send(self_, setup_.handler, cmd, errc::not_kept);
   auto slot = plain_slot();
@@ -45,13 +56,17 @@ void link_host::on_send(send& cmd) {
     release_if_idle(slot);
     return refuse_send(self_, setup_.handler, cmd, err);
   }
-  // Sealed once the sends queued behind this one are in as well: small
-  // messages sent together then share records.
+  schedule_pump();
+  respond(self_, caf::none);
+}
+
+// Sealed once the sends queued behind this one are in as well: small
+// messages sent together then share records.
+void link_host::schedule_pump() {
   if (!pump_pending_) {
     pump_pending_ = true;
     tell(caf::actor_cast<caf::actor>(self_), pump_atom::value);
   }
-  respond(self_, caf::none);
 }
 
 // -- from ourselves -------------------------------------------------------------
@@ -91,8 +106,109 @@ void link_host::on_kept() {
 }
 
 void link_host::on_close(uint8_t reason) {
+  // An anchor's connection ends on its path too.
+  to_path(close_atom::value, reason);
   link_.close(static_cast<wire::close_reason>(reason));
   drain();
+}
+
+// -- moving between paths -------------------------------------------------------
+
+void link_host::on_path_leave(const caf::actor& to) {
+  if (anchor_) {
+    // A path: the peer moved back to the relay; so do we, and this path
+    // closes.
+    hand_back();
+    link_.close(wire::close_reason::moved);
+    drain();
+    return;
+  }
+  // An anchor: the service found it a path.
+  if (path_ || !to)
+    return;
+  auto h = link_.leave();
+  if (!h)
+    return;
+  path_ = to;
+  tell(to, path_join_atom::value, std::make_shared<path_ledger::handover>(
+                                    std::move(*h)),
+       caf::actor_cast<caf::actor>(self_));
+  tell(setup_.service, path_atom::value, true);
+  on_moved();
+  drain();
+}
+
+void link_host::on_path_join(handover_ptr h, const caf::actor& from) {
+  if (!h)
+    return;
+  if (path_ && from == path_) {
+    // An anchor: our path gave the connection back.
+    path_ = nullptr;
+    if (!link_.join(std::move(*h)))
+      return lose_connection("the direct path ended and no relay is left");
+    tell(setup_.service, path_atom::value, false);
+    drain();
+    schedule_pump();
+    resume_reading();
+    return;
+  }
+  if (anchor_ || !link_.join(std::move(*h))) {
+    // Not a path that can carry it (closed, or in use): back it goes.
+    tell(from, path_join_atom::value, std::move(h),
+         caf::actor_cast<caf::actor>(self_));
+    return;
+  }
+  anchor_ = from;
+  drain();
+  schedule_pump();
+  resume_reading();
+}
+
+void link_host::hand_back() {
+  if (!anchor_ || handed_back_)
+    return;
+  handed_back_ = true;
+  auto h = link_.leave();
+  if (!h)
+    return;
+  tell(anchor_, path_join_atom::value,
+       std::make_shared<path_ledger::handover>(std::move(*h)),
+       caf::actor_cast<caf::actor>(self_));
+}
+
+void link_host::lose_connection(const std::string& why) {
+  path_ = nullptr;
+  if (!link_.is_closed()) {
+    link_.close(wire::close_reason::normal, why);
+    drain();
+    return;
+  }
+  auto reason = outlived_ ? why + " (" + outlived_->reason + ")" : why;
+  outlived_.reset();
+  tell(setup_.service, closed_atom::value, std::move(reason), false);
+  on_closed();
+}
+
+bool link_host::on_link_closed(link::closed& x) {
+  if (anchor_ && !handed_back_) {
+    if (x.carrier_lost) {
+      hand_back(); // the anchor carries on over the relay
+    } else {
+      // The peer ended the connection here, or broke a rule: it ends.
+      handed_back_ = true;
+      tell(anchor_, path_end_atom::value, x.reason);
+    }
+  }
+  if (!path_)
+    return true;
+  // An anchor whose path carries the connection: the circuit goes, the
+  // actor stays. A close either side chose ends the path too.
+  if (!x.carrier_lost)
+    tell(path_, close_atom::value,
+         static_cast<uint8_t>(wire::close_reason::normal));
+  outlived_ = std::move(x);
+  release_carrier();
+  return false;
 }
 
 void link_host::on_exchange() {
@@ -164,12 +280,20 @@ void link_host::dispatch(link::event& ev) {
         tell(to, circ_close_atom::value, x.id, static_cast<uint8_t>(x.why));
       } else if constexpr (std::is_same_v<T, link::abused>) {
         tell(setup_.handler, std::move(x.report));
+      } else if constexpr (std::is_same_v<T, link::resume_heard>) {
+        // The peer moved back to this (parked) path: our path gives the
+        // connection back here too.
+        if (path_)
+          tell(path_, path_leave_atom::value,
+               caf::actor_cast<caf::actor>(self_));
       } else if constexpr (std::is_same_v<T, link::closed>) {
         // The circuits we carried are gone with us.
         for (auto& [id, to] : routes_)
           tell(to, circ_close_atom::value, id,
                static_cast<uint8_t>(circuit_reason::end_lost));
         routes_.clear();
+        if (!on_link_closed(x))
+          return;
         tell(setup_.service, closed_atom::value, std::move(x.reason),
              x.duplicate);
         on_closed();

@@ -67,22 +67,32 @@ protected:
       [this](select_atom) { on_select(); },
       [this](kept_atom) { on_kept(); },
       [this](close_atom, uint8_t reason) { on_close(reason); },
-      [this](exchange_atom) { on_exchange(); },
+      [this](exchange_atom) {
+        if (!to_path(exchange_atom::value))
+          on_exchange();
+      },
       [this](peers_atom, const std::vector<uint8_t>& sample) {
-        on_peers(sample);
+        if (!to_path(peers_atom::value, sample))
+          on_peers(sample);
       },
       [this](forward_atom, const peer_id& to,
              const std::vector<uint8_t>& payload) {
+        if (to_path(forward_atom::value, to, payload))
+          return;
         link_.forward(to, payload);
         drain();
       },
       [this](forwarded_atom, const peer_id& from,
              const std::vector<uint8_t>& payload) {
+        if (to_path(forwarded_atom::value, from, payload))
+          return;
         link_.pass_on(from, payload);
         drain();
       },
       [this](forward_failed_atom, const peer_id& to, uint8_t why,
              const std::vector<uint8_t>& context) {
+        if (to_path(forward_failed_atom::value, to, why, context))
+          return;
         if (wire::known_forward_refusal(why))
           link_.refuse_forward(to, static_cast<wire::forward_refusal>(why),
                                context);
@@ -124,6 +134,14 @@ protected:
         if (to)
           routes_[id] = to;
       },
+      [this](path_leave_atom, const caf::actor& to) { on_path_leave(to); },
+      [this](path_join_atom, handover_ptr& h, const caf::actor& from) {
+        on_path_join(std::move(h), from);
+      },
+      [this](path_end_atom, const std::string& reason) {
+        if (path_ && self_->current_sender() == path_.address())
+          lose_connection(reason);
+      },
     };
   }
 
@@ -160,6 +178,38 @@ protected:
   /// The link closed: let the carrier go once our last words are out.
   virtual void on_closed() = 0;
 
+  // -- moving between paths (docs/DESIGN.md, "Relay") ----------------------------
+  //
+  // A relayed connection is the *anchor* of its connection: the
+  // application's handle, and what the service talks to. When a direct
+  // connection to the same peer comes up, the service makes it the
+  // anchor's *path*: the anchor leaves (its link parks) and hands its
+  // ledger to the path, which joins and carries the connection; the
+  // anchor then forwards what it is sent to the path. When the path's
+  // link closes, or the peer moved back, the path hands the connection
+  // back. An anchor whose own link closed while moved (its circuit gone)
+  // lives on as a forwarder until its path ends.
+
+  /// The anchor's connection moved to its path (the carrier may arm a
+  /// timer to let its own carrier go).
+  virtual void on_moved() {
+  }
+
+  /// The anchor's own link closed while its path carries the connection:
+  /// let the carrier go, but stay (the actor is the application's handle).
+  virtual void release_carrier() {
+  }
+
+  /// An anchor whose path ended the connection, or ended without
+  /// handing it back, or with nowhere to hand it: the connection is
+  /// lost, for `why`.
+  void lose_connection(const std::string& why);
+
+  /// The path that carries this anchor's connection now (null: none).
+  const caf::actor& carrying_path() const {
+    return path_;
+  }
+
   caf::scheduled_actor* self_;
   connection_setup setup_;
   crust::link link_;
@@ -177,6 +227,23 @@ private:
   void on_peers(const std::vector<uint8_t>& sample);
 
   void dispatch(link::event& ev);
+  void on_path_leave(const caf::actor& to);
+  void on_path_join(handover_ptr h, const caf::actor& from);
+  /// The link closed; false when this actor lives on (an anchor whose
+  /// path carries its connection).
+  bool on_link_closed(link::closed& x);
+  /// The path's link left or closed: the connection goes back to the
+  /// anchor, once.
+  void hand_back();
+  /// An anchor whose path carries its connection passes `xs` on to it.
+  template <class... Ts>
+  bool to_path(Ts&&... xs) {
+    if (!path_)
+      return false;
+    tell(path_, std::forward<Ts>(xs)...);
+    return true;
+  }
+  void schedule_pump();
   /// Who hears circuit `id`'s frames: its relayed connection, or the
   /// service.
   caf::actor route(uint32_t id) const;
@@ -196,6 +263,13 @@ private:
   // anonymous). A slot is let go once all its bytes are reported (the
   // handle is strong: held, it would keep that actor alive).
   std::vector<caf::strong_actor_ptr> plain_;
+  // As a path: the anchor whose connection we carry, and whether we gave
+  // it back already. As an anchor: the path that carries ours now, and
+  // why our own link closed while it did.
+  caf::actor anchor_;
+  bool handed_back_ = false;
+  caf::actor path_;
+  std::optional<link::closed> outlived_;
 };
 
 } // namespace crust

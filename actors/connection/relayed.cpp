@@ -28,13 +28,15 @@ namespace {
 using namespace caf;
 
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using grace_atom = caf::atom_constant<caf::atom("grace")>;
 
 // What a relayed connection hears: the shared interface, its circuit's
 // frames from the carrier and its own timer.
 using relayed_connection_actor = link_host_actor::extend<
   reacts_to<circ_data_atom, uint32_t, std::vector<uint8_t>>,
   reacts_to<circ_credit_atom, uint32_t, uint32_t>,
-  reacts_to<circ_close_atom, uint32_t, uint8_t>, reacts_to<resume_atom>>;
+  reacts_to<circ_close_atom, uint32_t, uint8_t>, reacts_to<resume_atom>,
+  reacts_to<grace_atom, uint64_t>>;
 
 // Sealed bytes we hold beyond the credit: above this no more frames move
 // out of the link (as tcp.cpp's write window).
@@ -53,6 +55,7 @@ link::settings relayed_link_settings(const connection_setup& s) {
   ls.address = to_string(s.info.remote);
   ls.batching = true;
   ls.lanes_unordered = false; // one ordered byte stream
+  ls.resumable = true;        // it may move to a direct path
   return ls;
 }
 
@@ -80,8 +83,12 @@ public:
     self_->monitor(carrier_);
     self_->set_down_handler([this](down_msg& dm) {
       if (dm.source == carrier_.address()) {
+        carrier_closed_ = true;
         link_.handle_transport_closed("the connection to the relay ended");
         drain();
+      } else if (carrying_path() && dm.source == carrying_path().address()) {
+        // It ended without giving the connection back.
+        lose_connection("the direct path failed");
       }
     });
     announce();
@@ -114,6 +121,17 @@ public:
           return;
         throttle(gate_.on_resume(self_->clock().now()));
         grant();
+        drain();
+      },
+      [this](grace_atom, uint64_t move) {
+        // Still on the path this grace was for: the circuit is let go
+        // (the relay's capacity is for those with no other way).
+        if (move != moves_ || !carrying_path() || link_.is_closed())
+          return;
+        link_.handle_transport_closed(
+          "released the relay circuit after the direct path carried the "
+          "connection for "
+          + to_text(setup_.opts.relay_grace));
         drain();
       });
   }
@@ -222,12 +240,22 @@ private:
   }
 
   void on_closed() override {
+    release_carrier();
+    self_->quit();
+  }
+
+  void on_moved() override {
+    self_->monitor(carrying_path());
+    set_timer(self_, setup_.opts.relay_grace, grace_atom::value, ++moves_);
+  }
+
+  void release_carrier() override {
     // Our last words (CLOSE) as far as the credit goes, then the circuit.
     flush_out();
     if (!carrier_closed_)
       tell(carrier_, circ_close_atom::value, circuit_,
            static_cast<uint8_t>(circuit_reason::closed_by_peer));
-    self_->quit();
+    carrier_closed_ = true;
   }
 
   relayed_connection_actor::pointer self_;
@@ -242,6 +270,7 @@ private:
   std::vector<char> out_; // sealed, waiting for credit
   bool throttled_ = false;
   bool carrier_closed_ = false;
+  uint64_t moves_ = 0; // moves to a path so far: names each grace timer
 };
 
 struct relayed_state {

@@ -139,12 +139,12 @@ caf::message_handler discovery_part::handlers() {
     },
     // from connections: a kept peer asks for our sample
     [this, self](peers_request_atom) {
-      if (auto c = sender_conn(self))
+      if (auto c = speaker_conn(self))
         on_peers_request(*c);
     },
     // from connections: the sample we asked for
     [this, self](peers_atom, const std::vector<uint8_t>& body) {
-      if (auto c = sender_conn(self))
+      if (auto c = speaker_conn(self))
         on_peers(*c, body);
     },
   };

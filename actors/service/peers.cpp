@@ -60,6 +60,19 @@ std::optional<conn_id> sender_conn(self_ptr self) {
   return i->second;
 }
 
+std::optional<conn_id> speaker_conn(self_ptr self) {
+  auto c = sender_conn(self);
+  if (!c)
+    return c;
+  auto rec = self->state.conns->find(*c);
+  if (rec && rec->anchor) {
+    auto anchor = self->state.conns->find(*rec->anchor);
+    if (anchor && anchor->moved && anchor->path == c)
+      return rec->anchor;
+  }
+  return c;
+}
+
 void close_conn(self_ptr self, conn_id c, wire::close_reason r,
                 std::string reason) {
   auto& st = self->state;
@@ -116,7 +129,11 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
   st.actors.ids.erase(hdl->address());
   st.children->erase(caf::actor_cast<caf::actor>(*hdl));
   st.actors.by_id.erase(c);
+  st.paths.erase(c);
   auto end = st.conns->on_closed(c, std::move(reason));
+  // An anchor's path that never carried it goes with it.
+  if (end.orphan)
+    send_close(self, *end.orphan, wire::close_reason::moved);
   using tell = conn_table::ending::to_application;
   switch (end.tell) {
     case tell::peer_lost:
@@ -198,11 +215,54 @@ void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session,
       self->send(caf::actor_cast<caf::actor>(*st.actors.find(c)), select_atom::value);
       announce(self, c);
       return;
+    case act::path:
+      if (out.superseded)
+        send_close(self, *out.superseded, wire::close_reason::moved);
+      self->send(caf::actor_cast<caf::actor>(*st.actors.find(c)),
+                 select_atom::value);
+      if (out.move_now)
+        start_move(self, *out.anchor, c);
+      return;
   }
+}
+
+void start_move(self_ptr self, conn_id anchor, conn_id path) {
+  auto& st = self->state;
+  auto a = st.actors.find(anchor);
+  auto p = st.actors.find(path);
+  if (a && p)
+    self->send(*a, path_leave_atom::value, caf::actor_cast<caf::actor>(*p));
+}
+
+void on_path(self_ptr self, conn_id anchor, bool direct) {
+  auto& st = self->state;
+  auto rec = st.conns->find(anchor);
+  if (!rec)
+    return;
+  if (direct) {
+    auto path = rec->path ? st.conns->find(*rec->path) : nullptr;
+    if (!path)
+      return;
+    st.paths[anchor] = path->info;
+    self->send(st.handler, path_changed{rec->peer, rec->info, path->info});
+    return;
+  }
+  auto i = st.paths.find(anchor);
+  if (i == st.paths.end())
+    return;
+  self->send(st.handler, path_changed{rec->peer, i->second, rec->info});
+  st.paths.erase(i);
 }
 
 void on_selected(self_ptr self, conn_id c) {
   auto out = self->state.conns->on_selected(c);
+  if (out.anchor) {
+    if (out.superseded)
+      send_close(self, *out.superseded, wire::close_reason::moved);
+    if (out.move_now)
+      start_move(self, *out.anchor, c);
+    return;
+  }
   if (!out.live)
     return;
   if (out.superseded)

@@ -421,24 +421,24 @@ caf::message_handler punch_part::handlers() {
     // from connections: a kept peer asks us to pass a signal on
     [this, self](forward_atom, const peer_id& to,
                  std::vector<uint8_t>& payload) {
-      if (auto c = sender_conn(self))
+      if (auto c = speaker_conn(self))
         introduce(*c, to, payload);
     },
     // from connections: a signal a kept peer passed on to us
     [this, self](forwarded_atom, const peer_id& from,
                  const std::vector<uint8_t>& payload) {
-      if (auto c = sender_conn(self))
+      if (auto c = speaker_conn(self))
         on_signal(*c, from, payload);
     },
     // from connections: our FORWARD was not passed on
     [this, self](forward_failed_atom, const peer_id&, uint8_t,
                  const std::vector<uint8_t>& context) {
-      if (auto c = sender_conn(self))
+      if (auto c = speaker_conn(self))
         on_forward_failed(*c, context);
     },
     // from connections: an accepted one joined an attempt (PUNCH_HELLO)
     [this, self](punched_atom, const std::vector<uint8_t>&) {
-      if (auto c = sender_conn(self))
+      if (auto c = speaker_conn(self))
         self->state.conns->mark_punched(*c);
     },
     // from attempts: a signal to forward

@@ -142,6 +142,10 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
       if (auto c = sender_conn(self))
         on_selected(self, *c);
     },
+    [=](path_atom, bool direct) {
+      if (auto c = sender_conn(self))
+        on_path(self, *c, direct);
+    },
     [=](closed_atom, std::string& reason, bool duplicate) {
       auto c = sender_conn(self);
       if (!c)
@@ -181,6 +185,8 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
         return respond(self, make_error(errc::unknown_peer));
       if (auto c = st.conns->keep(cmd.peer)) {
         self->send(*st.actors.find(*c), kept_atom::value);
+        if (auto path = st.conns->start_move(*c))
+          start_move(self, *c, *path);
         events::kept ev{*c, std::nullopt, st.conns->reached(*c)};
         if (ev.reached)
           ev.dialled = *st.conns->find(*c)->target;
@@ -226,10 +232,14 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
     [=](list_peers) {
       auto& st = self->state;
       std::vector<peer_info> result;
-      st.conns->for_each_live([&](const peer_id& p, conn_id,
+      st.conns->for_each_live([&](const peer_id& p, conn_id c,
                                   const conn_table::record& rec) {
+        // Where it runs now: a relayed connection's direct path, once it
+        // moved there.
+        auto i = st.paths.find(c);
+        auto& info = i != st.paths.end() ? i->second : rec.info;
         result.push_back(
-          peer_info{p, rec.info, rec.reached == conn_table::phase::kept});
+          peer_info{p, info, rec.reached == conn_table::phase::kept});
       });
       return result;
     },

@@ -104,6 +104,9 @@ struct service_state {
   /// (relay_part.hpp).
   std::optional<relay_part> relay;
   conn_actors actors;
+  /// Where each anchor whose connection moved to a direct path runs now
+  /// (for path_changed back to the relay once that path is gone).
+  std::unordered_map<conn_id, connection_info> paths;
   bool stopping = false;
   /// Every live child, for the service's last act: stopping them.
   std::shared_ptr<std::set<caf::actor>> children
@@ -125,6 +128,17 @@ void register_dialled(self_ptr self, const connection_actor& hdl,
 
 /// The connection that sent the current message, if it is one of ours.
 std::optional<conn_id> sender_conn(self_ptr self);
+
+/// The connection the sender speaks for: sender_conn, or the anchor a
+/// path carries (what a path hears from the peer is its anchor's).
+std::optional<conn_id> speaker_conn(self_ptr self);
+
+/// Moves anchor `anchor`'s connection to its path `path`.
+void start_move(self_ptr self, conn_id anchor, conn_id path);
+
+/// Anchor `anchor` says its connection runs on its path now (`direct`)
+/// or on the relay again: the application hears path_changed.
+void on_path(self_ptr self, conn_id anchor, bool direct);
 
 /// Asks a connection to close with `r`; `reason` is what the application
 /// will read.

@@ -88,6 +88,16 @@ std::string to_json(const punched& x) {
                {"round", x.round}, {"ms", x.millis}});
 }
 
+std::string to_json(const path_changed& x) {
+  auto path = [](const connection_info& i) {
+    return json{{"transport", to_string(i.proto)},
+                {"local", to_string(i.local)},
+                {"remote", to_string(i.remote)}};
+  };
+  return line({{"event", "path_changed"}, {"peer_id", x.peer.to_hex()},
+               {"from", path(x.from)}, {"to", path(x.to)}});
+}
+
 std::string to_json(const connection_failed& x) {
   return line({{"event", "connection_failed"}, {"target", x.target},
                {"reason", x.reason}});

@@ -14,6 +14,7 @@ std::string to_json(const new_peer& x);
 std::string to_json(const message& x);
 std::string to_json(const peer_lost& x);
 std::string to_json(const punched& x);
+std::string to_json(const path_changed& x);
 std::string to_json(const connection_failed& x);
 std::string to_json(const misbehaving& x);
 std::string to_json(const bootstrap_finished& x);

@@ -154,6 +154,12 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
           + std::to_string(ev.round) + " after "
           + std::to_string(ev.millis) + " ms");
     },
+    [=](const path_changed& ev) {
+      out(node::to_json(ev));
+      say("peer " + ev.peer.short_hex() + " moved from "
+          + to_string(ev.from.proto) + " " + where(ev.from) + " to "
+          + to_string(ev.to.proto) + " " + where(ev.to));
+    },
     [=](const connection_failed& ev) {
       out(node::to_json(ev));
       say("could not connect to " + ev.target + ": " + ev.reason);

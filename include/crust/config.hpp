@@ -94,6 +94,9 @@ struct service_options {
   uint32_t relay_circuit_bytes_per_sec = 256 * 1024;
   uint32_t relay_total_bytes_per_sec = 1024 * 1024;
   caf::timespan relay_idle_timeout = std::chrono::seconds(120);
+  /// An end whose relayed connection moved to a direct path keeps the
+  /// circuit this long, to fall back to it if the direct path dies.
+  caf::timespan relay_grace = std::chrono::seconds(30);
   /// LAN discovery: announce ourselves and dial whoever announces.
   bool beacon = true;
   uint16_t beacon_port = 5484;

@@ -128,6 +128,17 @@ struct punched {
   uint32_t millis = 0;
 };
 
+/// The connection to `peer` now runs over another path: a relayed one
+/// moved to a direct path (`to`), or back to its relay (`from` direct)
+/// when the direct path stopped carrying data. Nothing was lost,
+/// duplicated or reordered; new_peer's link and the peer stay the same.
+/// For logs and display: nothing needs to answer it.
+struct path_changed {
+  peer_id peer;
+  connection_info from;
+  connection_info to;
+};
+
 /// A connect() did not lead to a peer.
 struct connection_failed {
   std::string target;
@@ -334,6 +345,7 @@ CRUST_INSPECT(send_failed, x.peer, x.bytes, x.reason)
 CRUST_INSPECT(message, x.peer, x.bytes)
 CRUST_INSPECT(peer_lost, x.peer, x.reason)
 CRUST_INSPECT(punched, x.peer, x.proto, x.round, x.millis)
+CRUST_INSPECT(path_changed, x.peer, x.from, x.to)
 CRUST_INSPECT(connection_failed, x.target, x.reason)
 CRUST_INSPECT(misbehaving, x.address, x.peer, x.kind, x.detail)
 CRUST_INSPECT(service_failed, x.reason)

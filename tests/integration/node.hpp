@@ -30,6 +30,7 @@ struct node {
   std::vector<crust::peer_lost> lost;
   std::vector<crust::connection_failed> failed;
   std::vector<crust::punched> punches;
+  std::vector<crust::path_changed> moves;
   std::vector<crust::misbehaving> abuse;
   uint64_t sent_bytes = 0; // what crust::sent confirmed of plain sends
   std::vector<crust::send_failed> send_failures;
@@ -81,6 +82,7 @@ struct node {
         [&](crust::peer_lost& x) { lost.push_back(std::move(x)); },
         [&](crust::connection_failed& x) { failed.push_back(std::move(x)); },
         [&](crust::punched& x) { punches.push_back(std::move(x)); },
+        [&](crust::path_changed& x) { moves.push_back(std::move(x)); },
         [&](crust::misbehaving& x) { abuse.push_back(std::move(x)); },
         [&](crust::sent& x) { sent_bytes += x.bytes; },
         [&](crust::send_failed& x) { send_failures.push_back(std::move(x)); },

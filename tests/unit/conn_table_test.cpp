@@ -69,6 +69,15 @@ struct table : conn_table {
   bool remove(conn_id c) {
     return on_closed(c, "gone").was_live;
   }
+
+  // A relayed connection (a circuit we opened), admitted.
+  conn_id relayed() {
+    auto info = outgoing(origin::relayed);
+    info.proto = transport::relay;
+    auto c = add(info);
+    on_conn_up(c, info);
+    return c;
+  }
 };
 
 } // namespace
@@ -297,7 +306,80 @@ CAF_TEST(a dial that lost to a duplicate fails no one) {
   CAF_CHECK(!end.bootstrap->retry);
 }
 
+// -- paths: a direct connection carries a relayed one ------------------------------
+
+CAF_TEST(a direct connection to a kept relayed peer becomes its path) {
+  table t{mid};
+  auto r = t.relayed();
+  CAF_CHECK(t.on_hello(r, high, 7, false).act == act::select);
+  t.keep(high);
+  auto d = t.open();
+  auto out = t.on_hello(d, high, 7, false);
+  CAF_CHECK(out.act == act::path);
+  CAF_CHECK_EQUAL(out.anchor.value_or(0), r);
+  CAF_CHECK(out.move_now);
+  CAF_CHECK(!out.superseded);
+  CAF_CHECK(t.find(d)->ph == phase::path);
+  CAF_CHECK_EQUAL(t.live(high).value_or(0), r); // the anchor stays live
+  CAF_CHECK_EQUAL(t.carrier(high).value_or(0), d);
+  CAF_CHECK_EQUAL(t.kept(), 1u);
+  CAF_CHECK(!t.start_move(r)); // once
+  // A third connection is a duplicate while the path lives.
+  auto e = t.open();
+  CAF_CHECK(t.on_hello(e, high, 7, false).act == act::close_duplicate);
+  // The path's end tells nobody; the connection goes back to the anchor.
+  auto end = t.on_closed(d, "reset");
+  CAF_CHECK(end.tell == tell::nothing);
+  CAF_CHECK(!end.was_live);
+  CAF_CHECK_EQUAL(end.anchor.value_or(0), r);
+  CAF_CHECK_EQUAL(t.carrier(high).value_or(0), r);
+  CAF_CHECK(!t.find(r)->path);
+  CAF_CHECK_EQUAL(t.kept(), 1u);
+  // A later direct connection may carry it again.
+  auto f = t.open();
+  CAF_CHECK(t.on_hello(f, high, 7, false).act == act::path);
+}
+
+CAF_TEST(a path of an undecided anchor moves once the anchor is kept) {
+  table t{high}; // follows
+  auto r = t.relayed();
+  t.on_hello(r, low, 7, false);
+  t.on_selected(r);
+  auto d = t.open();
+  CAF_CHECK(t.on_hello(d, low, 7, false).act == act::wait);
+  auto sel = t.on_selected(d);
+  CAF_CHECK(!sel.live);
+  CAF_CHECK_EQUAL(sel.anchor.value_or(0), r);
+  CAF_CHECK(!sel.move_now);
+  CAF_CHECK(!t.start_move(r)); // not kept yet
+  t.keep(low);
+  CAF_CHECK_EQUAL(t.start_move(r).value_or(0), d);
+  CAF_CHECK(!t.start_move(r));
+  // The anchor's end takes its path along, and tells the application.
+  auto end = t.on_closed(r, "dropped");
+  CAF_CHECK(end.tell == tell::peer_lost);
+  CAF_CHECK_EQUAL(end.orphan.value_or(0), d);
+  CAF_CHECK(t.find(d)->ph == phase::closing);
+  CAF_CHECK(t.on_closed(d, "closed").tell == tell::nothing);
+  CAF_CHECK(t.empty());
+}
+
+CAF_TEST(only a relayed live connection of the same session gets a path) {
+  table t{mid};
+  auto r = t.relayed();
+  t.on_hello(r, high, 7, false);
+  t.keep(high);
+  auto d = t.open(); // the peer restarted: a new session replaces it
+  auto out = t.on_hello(d, high, 8, false);
+  CAF_CHECK(out.act == act::select);
+  CAF_CHECK_EQUAL(out.superseded.value_or(0), r);
+  // A relayed connection never becomes a path of a direct one.
+  auto r2 = t.relayed();
+  CAF_CHECK(t.on_hello(r2, high, 8, false).act == act::close_duplicate);
+}
+
 CAF_TEST(phases have names) {
+  CAF_CHECK_EQUAL(std::string{to_string(phase::path)}, "path");
   CAF_CHECK_EQUAL(std::string{to_string(phase::admitting)}, "admitting");
   CAF_CHECK_EQUAL(std::string{to_string(phase::closing)}, "closing");
 }
