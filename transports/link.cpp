@@ -287,6 +287,8 @@ bool link::on_close(uint8_t lane, const frame_view& f, time_point now) {
   bool moved
     = f.size > 0 && f.body[0] == static_cast<uint8_t>(wire::close_reason::moved);
   finish(std::move(why), duplicate, moved);
+  if (auto c = std::get_if<closed>(&events_.back()))
+    c->by_peer = true;
   return false;
 }
 
@@ -379,6 +381,7 @@ void link::on_tick() {
     }
   }
   heard_ = false;
+  resumed_in_place_ = false;
   if (ledger_ && role_ == path_role::current && ledger_->ack_owed())
     queue_ack();
   if (!sent_since_tick_ && peer_)

@@ -187,6 +187,8 @@ public:
     /// (CLOSE moved): neither side chose to end the connection, so
     /// another path of it may carry on.
     bool carrier_lost = false;
+    /// The peer said CLOSE (with any reason).
+    bool by_peer = false;
   };
 
   using event = std::variant<identified, selected_by_peer, delivered, sent,
@@ -319,9 +321,10 @@ public:
   /// for its senders; nothing when it never was a numbered path.
   /// join(h): this path carries the connection from now on (undecided,
   /// or parked): `h`'s messages are queued first, PATH_RESUME says where
-  /// they start. False when it cannot (closed, or in use).
+  /// they start. False when it cannot (closed, or in use); `h` is then
+  /// as it was (its messages go back to whoever sent it).
   std::optional<path_ledger::handover> leave();
-  bool join(path_ledger::handover h);
+  bool join(path_ledger::handover& h);
 
   /// Queues a message; `slot` (0: none) names its plain sender. errc::none,
   /// or why not (`bytes` then stays as it was).
@@ -358,6 +361,7 @@ private:
   void enter_kept();
   void release_held();
   bool become_current();
+  bool resume_in_place(const path_ledger::counts& x);
   void pop_chunk();
   void queue_ack();
   void queue_refusal(const peer_id& to, wire::forward_refusal why,
@@ -435,6 +439,8 @@ private:
   std::unique_ptr<path_ledger> ledger_;
   std::optional<path_ledger::counts> peer_first_;
   bool drop_until_resume_ = false;
+  // A PATH_RESUME on the current path since the last heartbeat tick.
+  bool resumed_in_place_ = false;
 };
 
 template <class Batch, class Data>

@@ -37,8 +37,9 @@ bool link::on_path_frame(const frame_view& f) {
   }
   if (phase_ != phase::undecided && phase_ != phase::kept)
     return violation("PATH_RESUME before the connection was selected");
-  if (peer_first_ || role_ == path_role::current
-      || (role_ == path_role::sole && phase_ == phase::kept))
+  if (role_ == path_role::current && !peer_first_)
+    return resume_in_place(x);
+  if (peer_first_ || (role_ == path_role::sole && phase_ == phase::kept))
     return violation("PATH_RESUME on a path in use");
   peer_first_ = x;
   drop_until_resume_ = false;
@@ -74,6 +75,22 @@ bool link::take_message(priority lane, std::vector<uint8_t>&& msg) {
   return true;
 }
 
+// The peer moved back to the path we never left: its new path died
+// before we moved there. We start over here too (our unconfirmed
+// messages again, after a PATH_RESUME of our own), once per heartbeat
+// tick at most: each costs us a resend of up to the unconfirmed bound.
+bool link::resume_in_place(const path_ledger::counts& x) {
+  if (resumed_in_place_)
+    return violation("PATH_RESUME again on a path in use");
+  auto h = leave();
+  peer_first_ = x;
+  drop_until_resume_ = false;
+  if (!join(*h))
+    return false;
+  resumed_in_place_ = true;
+  return phase_ != phase::closed;
+}
+
 // Both sides said where they start: what was held is delivered (less
 // what came before on the old path).
 bool link::become_current() {
@@ -105,7 +122,7 @@ std::optional<path_ledger::handover> link::leave() {
   return h;
 }
 
-bool link::join(path_ledger::handover h) {
+bool link::join(path_ledger::handover& h) {
   if (phase_ == phase::closed)
     return false;
   bool fresh = role_ == path_role::sole && phase_ == phase::undecided;

@@ -144,7 +144,7 @@ void link_host::on_path_join(handover_ptr h, const caf::actor& from) {
   if (path_ && from == path_) {
     // An anchor: our path gave the connection back.
     path_ = nullptr;
-    if (!link_.join(std::move(*h)))
+    if (!link_.join(*h))
       return lose_connection("the direct path ended and no relay is left");
     tell(setup_.service, path_atom::value, false);
     drain();
@@ -152,7 +152,7 @@ void link_host::on_path_join(handover_ptr h, const caf::actor& from) {
     resume_reading();
     return;
   }
-  if (anchor_ || !link_.join(std::move(*h))) {
+  if (anchor_ || !link_.join(*h)) {
     // Not a path that can carry it (closed, or in use): back it goes.
     tell(from, path_join_atom::value, std::move(h),
          caf::actor_cast<caf::actor>(self_));
@@ -202,8 +202,10 @@ bool link_host::on_link_closed(link::closed& x) {
   if (!path_)
     return true;
   // An anchor whose path carries the connection: the circuit goes, the
-  // actor stays. A close either side chose ends the path too.
-  if (!x.carrier_lost)
+  // actor stays. The peer's CLOSE ends the path too (a close of ours
+  // went there already: on_close); anything else here (the relay broke
+  // a rule, the circuit died) is only the relay's loss.
+  if (x.by_peer && !x.carrier_lost)
     tell(path_, close_atom::value,
          static_cast<uint8_t>(wire::close_reason::normal));
   outlived_ = std::move(x);

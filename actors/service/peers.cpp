@@ -131,9 +131,10 @@ void on_closed(self_ptr self, conn_id c, std::string reason) {
   st.actors.by_id.erase(c);
   st.paths.erase(c);
   auto end = st.conns->on_closed(c, std::move(reason));
-  // An anchor's path that never carried it goes with it.
+  // An anchor's path goes with it (the connection ended: not `moved`,
+  // which would have the peer hand it back to a relay end that is gone).
   if (end.orphan)
-    send_close(self, *end.orphan, wire::close_reason::moved);
+    send_close(self, *end.orphan, wire::close_reason::normal);
   using tell = conn_table::ending::to_application;
   switch (end.tell) {
     case tell::peer_lost:

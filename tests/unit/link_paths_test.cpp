@@ -134,7 +134,7 @@ CAF_TEST(a relayed connection moves to a direct path with messages in flight) {
   auto h = p.rl.lk.leave();
   CAF_REQUIRE(h);
   CAF_CHECK(p.rl.lk.role() == link::path_role::parked);
-  CAF_REQUIRE(p.dl.lk.join(std::move(*h)));
+  CAF_REQUIRE(p.dl.lk.join(*h));
   CAF_CHECK(p.dl.lk.role() == link::path_role::joining);
   paths::send_all(p.dl, names("L", 10, 15));
   auto direct = p.carry(p.dl, p.df);
@@ -147,7 +147,7 @@ CAF_TEST(a relayed connection moves to a direct path with messages in flight) {
   // The follower moves: it skips the ten it had from the relay.
   auto hf = p.rf.lk.leave();
   CAF_REQUIRE(hf);
-  CAF_REQUIRE(p.df.lk.join(std::move(*hf)));
+  CAF_REQUIRE(p.df.lk.join(*hf));
   p.df.take_events();
   CAF_CHECK(p.df.lk.role() == link::path_role::current);
   paths::send_all(p.df, names("F", 10, 15));
@@ -162,10 +162,10 @@ CAF_TEST(a direct path that dies falls back to the relay and resends what was un
   paths p;
   p.direct_selected();
   auto h = p.rl.lk.leave();
-  CAF_REQUIRE(p.dl.lk.join(std::move(*h)));
+  CAF_REQUIRE(p.dl.lk.join(*h));
   p.carry(p.dl, p.df);
   auto hf = p.rf.lk.leave();
-  CAF_REQUIRE(p.df.lk.join(std::move(*hf)));
+  CAF_REQUIRE(p.df.lk.join(*hf));
   p.carry(p.df, p.dl);
   // Fifteen go direct and are confirmed (the follower's tick ACKs them).
   paths::send_all(p.dl, names("L", 0, 15));
@@ -184,7 +184,7 @@ CAF_TEST(a direct path that dies falls back to the relay and resends what was un
   // Back to the relay: the ten unconfirmed go again, nothing else.
   auto back = p.dl.lk.leave();
   CAF_REQUIRE(back);
-  CAF_REQUIRE(p.rl.lk.join(std::move(*back)));
+  CAF_REQUIRE(p.rl.lk.join(*back));
   auto resent = p.carry(p.rl, p.rf);
   CAF_CHECK(resent.front().type == ft::path_resume);
   CAF_CHECK_EQUAL(count_type(resent, ft::data), 10u);
@@ -192,7 +192,7 @@ CAF_TEST(a direct path that dies falls back to the relay and resends what was un
   CAF_CHECK_EQUAL(p.rf.messages().size(), 0u); // held: parked
   auto back_f = p.df.lk.leave();
   CAF_REQUIRE(back_f);
-  CAF_REQUIRE(p.rf.lk.join(std::move(*back_f)));
+  CAF_REQUIRE(p.rf.lk.join(*back_f));
   p.rf.take_events();
   paths::send_all(p.rf, {"F0"});
   p.carry(p.rf, p.rl);
@@ -208,6 +208,46 @@ CAF_TEST(a direct path that dies falls back to the relay and resends what was un
   CAF_CHECK_EQUAL(normal, names("L", 0, 26));
   CAF_CHECK_EQUAL(std::count(got.begin(), got.end(), "H0"), 1);
   CAF_CHECK_EQUAL(p.rl.messages(), std::vector<std::string>{"F0"});
+}
+
+CAF_TEST(a side whose direct path died before its peer moved comes back and both resume on the relay) {
+  paths p;
+  p.direct_selected();
+  // The leader moves; what it sends on the direct path never arrives.
+  auto h = p.rl.lk.leave();
+  CAF_REQUIRE(p.dl.lk.join(*h));
+  paths::send_all(p.dl, names("L", 0, 5));
+  p.dl.take_frames(); // lost with the path
+  // The follower never moved: it goes on over the relay, and the parked
+  // leader drops what it brings (it is unconfirmed, so it comes again).
+  paths::send_all(p.rf, names("F", 0, 5));
+  p.carry(p.rf, p.rl);
+  CAF_CHECK(p.rl.messages().empty());
+  // The direct path dies; the leader comes back to the relay.
+  p.dl.lk.handle_transport_closed("connection reset");
+  p.dl.take_events();
+  auto back = p.dl.lk.leave();
+  CAF_REQUIRE(back);
+  CAF_REQUIRE(p.rl.lk.join(*back));
+  auto resent = p.carry(p.rl, p.rf);
+  CAF_CHECK(resent.front().type == ft::path_resume);
+  // The follower resumes in place: its own PATH_RESUME and its five again.
+  CAF_CHECK(!p.rf.lk.is_closed());
+  CAF_CHECK(p.rf.lk.role() == link::path_role::current);
+  auto answer = p.carry(p.rf, p.rl);
+  CAF_CHECK(answer.front().type == ft::path_resume);
+  CAF_CHECK(p.rl.lk.role() == link::path_role::current);
+  paths::send_all(p.rl, {"L5"});
+  paths::send_all(p.rf, {"F5"});
+  p.carry(p.rl, p.rf);
+  p.carry(p.rf, p.rl);
+  CAF_CHECK_EQUAL(p.rf.messages(), names("L", 0, 6));
+  CAF_CHECK_EQUAL(p.rl.messages(), names("F", 0, 6));
+  CAF_CHECK(!p.rl.lk.is_closed() && !p.rf.lk.is_closed());
+  // A second PATH_RESUME on the path in use before a heartbeat tick is
+  // a violation (each makes us send our unconfirmed messages again).
+  p.deliver(p.rf, {wire_frame{0, ft::path_resume, counts_body(0, 6)}});
+  CAF_CHECK(p.rf.lk.is_closed());
 }
 
 CAF_TEST(what waits for PATH_ACK is bounded and an ACK lets the rest go) {
@@ -250,15 +290,22 @@ CAF_TEST(malformed or lying PATH frames close the link) {
     CAF_CHECK(p.rl.closed_with(misbehaviour::protocol_violation));
   }
   {
-    paths p; // a RESUME on the path in use
+    paths p; // a RESUME on the path in use resumes it once per tick
     p.deliver(p.rl, {{0, ft::path_resume, counts_body(0, 0)}});
+    CAF_CHECK(!p.rl.lk.is_closed());
+    p.deliver(p.rl, {{0, ft::path_resume, counts_body(0, 0)}});
+    CAF_CHECK(p.rl.closed_with(misbehaviour::protocol_violation));
+  }
+  {
+    paths p; // ... and never past what we delivered
+    p.deliver(p.rl, {{0, ft::path_resume, counts_body(0, 4)}});
     CAF_CHECK(p.rl.closed_with(misbehaviour::protocol_violation));
   }
   {
     paths p; // the peer claims to start past what we delivered
     p.direct_selected();
     auto h = p.rf.lk.leave();
-    CAF_REQUIRE(p.df.lk.join(std::move(*h)));
+    CAF_REQUIRE(p.df.lk.join(*h));
     p.deliver(p.df, {{0, ft::path_resume, counts_body(0, 4)}});
     CAF_CHECK(p.df.closed_with(misbehaviour::protocol_violation));
     CAF_CHECK(p.df.close_reason().find("leaves out") != std::string::npos);
