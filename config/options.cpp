@@ -117,6 +117,10 @@ const std::vector<option_spec>& option_table() {
      "how long a relayed connection that moved to a direct path keeps its "
      "circuit to fall back to",
      &o::relay_grace, rule::positive},
+    {"relay-upgrade-interval",
+     "how long after a relayed connection is kept a direct path is tried "
+     "again (then doubling to 10 min)",
+     &o::relay_upgrade_interval, rule::positive},
     {"beacon", "LAN discovery (UDP broadcast)", &o::beacon},
     {"beacon-port", "UDP port of the LAN beacon", &o::beacon_port, rule::range,
      1, 65535},

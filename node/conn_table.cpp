@@ -231,6 +231,15 @@ std::optional<conn_id> conn_table::start_move(conn_id a) {
   return anchor->path;
 }
 
+bool conn_table::wants_path(const peer_id& peer) const {
+  auto c = live(peer);
+  if (!c)
+    return false;
+  auto& rec = records_.at(*c);
+  return rec.info.proto == transport::relay && !rec.path
+         && (rec.ph == phase::undecided || rec.ph == phase::kept);
+}
+
 std::optional<conn_id> conn_table::carrier(const peer_id& peer) const {
   auto c = live(peer);
   if (!c)

@@ -254,6 +254,10 @@ public:
   /// order.)
   std::optional<conn_id> carrier(const peer_id& peer) const;
 
+  /// `peer`'s live connection runs through a relay and has no direct
+  /// path yet: a direct connection to it would become one.
+  bool wants_path(const peer_id& peer) const;
+
   /// A kept peer's bootstrap dial reached it: the round's result, once.
   std::optional<ending::bootstrap_result> reached(conn_id c);
 

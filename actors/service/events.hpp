@@ -68,11 +68,21 @@ struct peers_learned {
   peer_id from;
 };
 
+/// Connection `c` became a path of `peer`'s relayed connection.
+struct path_up {
+  conn_id c = 0;
+  peer_id peer;
+};
+
+/// What the outside sees of us changed (external_endpoints said anew).
+struct endpoints_changed {};
+
 } // namespace events
 
 using service_event
   = std::variant<events::listening_up, events::announced, events::kept,
                  events::lost, events::dial_failed, events::observed,
-                 events::peers_learned>;
+                 events::peers_learned, events::path_up,
+                 events::endpoints_changed>;
 
 } // namespace crust

@@ -36,6 +36,7 @@ void nat_part::publish() {
     return;
   published_ = ev;
   self_->send(self_->state.handler, std::move(ev));
+  fan_out(self_, events::endpoints_changed{});
 }
 
 void nat_part::ask_from_rudp_socket(const external_endpoints& report) {

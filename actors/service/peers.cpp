@@ -223,6 +223,7 @@ void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session,
                  select_atom::value);
       if (out.move_now)
         start_move(self, *out.anchor, c);
+      fan_out(self, events::path_up{c, peer});
       return;
   }
 }
@@ -262,6 +263,8 @@ void on_selected(self_ptr self, conn_id c) {
       send_close(self, *out.superseded, wire::close_reason::moved);
     if (out.move_now)
       start_move(self, *out.anchor, c);
+    if (auto rec = self->state.conns->find(c))
+      fan_out(self, events::path_up{c, rec->peer});
     return;
   }
   if (!out.live)

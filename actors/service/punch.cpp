@@ -206,7 +206,7 @@ void punch_part::on_signal(conn_id via, const peer_id& from,
   }
   // A new attempt only for a first OFFER from a peer we are not connected
   // to, with none of its attempts running, within the cap.
-  if (s->kind != signal_kind::offer || st.conns->live(from)
+  if (s->kind != signal_kind::offer || !may_punch(from)
       || attempts_.size() >= max_attempts || st.listen->bound_port() == 0)
     return;
   for (auto& [aid, r] : attempts_)
@@ -236,7 +236,7 @@ void punch_part::on_punched_socket(caf::io::network::native_socket fd,
   auto& st = self_->state;
   auto aid = attempt_from(attempt);
   auto i = aid ? attempts_.find(*aid) : attempts_.end();
-  if (i == attempts_.end() || st.stopping || st.conns->live(i->second.peer)) {
+  if (i == attempts_.end() || st.stopping || !may_punch(i->second.peer)) {
     caf::io::network::close_socket(fd);
     return;
   }
@@ -261,7 +261,8 @@ void punch_part::on_done(const std::vector<uint8_t>& attempt, bool connected,
   auto i = aid ? attempts_.find(*aid) : attempts_.end();
   if (i == attempts_.end())
     return;
-  auto c = connected ? st.conns->live(i->second.peer) : std::nullopt;
+  // (A relayed peer's try made a path: that is where it runs now.)
+  auto c = connected ? st.conns->carrier(i->second.peer) : std::nullopt;
   if (auto rec = c ? st.conns->find(*c) : nullptr) {
     // The application heard new_peer already; now how it went.
     auto took = i->second.connected_at.value_or(
@@ -288,6 +289,10 @@ void punch_part::end(std::map<attempt_id, attempt_rec>::iterator i,
   attempts_.erase(i);
   self_->state.children->erase(rec.actor);
   auto& st = self_->state;
+  if (rec.upgrade && !why.empty()) {
+    upgrades_.failed(rec.peer, self_->clock().now(), unit_random());
+    arm_upgrades();
+  }
   if (why.empty() || !rec.ours || st.conns->live(rec.peer))
     return;
   // The last resort: a relay among the mutual peers (or, for an attempt
@@ -365,18 +370,25 @@ void punch_part::on(const service_event& ev) {
   }
   if (auto failed = std::get_if<events::dial_failed>(&ev))
     return introduce_after_failed_dial(failed->target);
+  on_upgrade_event(ev);
   if (auto gone = std::get_if<events::lost>(&ev)) {
     if (gone->end.dial_failed && gone->end.target)
       introduce_after_failed_dial(*gone->end.target);
     return;
   }
-  auto up = std::get_if<events::announced>(&ev);
+  // The attempts to that peer hear it is connected (a new peer, or a
+  // relayed one's direct path).
+  std::optional<std::pair<conn_id, peer_id>> up;
+  if (auto a = std::get_if<events::announced>(&ev))
+    up.emplace(a->c, a->peer);
+  else if (auto p = std::get_if<events::path_up>(&ev))
+    up.emplace(p->c, p->peer);
   if (!up)
     return;
-  auto rec = self_->state.conns->find(up->c);
+  auto rec = self_->state.conns->find(up->first);
   bool udp = rec && rec->info.proto == transport::rudp;
   for (auto& [id, a] : attempts_)
-    if (a.peer == up->peer) {
+    if (a.peer == up->second) {
       if (!a.connected_at) // (the attempt may hear it late: birthday's
                            // fan keeps it busy to the end of its round)
         a.connected_at = std::chrono::steady_clock::now();
@@ -390,7 +402,7 @@ void punch_part::on_udp_path(const attempt_id& id, const std::string& ip,
                              uint16_t port) {
   auto& st = self_->state;
   auto i = attempts_.find(id);
-  if (i == attempts_.end() || st.stopping || st.conns->live(i->second.peer))
+  if (i == attempts_.end() || st.stopping || !may_punch(i->second.peer))
     return;
   auto actor = i->second.actor;
   auto self = self_;
@@ -414,6 +426,11 @@ bool punch_part::on_down(const caf::down_msg& dm) {
 caf::message_handler punch_part::handlers() {
   auto self = self_;
   return {
+    // from ourselves: relayed peers' tries are due
+    [this](upgrade_atom) {
+      upgrades_armed_.reset();
+      run_upgrades();
+    },
     // from the application
     [this](const crust::connect_peer& cmd) { connect_peer(cmd); },
     [this](crust::prepare_connection_info) { return prepare(); },

@@ -12,6 +12,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_clock.hpp>
+#include <caf/atom.hpp>
 #include <caf/io/network/native_socket.hpp>
 #include <caf/message_handler.hpp>
 #include <caf/stateful_actor.hpp>
@@ -30,6 +31,7 @@
 #include "crust/messages.hpp"
 #include "crust/peer_id.hpp"
 #include "node/conn_table.hpp"
+#include "node/upgrade_schedule.hpp"
 #include "nat/punch/attempt.hpp"
 #include "nat/punch/rendezvous.hpp"
 #include "nat/punch/signal.hpp"
@@ -38,6 +40,12 @@
 namespace crust {
 
 struct service_state;
+
+/// The punch part's timer: relayed peers' tries for a direct path are due.
+using upgrade_atom = caf::atom_constant<caf::atom("upgrade")>;
+
+/// A number in [0, 1) from the CSPRNG (jitter).
+double unit_random();
 
 class punch_part {
 public:
@@ -55,6 +63,9 @@ public:
     : self_(self), registry_(std::make_shared<punch_registry>()) {
     // nop
   }
+
+  /// The first wait before a relayed peer's next try (the option).
+  void set_upgrade_interval(std::chrono::steady_clock::duration first);
 
   /// From the application (connect_peer), from connections (FORWARD,
   /// FORWARDED, FORWARD_FAILED, and punched: an accepted connection
@@ -101,6 +112,8 @@ private:
     std::chrono::steady_clock::time_point started
       = std::chrono::steady_clock::now();
     std::optional<std::chrono::steady_clock::time_point> connected_at;
+    /// A try for a direct path to a relayed peer (punch_upgrade.cpp).
+    bool upgrade = false;
   };
 
   void connect_peer(const crust::connect_peer& cmd);
@@ -128,6 +141,17 @@ private:
   void end(std::map<attempt_id, attempt_rec>::iterator i,
            const std::string& why);
 
+  // Direct paths for relayed peers (punch_upgrade.cpp).
+  /// An event that concerns relayed peers' tries; false when it does not.
+  bool on_upgrade_event(const service_event& ev);
+  /// The tries due now start; the timer is armed for the next.
+  void run_upgrades();
+  bool start_upgrade(const peer_id& peer);
+  void arm_upgrades();
+  /// `peer` may take part in an attempt: not connected, or connected
+  /// through a relay without a direct path yet.
+  bool may_punch(const peer_id& peer) const;
+
   self_ptr self_;
   std::shared_ptr<punch_registry> registry_;
   std::map<attempt_id, attempt_rec> attempts_;
@@ -137,6 +161,9 @@ private:
   // Our halves for connect_with: attempt -> when it was prepared.
   std::map<attempt_id, caf::actor_clock::time_point> prepared_;
   uint64_t bad_signals_ = 0;
+  // When each relayed peer is tried again (we lead those only).
+  upgrade_schedule upgrades_{upgrade_schedule::settings{}};
+  std::optional<upgrade_schedule::time_point> upgrades_armed_;
 };
 
 } // namespace crust

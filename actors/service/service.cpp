@@ -93,6 +93,7 @@ caf::behavior service(caf::stateful_actor<service_state>* self,
   st.discovery.emplace(self);
   st.boot.emplace(self);
   st.punch.emplace(self);
+  st.punch->set_upgrade_interval(st.opts.relay_upgrade_interval);
   st.relay.emplace(self);
   st.conns.emplace(st.id, admission::limits{st.opts.max_connections_per_ip,
                                             st.opts.max_half_open_per_ip,

@@ -97,6 +97,11 @@ struct service_options {
   /// An end whose relayed connection moved to a direct path keeps the
   /// circuit this long, to fall back to it if the direct path dies.
   caf::timespan relay_grace = std::chrono::seconds(30);
+  /// While a connection runs through a relay, a direct path is punched
+  /// again this long after it was kept, then after twice as long each
+  /// time up to 10 minutes, and at once when our outside endpoints
+  /// change (the side with the lower peer id tries).
+  caf::timespan relay_upgrade_interval = std::chrono::seconds(30);
   /// LAN discovery: announce ourselves and dial whoever announces.
   bool beacon = true;
   uint16_t beacon_port = 5484;

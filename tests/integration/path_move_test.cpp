@@ -166,4 +166,51 @@ CAF_TEST(dropping a moved peer ends both paths and tells the peer once) {
   CAF_CHECK(b.peer_list().size() == 1u);
 }
 
+CAF_TEST(a relayed connection finds a direct path in the background) {
+  // M relays but introduces no one, so the first punch fails and A and B
+  // are relayed; later both keep N, which introduces: the next try for a
+  // direct path (every second here, doubling) punches through, and the
+  // connection moves there without a word from the applications.
+  node m{sys, [](crust::service_options& o) {
+           relay_node(o);
+           o.introduce = false;
+         }};
+  auto ends = [](crust::service_options& o) {
+    o.beacon = false;
+    o.peer_exchange = false;
+    o.punch_timeout = std::chrono::seconds(3);
+    o.relay_upgrade_interval = std::chrono::seconds(1);
+  };
+  node a{sys, ends}, b{sys, ends};
+  node n{sys, [](crust::service_options& o) {
+           o.beacon = false;
+           o.peer_exchange = false;
+         }};
+  join(a, m);
+  join(b, m);
+  a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
+  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, b.id()); }, 20s));
+  CAF_REQUIRE(b.wait_until([&] { return has_peer(b, a.id()); }));
+  CAF_REQUIRE(find_peer(a, b.id())->info.proto == crust::transport::relay);
+  a.keep(b.id());
+  b.keep(a.id());
+  constexpr size_t size = 1024;
+  for (uint32_t k = 0; k < 50; ++k)
+    a.handler->send(a.svc, crust::send{b.id(), numbered(k, size)});
+  join(a, n);
+  join(b, n);
+  CAF_REQUIRE(a.wait_until([&] { return !a.moves.empty(); }, 30s));
+  CAF_REQUIRE(b.wait_until([&] { return !b.moves.empty(); }, 10s));
+  CAF_CHECK(a.moves[0].from.proto == crust::transport::relay);
+  CAF_CHECK(a.moves[0].to.proto != crust::transport::relay);
+  CAF_CHECK(a.moves[0].to.from == crust::origin::punched);
+  for (uint32_t k = 50; k < 100; ++k)
+    a.handler->send(a.svc, crust::send{b.id(), numbered(k, size)});
+  CAF_REQUIRE(b.wait_until([&] { return b.msgs.size() >= 100; }, 20s));
+  CAF_CHECK(in_order(b.msgs, 100, size));
+  CAF_CHECK(a.failed.empty());
+  CAF_CHECK(a.lost.empty());
+  CAF_CHECK(b.lost.empty());
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
