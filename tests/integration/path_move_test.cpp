@@ -78,8 +78,14 @@ struct relayed_pair {
   }
 
   bool heard(uint32_t n, caf::timespan limit = 60s) {
-    return b.wait_until([&] { return b.msgs.size() >= n; }, limit)
-           && a.wait_until([&] { return a.msgs.size() >= n; }, limit);
+    auto ok = b.wait_until([&] { return b.msgs.size() >= n; }, limit)
+              && a.wait_until([&] { return a.msgs.size() >= n; }, limit);
+    if (!ok)
+      CAF_MESSAGE("heard " << a.msgs.size() << " at a, " << b.msgs.size()
+                           << " at b, of " << n << "; send failures "
+                           << a.send_failures.size() << " / "
+                           << b.send_failures.size());
+    return ok;
   }
 };
 
