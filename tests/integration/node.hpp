@@ -167,6 +167,15 @@ inline bool has_peer(node& n, const peer_id& p) {
   return find_peer(n, p) != nullptr;
 }
 
+// Ends that cannot punch: the attempt fails fast, a relay is next.
+inline void no_punch(crust::service_options& o) {
+  o.beacon = false;
+  o.peer_exchange = false;
+  o.punch_tcp = false;
+  o.punch_udp = false;
+  o.punch_timeout = std::chrono::milliseconds(600);
+}
+
 // `a` dials `m`; both keep.
 inline void join(node& a, node& m) {
   a.handler->send(a.svc, crust::connect{m.endpoint()});

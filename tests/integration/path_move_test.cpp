@@ -14,13 +14,6 @@
 
 namespace {
 
-void no_punch(crust::service_options& o) {
-  o.beacon = false;
-  o.peer_exchange = false;
-  o.punch_tcp = false;
-  o.punch_udp = false;
-  o.punch_timeout = std::chrono::milliseconds(600);
-}
 
 void relay_node(crust::service_options& o) {
   o.beacon = false;

@@ -9,19 +9,6 @@
 
 #include "tests/integration/node.hpp"
 
-namespace {
-
-// Ends that cannot punch: the attempt fails fast, the relay is next.
-void no_punch(crust::service_options& o) {
-  o.beacon = false;
-  o.peer_exchange = false;
-  o.punch_tcp = false;
-  o.punch_udp = false;
-  o.punch_timeout = std::chrono::milliseconds(600);
-}
-
-} // namespace
-
 CAF_TEST_FIXTURE_SCOPE(relay_tests, fixture)
 
 CAF_TEST(a failed punch falls back to a relay that carries both ways) {
