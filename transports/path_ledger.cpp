@@ -1,5 +1,7 @@
 #include "transports/path_ledger.hpp"
 
+#include <algorithm>
+
 namespace crust {
 
 path_ledger::path_ledger(const handover& h)
@@ -8,23 +10,31 @@ path_ledger::path_ledger(const handover& h)
   // the peer resends from its own count and waits for our ACK to let go,
   // so the first tick confirms it.
   acked_ = {0, 0};
+  // The messages handed over keep their numbers: the peer may confirm
+  // some of them before they go again (it delivered them on the old
+  // path, whose ACK was lost with it).
+  for (size_t l = 0; l < 2; ++l)
+    numbered_[l] = h.first[l] + h.out[l].size();
 }
 
 void path_ledger::sent(uint8_t lane, std::vector<uint8_t>&& msg) {
   lane &= 1;
+  if (next_[lane]++ < confirmed_[lane])
+    return; // confirmed before it went again: nothing to keep
   unconfirmed_bytes_ += msg.size();
   kept_[lane].push_back(std::move(msg));
-  ++next_[lane];
 }
 
 bool path_ledger::confirm(const counts& upto) {
   for (size_t l = 0; l < 2; ++l)
-    if (upto[l] > next_[l])
+    if (upto[l] > std::max(next_[l], numbered_[l]))
       return false;
   for (size_t l = 0; l < 2; ++l) {
     while (confirmed_[l] < upto[l]) {
-      unconfirmed_bytes_ -= kept_[l].front().size();
-      kept_[l].pop_front();
+      if (confirmed_[l] < next_[l]) { // kept: it went on this path
+        unconfirmed_bytes_ -= kept_[l].front().size();
+        kept_[l].pop_front();
+      }
       ++confirmed_[l];
     }
   }
@@ -70,6 +80,9 @@ path_ledger::leave(std::array<std::deque<std::vector<uint8_t>>, 2> unsent) {
   h.delivered = delivered_;
   for (size_t l = 0; l < 2; ++l) {
     h.out[l] = std::move(kept_[l]);
+    // Handed-over messages confirmed before they went again are done.
+    for (auto n = next_[l]; n < confirmed_[l] && !unsent[l].empty(); ++n)
+      unsent[l].pop_front();
     for (auto& m : unsent[l])
       h.out[l].push_back(std::move(m));
   }

@@ -56,7 +56,8 @@ public:
   void sent(uint8_t lane, std::vector<uint8_t>&& msg);
 
   /// The peer delivered `upto` of each lane. False when it confirms more
-  /// than we sent (a violation); a stale ACK changes nothing.
+  /// than we numbered (sent, or handed over to send again: a violation);
+  /// a stale ACK changes nothing.
   bool confirm(const counts& upto);
 
   /// More may be sent (what waits for an ACK is below the bound).
@@ -98,8 +99,11 @@ public:
 private:
   // Per lane: messages numbered confirmed_ .. next_ - 1.
   std::array<std::deque<std::vector<uint8_t>>, 2> kept_;
+  // (confirmed_ may pass next_: an ACK for handed-over messages that
+  // have not gone again yet; numbered_ bounds what an ACK may name.)
   counts confirmed_{};
   counts next_{};
+  counts numbered_{};
   size_t unconfirmed_bytes_ = 0;
 
   counts delivered_{};

@@ -64,6 +64,8 @@ using path_leave_atom = caf::atom_constant<caf::atom("path_leave")>;
 using path_join_atom = caf::atom_constant<caf::atom("path_join")>;
 using path_atom = caf::atom_constant<caf::atom("path")>;
 using path_end_atom = caf::atom_constant<caf::atom("path_end")>;
+using path_fence_atom = caf::atom_constant<caf::atom("path_fence")>;
+using path_bounce_atom = caf::atom_constant<caf::atom("path_bnce")>;
 
 /// What moves with a connection from one path to the next (it never
 /// leaves the process, so it travels as a pointer: one owner at a time).
@@ -101,6 +103,12 @@ using handover_ptr = std::shared_ptr<path_ledger::handover>;
 ///       gives it back); one that cannot join sends it back to `from`
 ///   (path_end_atom, reason): from a path to its anchor: the peer ended
 ///       the connection there (or broke a rule): it ends, with `reason`
+///   path_fence_atom: from an anchor that took its connection back: no
+///       send follows to the path, which answers path_fence_atom once it
+///       passed back every send it still had, and only then quits
+///   (path_bounce_atom, send): from a path that gave the connection
+///       back: a send delegated to it before the anchor knew, with its
+///       sender's answer still owed (older than any send the anchor holds)
 /// From a relayed connection whose circuit this connection carries:
 ///   circ_data_atom, circ_credit_atom, circ_close_atom as above
 /// From the application (or the service, delegating):
@@ -141,6 +149,8 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<path_leave_atom, caf::actor>,
   caf::reacts_to<path_join_atom, handover_ptr, caf::actor>,
   caf::reacts_to<path_end_atom, std::string>,
+  caf::reacts_to<path_fence_atom>,
+  caf::reacts_to<path_bounce_atom, send>,
   caf::reacts_to<send>>;
 
 struct connection_setup {

@@ -37,27 +37,51 @@ void link_host::announce() {
 // -- from the application (or the service, delegating) -------------------------
 
 void link_host::on_send(send& cmd) {
-  // Where the connection runs now: an anchor's path, or a path's anchor
-  // once the path gave the connection back (the sender's answer and its
-  // `sent` come from there).
+  // Where the connection runs now: an anchor's path (the sender's answer
+  // and its `sent` come from there), or a path's anchor once the path
+  // gave the connection back (bounced, ahead of what the anchor holds).
   if (path_) {
     self_->delegate(path_, std::move(cmd));
     return;
   }
+  auto rp = self_->make_response_promise();
   if (anchor_ && handed_back_) {
-    self_->delegate(anchor_, std::move(cmd));
+    rp.delegate(anchor_, path_bounce_atom::value, std::move(cmd));
     return;
   }
+  if (fence_from_) {
+    // Sends the old path may still pass back go first.
+    if (fenced_bytes_ + cmd.bytes.size() > setup_.opts.send_queue_size)
+      return refuse(cmd, rp, errc::send_queue_full);
+    fenced_bytes_ += cmd.bytes.size();
+    fenced_.emplace_back(std::move(rp), std::move(cmd));
+    return;
+  }
+  accept_send(cmd, rp);
+}
+
+void link_host::accept_send(send& cmd, caf::response_promise& rp) {
   if (link_.state() != link::phase::kept)
-    return refuse_send(self_, setup_.handler, cmd, errc::not_kept);
-  auto slot = plain_slot();
+    return refuse(cmd, rp, errc::not_kept);
+  auto slot = plain_slot(rp);
   if (auto err = link_.send(cmd.prio, std::move(cmd.bytes), slot);
       err != errc::none) {
     release_if_idle(slot);
-    return refuse_send(self_, setup_.handler, cmd, err);
+    return refuse(cmd, rp, err);
   }
   schedule_pump();
-  respond(self_, caf::none);
+  if (!rp.async())
+    rp.deliver(caf::ok_atom::value);
+}
+
+// A request hears the error; a plain send gets its bytes back in
+// send_failed, at its sender or (anonymous) at the handler.
+void link_host::refuse(send& cmd, caf::response_promise& rp, errc why) {
+  if (!rp.async())
+    return rp.deliver(make_error(why));
+  auto to = rp.source() ? caf::actor_cast<caf::actor>(rp.source())
+                        : setup_.handler;
+  tell(to, send_failed{cmd.peer, std::move(cmd.bytes), make_error(why)});
 }
 
 // Sealed once the sends queued behind this one are in as well: small
@@ -123,7 +147,12 @@ void link_host::on_path_leave(const caf::actor& to) {
     drain();
     return;
   }
-  // An anchor: the service found it a path.
+  // An anchor: the service found it a path (after the fence, if one is
+  // up: what the old path passes back goes first).
+  if (fence_from_) {
+    leave_after_fence_ = to;
+    return;
+  }
   if (path_ || !to)
     return;
   auto h = link_.leave();
@@ -142,10 +171,14 @@ void link_host::on_path_join(handover_ptr h, const caf::actor& from) {
   if (!h)
     return;
   if (path_ && from == path_) {
-    // An anchor: our path gave the connection back.
+    // An anchor: our path gave the connection back. Sends it still has
+    // come back before any we take from now on (the fence).
     path_ = nullptr;
+    tell(from, path_fence_atom::value);
     if (!link_.join(*h))
       return lose_connection("the direct path ended and no relay is left");
+    fence_from_ = from;
+    self_->monitor(from); // its end is the fence too
     tell(setup_.service, path_atom::value, false);
     drain();
     schedule_pump();
@@ -162,6 +195,45 @@ void link_host::on_path_join(handover_ptr h, const caf::actor& from) {
   drain();
   schedule_pump();
   resume_reading();
+}
+
+void link_host::on_path_fence() {
+  auto from = self_->current_sender();
+  if (anchor_ && from == anchor_.address()) {
+    // A path: the anchor sends us nothing more; our carrier may go.
+    fence_seen_ = true;
+    tell(anchor_, path_fence_atom::value);
+    if (std::exchange(release_after_fence_, false))
+      on_closed();
+    return;
+  }
+  if (from == nullptr) {
+    // Our timer: a path whose anchor never fenced (gone) waits no more.
+    if (std::exchange(release_after_fence_, false))
+      on_closed();
+    return;
+  }
+  if (!fence_from_ || from != fence_from_.address())
+    return;
+  end_fence();
+}
+
+void link_host::on_down(const caf::actor_addr& who) {
+  if (fence_from_ && who == fence_from_.address())
+    end_fence();
+}
+
+// An anchor: the old path passed back all it had; the held sends go
+// now, in order.
+void link_host::end_fence() {
+  fence_from_ = nullptr;
+  auto held = std::move(fenced_);
+  fenced_.clear();
+  fenced_bytes_ = 0;
+  for (auto& [rp, cmd] : held)
+    accept_send(cmd, rp);
+  if (auto to = std::exchange(leave_after_fence_, nullptr))
+    on_path_leave(to);
 }
 
 void link_host::hand_back() {
@@ -298,6 +370,13 @@ void link_host::dispatch(link::event& ev) {
           return;
         tell(setup_.service, closed_atom::value, std::move(x.reason),
              x.duplicate);
+        if (anchor_ && !fence_seen_) {
+          // A path: sends delegated to us before the anchor knew still
+          // come; we pass them back until its fence (or a bound).
+          release_after_fence_ = true;
+          set_timer(self_, std::chrono::seconds(5), path_fence_atom::value);
+          return;
+        }
         on_closed();
       }
     },
@@ -322,21 +401,20 @@ void link_host::arm_timer() {
             static_cast<int64_t>(due->time_since_epoch().count()));
 }
 
-// The slot of the current send's sender if it is a plain send, or 0.
-uint32_t link_host::plain_slot() {
-  auto elem = self_->current_mailbox_element();
-  if (elem == nullptr || elem->mid.is_request() || elem->sender == nullptr)
+// The slot of a send's sender if it is a plain send, or 0.
+uint32_t link_host::plain_slot(const caf::response_promise& rp) {
+  if (!rp.async() || rp.source() == nullptr)
     return 0;
   auto free = plain_.size();
   for (size_t i = 0; i < plain_.size(); ++i) {
-    if (plain_[i] == elem->sender)
+    if (plain_[i] == rp.source())
       return static_cast<uint32_t>(i + 1);
     if (!plain_[i])
       free = i;
   }
   if (free == plain_.size())
     plain_.emplace_back();
-  plain_[free] = elem->sender;
+  plain_[free] = rp.source();
   return static_cast<uint32_t>(free + 1);
 }
 

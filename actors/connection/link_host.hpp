@@ -139,8 +139,15 @@ protected:
         on_path_join(std::move(h), from);
       },
       [this](path_end_atom, const std::string& reason) {
-        if (path_ && self_->current_sender() == path_.address())
-          lose_connection(reason);
+        if (!path_ || self_->current_sender() != path_.address())
+          return;
+        tell(path_, path_fence_atom::value);
+        lose_connection(reason);
+      },
+      [this](path_fence_atom) { on_path_fence(); },
+      [this](path_bounce_atom, send& cmd) {
+        auto rp = self_->make_response_promise();
+        accept_send(cmd, rp);
       },
     };
   }
@@ -205,6 +212,16 @@ protected:
   /// lost, for `why`.
   void lose_connection(const std::string& why);
 
+  /// A path that gave its connection back waits for its anchor's fence
+  /// before its carrier may go (sends may still be on their way to it).
+  bool holding_for_fence() const {
+    return release_after_fence_;
+  }
+
+  /// A monitored actor went down: an anchor waiting for the fence from
+  /// it takes that as the fence (what it passed back came before).
+  void on_down(const caf::actor_addr& who);
+
   /// The path that carries this anchor's connection now (null: none).
   const caf::actor& carrying_path() const {
     return path_;
@@ -228,6 +245,12 @@ private:
 
   void dispatch(link::event& ev);
   void on_path_leave(const caf::actor& to);
+  void on_path_fence();
+  void end_fence();
+  /// Queues `cmd` on our link; `rp` answers its sender (a request's
+  /// reply, or a plain send's send_failed).
+  void accept_send(send& cmd, caf::response_promise& rp);
+  void refuse(send& cmd, caf::response_promise& rp, errc why);
   void on_path_join(handover_ptr h, const caf::actor& from);
   /// The link closed; false when this actor lives on (an anchor whose
   /// path carries its connection).
@@ -248,7 +271,7 @@ private:
   /// service.
   caf::actor route(uint32_t id) const;
   void arm_timer();
-  uint32_t plain_slot();
+  uint32_t plain_slot(const caf::response_promise& rp);
   void release_if_idle(uint32_t slot);
 
   // Circuits this connection carries whose frames go to a relayed
@@ -270,6 +293,17 @@ private:
   bool handed_back_ = false;
   caf::actor path_;
   std::optional<link::closed> outlived_;
+  // The fence (path_fence_atom) after an anchor takes its connection
+  // back: as the anchor, the old path it waits for, the sends that came
+  // meanwhile (held, in order, bytes bounded by the send queue), and a
+  // move the service asked for meanwhile; as a path, whether the fence
+  // came, and whether our carrier waits for it to be let go.
+  caf::actor fence_from_;
+  std::vector<std::pair<caf::response_promise, send>> fenced_;
+  size_t fenced_bytes_ = 0;
+  caf::actor leave_after_fence_;
+  bool fence_seen_ = false;
+  bool release_after_fence_ = false;
 };
 
 } // namespace crust

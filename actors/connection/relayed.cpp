@@ -82,6 +82,7 @@ public:
     // The carrier gone is the circuit gone.
     self_->monitor(carrier_);
     self_->set_down_handler([this](down_msg& dm) {
+      on_down(dm.source);
       if (dm.source == carrier_.address()) {
         carrier_closed_ = true;
         link_.handle_transport_closed("the connection to the relay ended");

@@ -87,7 +87,7 @@ public:
       },
       [this](const data_transferred_msg& msg) {
         in_flight_ -= std::min<size_t>(in_flight_, msg.written);
-        if (link_.is_closed() && in_flight_ == 0)
+        if (link_.is_closed() && in_flight_ == 0 && !holding_for_fence())
           return sock_.release();
         pump();
         drain();

@@ -15,7 +15,15 @@
 namespace {
 
 
+// The ends of the first two tests: no punching, and a heartbeat that
+// tolerates a loaded machine (the fallback waits for it).
+void relayed_end(crust::service_options& o) {
+  no_punch(o);
+  o.heartbeat_timeout = std::chrono::seconds(3);
+}
+
 void relay_node(crust::service_options& o) {
+  o.heartbeat_timeout = std::chrono::seconds(3);
   o.beacon = false;
   o.peer_exchange = false;
   o.relay = true;
@@ -50,7 +58,7 @@ struct relayed_pair {
   node b;
 
   explicit relayed_pair(caf::actor_system& sys)
-    : m(sys, relay_node), a(sys, no_punch), b(sys, no_punch) {
+    : m(sys, relay_node), a(sys, relayed_end), b(sys, relayed_end) {
     join(a, m);
     join(b, m);
     a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
@@ -77,7 +85,14 @@ struct relayed_pair {
       CAF_MESSAGE("heard " << a.msgs.size() << " at a, " << b.msgs.size()
                            << " at b, of " << n << "; send failures "
                            << a.send_failures.size() << " / "
-                           << b.send_failures.size());
+                           << b.send_failures.size() << " "
+                           << (b.send_failures.empty()
+                                 ? std::string{}
+                                 : to_string(b.send_failures[0].reason))
+                           << "; moves " << a.moves.size() << " / "
+                           << b.moves.size() << "; lost " << a.lost.size()
+                           << " / " << b.lost.size() << " "
+                           << (b.lost.empty() ? std::string{} : b.lost[0].reason));
     return ok;
   }
 };

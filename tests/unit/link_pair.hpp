@@ -89,6 +89,15 @@ struct end_point {
     return out;
   }
 
+  // Only the control frames (data waits, as behind a full window).
+  std::vector<wire_frame> take_control() {
+    std::vector<wire_frame> out;
+    link::control_frame c;
+    while (lk.poll_control(c))
+      out.push_back({c.lane, c.type, c.body});
+    return out;
+  }
+
   void take_events() {
     while (auto ev = lk.poll_event())
       events.push_back(std::move(*ev));

@@ -250,6 +250,46 @@ CAF_TEST(a side whose direct path died before its peer moved comes back and both
   CAF_CHECK(p.rf.lk.is_closed());
 }
 
+CAF_TEST(an ACK for messages handed back before they went again is no lie) {
+  paths p;
+  p.direct_selected();
+  auto h = p.rl.lk.leave();
+  CAF_REQUIRE(p.dl.lk.join(*h));
+  p.carry(p.dl, p.df);
+  auto hf = p.rf.lk.leave();
+  CAF_REQUIRE(p.df.lk.join(*hf));
+  p.carry(p.df, p.dl);
+  // Ten arrive on the direct path; its ACK is lost with it.
+  paths::send_all(p.dl, names("L", 0, 10));
+  p.carry(p.dl, p.df);
+  p.tick(p.df);
+  p.df.take_frames();
+  p.dl.lk.handle_transport_closed("connection reset");
+  p.df.lk.handle_transport_closed("connection reset");
+  p.take_all_events();
+  // Both go back to the relay; the follower's ACK (ten) reaches the
+  // leader before the leader's ten went again.
+  auto back = p.dl.lk.leave();
+  CAF_REQUIRE(p.rl.lk.join(*back));
+  auto back_f = p.df.lk.leave();
+  CAF_REQUIRE(p.rf.lk.join(*back_f));
+  // Only the leader's PATH_RESUME leaves yet (its window is full).
+  p.deliver(p.rf, p.rl.take_control());
+  p.tick(p.rf);
+  auto from_f = p.carry(p.rf, p.rl);
+  CAF_CHECK_EQUAL(count_type(from_f, ft::path_ack), 1u);
+  CAF_CHECK(!p.rl.lk.is_closed());
+  CAF_CHECK(p.rl.lk.role() == link::path_role::current);
+  // They go again all the same (and are skipped); the next is new.
+  paths::send_all(p.rl, {"L10"});
+  p.carry(p.rl, p.rf);
+  CAF_CHECK_EQUAL(heard(p.df, p.rf), names("L", 0, 11));
+  CAF_CHECK(!p.rf.lk.is_closed());
+  // Confirming more than was ever numbered is still a lie.
+  p.deliver(p.rl, {{0, ft::path_ack, counts_body(0, 12)}});
+  CAF_CHECK(p.rl.closed_with(misbehaviour::protocol_violation));
+}
+
 CAF_TEST(what waits for PATH_ACK is bounded and an ACK lets the rest go) {
   paths p;
   std::vector<std::string> big;
