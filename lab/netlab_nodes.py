@@ -153,6 +153,13 @@ class Router(Node):
         self.kind = kind
         self.apply()
 
+    def forget_flows_to(self, ip):
+        """Forgets the flows (conntrack entries) toward `ip`, keeping the
+        rest: after set_kind, flows made under the old kind would otherwise
+        keep its mappings for minutes, while flows that must live (a
+        node's connection to its relay) keep theirs."""
+        self.run(["conntrack", "-D", "-d", ip], check=False)
+
     def set_rst(self, on=True):
         """A router that answers unsolicited TCP on wan with a RST instead
         of silence (many home routers, and libp2p's test routers, do): a

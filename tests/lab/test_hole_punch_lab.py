@@ -56,16 +56,17 @@ class HolePunchLabTest(NodeTestCase):
         n.endpoint = ev["endpoints"][0]
         return n
 
-    def introduced_pair(self, kind, *args):
+    def introduced_pair(self, kind, *args, m_args=()):
         """A and B behind two routers of `kind`, both kept by a public M,
-        each knowing its outside address from STUN; `args` for A and B."""
+        each knowing its outside address from STUN; `args` for A and B,
+        `m_args` for M."""
         HolePunchLabTest.pairs += 1
         tag = kind[:2] + str(self.pairs)  # namespaces are the lab's, once
         r_a = self.lab.router("ra" + tag, kind=kind)
         r_b = self.lab.router("rb" + tag, kind=kind)
         h_a = self.lab.host("ha" + tag, behind=r_a)
         h_b = self.lab.host("hb" + tag, behind=r_b)
-        m = self.lab_node(self.p2, name="M")
+        m = self.lab_node(self.p2, *m_args, name="M")
         m.endpoint = "tcp://%s:%d" % (P2, m.port)
         a = self.lab_node(h_a, STUN, *args, name="A")
         b = self.lab_node(h_b, STUN, *args, name="B")
@@ -153,6 +154,41 @@ class HolePunchLabTest(NodeTestCase):
         self.assertEqual(got["origin"], "punched", _short(got))
         self.assertIn(r_b.wan_ip, got["remote"], _short(got))
         self.exchange(a, b)
+
+    def test_relayed_pair_moves_to_a_direct_path_when_the_nats_open(self):
+        """Behind two symmetric NATs no punch gets through and M relays.
+        Then both routers turn port-restricted (and forget the flows toward
+        each other, keeping those to M): a later background try punches
+        through, both ends hear path_changed to the direct path, and the
+        connection carries on there, the same peer."""
+        m, a, b, r_a, r_b = self.introduced_pair(
+            "symmetric", "--crust.relay-upgrade-interval=2s",
+            m_args=("--crust.relay=true",))
+        a.send_line("connect-peer %s via %s" % (b.id, m.id))
+        got_a = a.wait_for("new_peer", lambda e: e["peer_id"] == b.id, timeout=30)
+        got_b = b.wait_for("new_peer", lambda e: e["peer_id"] == a.id, timeout=10)
+        self.assertEqual(got_a["origin"], "relayed", _short(got_a))
+        self.assertEqual(got_b["origin"], "relayed", _short(got_b))
+        self.exchange(a, b)  # through the relay
+        r_a.set_kind("port-restricted")
+        r_b.set_kind("port-restricted")
+        r_a.forget_flows_to(r_b.wan_ip)
+        r_b.forget_flows_to(r_a.wan_ip)
+        started = time.monotonic()
+        moved_a = a.wait_for("path_changed", lambda e: e["peer_id"] == b.id,
+                             timeout=90)
+        moved_b = b.wait_for("path_changed", lambda e: e["peer_id"] == a.id,
+                             timeout=15)
+        print("moved after %.1f s: %s -> %s" % (time.monotonic() - started,
+                                                moved_a["from"]["remote"],
+                                                moved_a["to"]["remote"]))
+        for moved, r in ((moved_a, r_b), (moved_b, r_a)):
+            self.assertEqual(moved["from"]["transport"], "relay", _short(moved))
+            self.assertNotEqual(moved["to"]["transport"], "relay", _short(moved))
+            self.assertIn(r.wan_ip, moved["to"]["remote"], _short(moved))
+        self.exchange(a, b)  # on the direct path now
+        self.assert_no_event(a, "peer_lost", lambda e: e["peer_id"] == b.id)
+        self.assert_no_event(b, "peer_lost", lambda e: e["peer_id"] == a.id)
 
     def test_symmetric_pair_fails_cleanly_within_the_punch_timeout(self):
         m, a, b, _, _ = self.introduced_pair("symmetric")
