@@ -138,7 +138,8 @@ conn_table::on_hello(conn_id c, const peer_id& peer, uint64_t session,
   if (auto anchor = anchor_for(*rec, &a); anchor && !anchor->path) {
     result.act = act::path;
     result.anchor = a;
-    make_path(c, *rec, a, *anchor, result.superseded, result.move_now);
+    make_path(c, *rec, a, *anchor, result.superseded,
+              result.superseded_carried, result.move_now);
     return result;
   }
   if (auto l = live_.find(peer); l != live_.end()
@@ -161,7 +162,8 @@ conn_table::selected_outcome conn_table::on_selected(conn_id c) {
   conn_id a = 0;
   if (auto anchor = anchor_for(*rec, &a)) {
     result.anchor = a;
-    make_path(c, *rec, a, *anchor, result.superseded, result.move_now);
+    make_path(c, *rec, a, *anchor, result.superseded,
+              result.superseded_carried, result.move_now);
     return result;
   }
   result.live = true;
@@ -203,9 +205,10 @@ conn_table::record* conn_table::anchor_for(const record& rec, conn_id* a) {
 // chose this one) is closed.
 void conn_table::make_path(conn_id c, record& rec, conn_id a, record& anchor,
                            std::optional<conn_id>& superseded,
-                           bool& move_now) {
+                           bool& carried, bool& move_now) {
   if (anchor.path && *anchor.path != c) {
     superseded = anchor.path;
+    carried = anchor.moved;
     settle(*anchor.path);
     close(*anchor.path, "replaced by a newer path");
     if (auto old = get(*anchor.path))
@@ -353,7 +356,10 @@ conn_table::ending conn_table::on_closed(conn_id c, std::string reason) {
   if (e.was_live && !rec.settled) {
     e.tell = tell::peer_lost;
   } else if (rec.target && !rec.announced() && !connected
-             && rec.info.from != origin::punched) {
+             && rec.info.from != origin::punched
+             && rec.reached != phase::path) {
+    // (A path was reached; its end is no failed dial, even after its
+    // anchor's.)
     // A punch's sockets are its attempt's to report, not the cache's.
     e.dial_failed = true;
     if (rec.bootstrap_owed) {

@@ -133,6 +133,9 @@ public:
     /// starts now (the anchor is kept; else it starts at keep).
     std::optional<conn_id> anchor;
     bool move_now = false;
+    /// The earlier path carried the connection: the anchor takes it back
+    /// from it on the way to the new one (the service closes nothing).
+    bool superseded_carried = false;
   };
 
   /// What the end of a connection means, decided once, at erasure.
@@ -235,6 +238,7 @@ public:
     /// when `move_now` (else at keep).
     std::optional<conn_id> anchor;
     bool move_now = false;
+    bool superseded_carried = false;
   };
 
   /// Follower: the leader selected `c`.
@@ -288,7 +292,8 @@ private:
   /// become its path instead of a duplicate or a replacement.
   record* anchor_for(const record& rec, conn_id* a);
   void make_path(conn_id c, record& rec, conn_id a, record& anchor,
-                 std::optional<conn_id>& superseded, bool& move_now);
+                 std::optional<conn_id>& superseded, bool& carried,
+                 bool& move_now);
   void release_slot(record& rec);
 
   peer_id local_;

@@ -153,8 +153,15 @@ void link_host::on_path_leave(const caf::actor& to) {
     leave_after_fence_ = to;
     return;
   }
-  if (path_ || !to)
+  if (!to || to == path_)
     return;
+  if (path_) {
+    // Another path replaces ours: ours gives the connection back first
+    // (after its fence, we move on).
+    leave_after_fence_ = to;
+    tell(path_, path_leave_atom::value, caf::actor_cast<caf::actor>(self_));
+    return;
+  }
   auto h = link_.leave();
   if (!h)
     return;

@@ -217,8 +217,8 @@ void on_hello(self_ptr self, conn_id c, const peer_id& peer, uint64_t session,
       announce(self, c);
       return;
     case act::path:
-      if (out.superseded)
-        send_close(self, *out.superseded, wire::close_reason::moved);
+      if (out.superseded && !out.superseded_carried)
+        send_close(self, *out.superseded, wire::close_reason::duplicate);
       self->send(caf::actor_cast<caf::actor>(*st.actors.find(c)),
                  select_atom::value);
       if (out.move_now)
@@ -259,8 +259,10 @@ void on_path(self_ptr self, conn_id anchor, bool direct) {
 void on_selected(self_ptr self, conn_id c) {
   auto out = self->state.conns->on_selected(c);
   if (out.anchor) {
-    if (out.superseded)
-      send_close(self, *out.superseded, wire::close_reason::moved);
+    // An earlier path that carries the connection gives it back when the
+    // anchor moves on (start_move); one that did not is closed.
+    if (out.superseded && !out.superseded_carried)
+      send_close(self, *out.superseded, wire::close_reason::duplicate);
     if (out.move_now)
       start_move(self, *out.anchor, c);
     if (auto rec = self->state.conns->find(c))

@@ -364,6 +364,35 @@ CAF_TEST(a path of an undecided anchor moves once the anchor is kept) {
   CAF_CHECK(t.empty());
 }
 
+CAF_TEST(a newer path the leader chose replaces the one that carries) {
+  table t{high}; // follows
+  auto r = t.relayed();
+  t.on_hello(r, low, 7, false);
+  t.on_selected(r);
+  t.keep(low);
+  auto d1 = t.open();
+  t.on_hello(d1, low, 7, false);
+  auto first = t.on_selected(d1);
+  CAF_CHECK(first.move_now);
+  CAF_CHECK(!first.superseded_carried);
+  // The leader saw d1 die first and chose d2.
+  auto d2 = t.open();
+  t.on_hello(d2, low, 7, false);
+  auto second = t.on_selected(d2);
+  CAF_CHECK_EQUAL(second.anchor.value_or(0), r);
+  CAF_CHECK_EQUAL(second.superseded.value_or(0), d1);
+  CAF_CHECK(second.superseded_carried); // the anchor takes it back first
+  CAF_CHECK(second.move_now);
+  CAF_CHECK(t.find(d1)->ph == phase::closing);
+  CAF_CHECK_EQUAL(t.carrier(low).value_or(0), d2);
+  // d1's end is nobody's business, and no failed dial.
+  auto end = t.on_closed(d1, "moved");
+  CAF_CHECK(end.tell == tell::nothing);
+  CAF_CHECK(!end.dial_failed);
+  CAF_CHECK(!end.anchor);
+  CAF_CHECK_EQUAL(t.carrier(low).value_or(0), d2);
+}
+
 CAF_TEST(only a relayed live connection of the same session gets a path) {
   table t{mid};
   auto r = t.relayed();
