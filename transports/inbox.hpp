@@ -17,6 +17,13 @@ public:
 
   explicit inbox(uint32_t max_message_size);
 
+  /// Forgets the messages half reassembled (a new numbered stream starts
+  /// on this path: the sender sends them again whole).
+  void drop_partial() {
+    for (auto& p : partial_)
+      std::vector<uint8_t>{}.swap(p);
+  }
+
   /// Takes the body of one DATA frame. On complete, `out` holds the message
   /// and `lane` its priority; on violation, `kind` and `detail` say why.
   status on_data(const uint8_t* body, size_t size, std::vector<uint8_t>& out,

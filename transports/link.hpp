@@ -173,6 +173,9 @@ public:
   };
   /// Parked: the peer moved its connection back to this path.
   struct resume_heard {};
+  /// A PATH_ACK let go of enough that data may move again (the carrier
+  /// pumps: nothing else would, once the application stopped sending).
+  struct unblocked {};
   /// The peer broke a rule; the link closes.
   struct abused {
     misbehaving report;
@@ -196,7 +199,8 @@ public:
                              forward_requested, forwarded, forward_failed,
                              circuit_open_requested, circuit_opened,
                              circuit_incoming, circuit_data, circuit_credit,
-                             circuit_closed, resume_heard, abused, closed>;
+                             circuit_closed, resume_heard, unblocked, abused,
+                             closed>;
 
   link(settings s, time_point now);
 

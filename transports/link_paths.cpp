@@ -26,8 +26,11 @@ bool link::on_path_frame(const frame_view& f) {
                         bytes::get<uint64_t>(f.body + 8)};
   if (ack) {
     if (ledger_) {
+      bool blocked = !ledger_->may_send();
       if (!ledger_->confirm(x))
         return violation("PATH_ACK confirms messages never sent");
+      if (blocked && ledger_->may_send())
+        events_.emplace_back(unblocked{});
       return true;
     }
     // A parked path's late ACK: the next path's ACKs say the same.
@@ -37,12 +40,16 @@ bool link::on_path_frame(const frame_view& f) {
   }
   if (phase_ != phase::undecided && phase_ != phase::kept)
     return violation("PATH_RESUME before the connection was selected");
-  if (role_ == path_role::current && !peer_first_)
+  if (role_ == path_role::current && !peer_first_) {
+    in_.drop_partial();
     return resume_in_place(x);
+  }
   if (peer_first_ || (role_ == path_role::sole && phase_ == phase::kept))
     return violation("PATH_RESUME on a path in use");
   peer_first_ = x;
   drop_until_resume_ = false;
+  // What the peer had begun here before it left is sent again whole.
+  in_.drop_partial();
   switch (role_) {
     case path_role::parked:
       events_.emplace_back(resume_heard{});

@@ -361,6 +361,8 @@ void link_host::dispatch(link::event& ev) {
         tell(to, circ_close_atom::value, x.id, static_cast<uint8_t>(x.why));
       } else if constexpr (std::is_same_v<T, link::abused>) {
         tell(setup_.handler, std::move(x.report));
+      } else if constexpr (std::is_same_v<T, link::unblocked>) {
+        schedule_pump();
       } else if constexpr (std::is_same_v<T, link::resume_heard>) {
         // The peer moved back to this (parked) path: our path gives the
         // connection back here too.

@@ -290,6 +290,33 @@ CAF_TEST(an ACK for messages handed back before they went again is no lie) {
   CAF_CHECK(p.rl.closed_with(misbehaviour::protocol_violation));
 }
 
+CAF_TEST(a message half sent on a path before a move arrives whole after it) {
+  paths p;
+  p.direct_selected();
+  // A message of several chunks: only its first chunk crosses the relay
+  // before the leader moves to the direct path.
+  std::string big(3 * wire::chunk_size + 17, 'x');
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = char('a' + i % 23);
+  paths::send_all(p.rl, {big});
+  auto chunks = p.rl.take_frames();
+  CAF_REQUIRE_GREATER(count_type(chunks, ft::data), 1u);
+  p.deliver(p.rf, {chunks.front()});
+  auto h = p.rl.lk.leave();
+  CAF_REQUIRE(p.dl.lk.join(*h));
+  // The direct path dies before the follower moved; the leader comes
+  // back to the relay and sends the message again, whole.
+  p.dl.take_frames();
+  p.dl.lk.handle_transport_closed("connection reset");
+  p.dl.take_events();
+  auto back = p.dl.lk.leave();
+  CAF_REQUIRE(p.rl.lk.join(*back));
+  p.carry(p.rl, p.rf);
+  p.carry(p.rf, p.rl);
+  CAF_CHECK_EQUAL(p.rf.messages(), std::vector<std::string>{big});
+  CAF_CHECK(!p.rf.lk.is_closed());
+}
+
 CAF_TEST(what waits for PATH_ACK is bounded and an ACK lets the rest go) {
   paths p;
   std::vector<std::string> big;
@@ -307,6 +334,9 @@ CAF_TEST(what waits for PATH_ACK is bounded and an ACK lets the rest go) {
   p.deliver(p.rf, first);
   auto acks = p.carry(p.rf, p.rl);
   CAF_CHECK(count_type(acks, ft::path_ack) >= 1u);
+  // The carrier hears that data may move again (nothing else would make
+  // it pump once the application stopped sending).
+  CAF_CHECK_EQUAL(p.rl.all<link::unblocked>().size(), 1u);
   p.carry(p.rl, p.rf);
   CAF_CHECK_EQUAL(p.rf.messages().size(), 6u);
 }
