@@ -397,17 +397,12 @@ caf::actor link_host::route(uint32_t id) const {
   return i != routes_.end() ? i->second : setup_.service;
 }
 
-// One timer message for the link's earliest deadline; a message for a
-// later one still on its way is harmless (the link checks the time).
+// The timer message names its deadline (the link checks the time).
 void link_host::arm_timer() {
   auto due = link_.poll_timeout();
-  if (!due || (armed_ && *armed_ <= *due))
-    return;
-  armed_ = due;
-  auto now = self_->clock().now();
-  auto after = *due > now ? caf::timespan{*due - now} : caf::timespan{0};
-  set_timer(self_, after, link_timeout_atom::value,
-            static_cast<int64_t>(due->time_since_epoch().count()));
+  auto at = due ? static_cast<int64_t>(due->time_since_epoch().count()) : 0;
+  arm_deadline(self_, armed_, due, self_->clock().now(),
+               link_timeout_atom::value, at);
 }
 
 // The slot of a send's sender if it is a plain send, or 0.

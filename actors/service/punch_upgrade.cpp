@@ -107,16 +107,10 @@ bool punch_part::start_upgrade(const peer_id& peer) {
   return true;
 }
 
-// One timer message for the earliest try; one for a later time still on
-// its way is harmless (due() checks the time).
+// (due() checks the time.)
 void punch_part::arm_upgrades() {
-  auto next = upgrades_.next_deadline();
-  if (!next || (upgrades_armed_ && *upgrades_armed_ <= *next))
-    return;
-  upgrades_armed_ = next;
-  auto now = self_->clock().now();
-  auto after = *next > now ? caf::timespan{*next - now} : caf::timespan{0};
-  set_timer(self_, after, upgrade_atom::value);
+  arm_deadline(self_, upgrades_armed_, upgrades_.next_deadline(),
+               self_->clock().now(), upgrade_atom::value);
 }
 
 } // namespace crust

@@ -97,14 +97,8 @@ void relay_part::flush() {
       },
       *out);
   }
-  auto due = table_.poll_timeout();
-  if (!due || (armed_ && *armed_ <= *due))
-    return;
-  armed_ = due;
-  auto now = relay_table::clock::now();
-  set_timer(self_,
-            *due > now ? caf::timespan{*due - now} : caf::timespan{0},
-            relay_tick_atom::value);
+  arm_deadline(self_, armed_, table_.poll_timeout(), relay_table::clock::now(),
+               relay_tick_atom::value);
 }
 
 void relay_part::stop() {

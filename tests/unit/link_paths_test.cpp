@@ -100,6 +100,17 @@ struct paths {
     take_all_events();
   }
 
+  // Both sides moved to the direct path.
+  void moved_direct() {
+    direct_selected();
+    auto h = rl.lk.leave();
+    CAF_REQUIRE(dl.lk.join(*h));
+    carry(dl, df);
+    auto hf = rf.lk.leave();
+    CAF_REQUIRE(df.lk.join(*hf));
+    carry(df, dl);
+  }
+
   void tick(end_point& e) {
     e.lk.handle_timeout(now + 5s);
     e.take_events();
@@ -160,13 +171,7 @@ CAF_TEST(a relayed connection moves to a direct path with messages in flight) {
 
 CAF_TEST(a direct path that dies falls back to the relay and resends what was unconfirmed) {
   paths p;
-  p.direct_selected();
-  auto h = p.rl.lk.leave();
-  CAF_REQUIRE(p.dl.lk.join(*h));
-  p.carry(p.dl, p.df);
-  auto hf = p.rf.lk.leave();
-  CAF_REQUIRE(p.df.lk.join(*hf));
-  p.carry(p.df, p.dl);
+  p.moved_direct();
   // Fifteen go direct and are confirmed (the follower's tick ACKs them).
   paths::send_all(p.dl, names("L", 0, 15));
   paths::send_all(p.dl, {"H0"}, priority::high);
@@ -252,13 +257,7 @@ CAF_TEST(a side whose direct path died before its peer moved comes back and both
 
 CAF_TEST(an ACK for messages handed back before they went again is no lie) {
   paths p;
-  p.direct_selected();
-  auto h = p.rl.lk.leave();
-  CAF_REQUIRE(p.dl.lk.join(*h));
-  p.carry(p.dl, p.df);
-  auto hf = p.rf.lk.leave();
-  CAF_REQUIRE(p.df.lk.join(*hf));
-  p.carry(p.df, p.dl);
+  p.moved_direct();
   // Ten arrive on the direct path; its ACK is lost with it.
   paths::send_all(p.dl, names("L", 0, 10));
   p.carry(p.dl, p.df);
