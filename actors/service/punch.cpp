@@ -1,4 +1,6 @@
-// The service's hole-punching part (punch_part.hpp).
+// The service's hole-punching part (punch_part.hpp): our attempts; the
+// introducer role is punch_introducer.cpp, application signalling
+// punch_rendezvous.cpp, tries for relayed peers punch_upgrade.cpp.
 #include "actors/service/punch_part.hpp"
 #include "actors/service/state.hpp"
 
@@ -18,14 +20,6 @@
 namespace crust {
 
 namespace {
-
-// The link cuts the payload to the context FORWARD_FAILED carries.
-void refuse(self_ptr self, conn_id asker, const peer_id& to,
-            wire::forward_refusal why, const std::vector<uint8_t>& payload) {
-  if (auto hdl = self->state.actors.find(asker))
-    self->send(*hdl, forward_failed_atom::value, to,
-               static_cast<uint8_t>(why), payload);
-}
 
 // The attempt a signal (or a FORWARD_FAILED's context) belongs to.
 std::optional<attempt_id> attempt_of(const std::vector<uint8_t>& signal) {
@@ -80,28 +74,6 @@ punch_attempt::local_info punch_part::our_info(const peer_id& peer) const {
     li.caps |= cap_udp | (st.opts.punch_birthday ? cap_birthday : 0);
   li.udp_dialer = st.id < peer;
   return li;
-}
-
-// -- the introducer -----------------------------------------------------------
-
-// Only between two peers the application keeps, never back to the asker
-// or to ourselves, and only when crust.introduce is on.
-void punch_part::introduce(conn_id asker, const peer_id& to,
-                           std::vector<uint8_t>& payload) {
-  auto& st = self_->state;
-  auto from = st.conns->find(asker);
-  if (!from || from->ph != conn_table::phase::kept)
-    return;
-  if (!st.opts.introduce || to == from->peer || to == st.id)
-    return refuse(self_, asker, to, wire::forward_refusal::refused, payload);
-  auto target = st.conns->live(to);
-  if (!target)
-    return refuse(self_, asker, to, wire::forward_refusal::not_connected,
-                  payload);
-  if (st.conns->find(*target)->ph != conn_table::phase::kept)
-    return refuse(self_, asker, to, wire::forward_refusal::refused, payload);
-  if (auto hdl = st.actors.find(*target))
-    self_->send(*hdl, forwarded_atom::value, from->peer, std::move(payload));
 }
 
 // -- our attempts ---------------------------------------------------------------

@@ -57,8 +57,12 @@ struct relayed_pair {
   node a;
   node b;
 
-  explicit relayed_pair(caf::actor_system& sys)
-    : m(sys, relay_node), a(sys, relayed_end), b(sys, relayed_end) {
+  // M relays; A and B (`ends`) are relayed through it, and keep.
+  explicit relayed_pair(
+    caf::actor_system& sys,
+    std::function<void(crust::service_options&)> m_opts = relay_node,
+    std::function<void(crust::service_options&)> ends = relayed_end)
+    : m(sys, m_opts), a(sys, ends), b(sys, ends) {
     join(a, m);
     join(b, m);
     a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
@@ -185,29 +189,23 @@ CAF_TEST(a relayed connection finds a direct path in the background) {
   // are relayed; later both keep N, which introduces: the next try for a
   // direct path (every second here, doubling) punches through, and the
   // connection moves there without a word from the applications.
-  node m{sys, [](crust::service_options& o) {
-           relay_node(o);
-           o.introduce = false;
-         }};
-  auto ends = [](crust::service_options& o) {
-    o.beacon = false;
-    o.peer_exchange = false;
-    o.punch_timeout = std::chrono::seconds(3);
-    o.relay_upgrade_interval = std::chrono::seconds(1);
-  };
-  node a{sys, ends}, b{sys, ends};
+  relayed_pair p{sys,
+                 [](crust::service_options& o) {
+                   relay_node(o);
+                   o.introduce = false;
+                 },
+                 [](crust::service_options& o) {
+                   o.beacon = false;
+                   o.peer_exchange = false;
+                   o.punch_timeout = std::chrono::seconds(3);
+                   o.relay_upgrade_interval = std::chrono::seconds(1);
+                 }};
+  auto& a = p.a;
+  auto& b = p.b;
   node n{sys, [](crust::service_options& o) {
            o.beacon = false;
            o.peer_exchange = false;
          }};
-  join(a, m);
-  join(b, m);
-  a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
-  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, b.id()); }, 20s));
-  CAF_REQUIRE(b.wait_until([&] { return has_peer(b, a.id()); }));
-  CAF_REQUIRE(find_peer(a, b.id())->info.proto == crust::transport::relay);
-  a.keep(b.id());
-  b.keep(a.id());
   constexpr size_t size = 1024;
   for (uint32_t k = 0; k < 50; ++k)
     a.handler->send(a.svc, crust::send{b.id(), numbered(k, size)});
