@@ -70,7 +70,7 @@ void on_datagram(self_ptr self, const beacon_setup& s, const beacon_datagram& d)
   if (newcomer && p->what == beacon_packet::kind::announce
       && st.answers->take(1, std::chrono::steady_clock::now())) {
     auto answer = encode_beacon(*s.me, s.network, beacon_packet::kind::answer,
-                                unix_now(), s.endpoints);
+                                unix_now(), st.endpoints);
     if (answer.size() <= d.bytes.size()) // never more bytes than we were sent
       st.sockets.answer(answer, d.from);
   }
@@ -89,7 +89,7 @@ void poll(self_ptr self, const beacon_setup& s) {
     st.next_announce = now + announce_interval;
     st.sockets.announce(encode_beacon(*s.me, s.network,
                                       beacon_packet::kind::announce,
-                                      unix_now(), s.endpoints));
+                                      unix_now(), st.endpoints));
   }
   set_timer(self, poll_interval, tick_atom::value);
 }
@@ -107,10 +107,16 @@ caf::behavior beacon(caf::stateful_actor<beacon_state>* self,
     self->quit();
     return {};
   }
+  st.endpoints = setup.endpoints;
   st.next_announce = std::chrono::steady_clock::now();
   self->send(self, tick_atom::value);
   return {
     [=](tick_atom) { poll(self, setup); },
+    [=](beacon_endpoints_atom, std::vector<endpoint>& endpoints) {
+      // Our ports moved: say so now rather than at the next round.
+      self->state.endpoints = std::move(endpoints);
+      self->state.next_announce = std::chrono::steady_clock::now();
+    },
   };
 }
 

@@ -11,6 +11,8 @@
 //
 // To the service: (beacon_found_atom, peer_id, endpoint) with the endpoint
 // to dial: the announced one on the packet's source address.
+// From the service: (beacon_endpoints_atom, std::vector<endpoint>) where
+// we listen now (our ports moved): announced at once.
 #pragma once
 
 #include <caf/atom.hpp>
@@ -36,6 +38,7 @@ namespace crust {
 // -- atoms: to the service -------------------------------------------
 
 using beacon_found_atom = caf::atom_constant<caf::atom("bcn_found")>;
+using beacon_endpoints_atom = caf::atom_constant<caf::atom("bcn_eps")>;
 
 struct beacon_setup {
   caf::actor service;
@@ -45,7 +48,7 @@ struct beacon_setup {
   uint16_t port = 5484;
   /// "IP:PORT" to announce to; empty: the broadcast addresses.
   std::vector<std::string> targets;
-  std::vector<endpoint> endpoints; // where we listen
+  std::vector<endpoint> endpoints; // where we listen first
 };
 
 struct beacon_state {
@@ -55,6 +58,7 @@ struct beacon_state {
   /// Dropped packets by reason, for a person (and, later, metrics).
   std::map<std::string, uint64_t> dropped;
   std::chrono::steady_clock::time_point next_announce;
+  std::vector<endpoint> endpoints; // where we listen now
   static inline const char* name = "crust.beacon";
 };
 

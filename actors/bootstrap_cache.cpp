@@ -43,6 +43,10 @@ caf::behavior bootstrap_cache(caf::event_based_actor* self, cache_setup setup) {
     [=](cache_learned_atom, const peer_id& peer, const endpoint& at) {
       change([&](peer_cache& c) { c.learned(peer, at); });
     },
+    [=](cache_moved_atom, const peer_id& peer,
+        const std::vector<endpoint>& now_at) {
+      change([&](peer_cache& c) { c.moved(peer, now_at); });
+    },
     [=](cache_failure_atom, const peer_id& peer) {
       change([&](peer_cache& c) { c.failed(peer); });
     },

@@ -6,6 +6,8 @@
 // Messages:  (cache_success_atom, peer_id, endpoint) we dialled it there;
 //            (cache_failure_atom, peer_id) dialling it failed;
 //            (cache_learned_atom, peer_id, endpoint) a peer told us of it;
+//            (cache_moved_atom, peer_id, std::vector<endpoint>) a peer
+//            listens there now (its ports moved);
 //            (cache_list_atom) -> std::vector<endpoint>, best first, each
 //            pinned to its peer id;
 //            (close_atom) quits once every change before it is saved.
@@ -32,6 +34,7 @@ using cache_success_atom = caf::atom_constant<caf::atom("cache_ok")>;
 using cache_failure_atom = caf::atom_constant<caf::atom("cache_fail")>;
 using cache_list_atom = caf::atom_constant<caf::atom("cache_list")>;
 using cache_learned_atom = caf::atom_constant<caf::atom("cache_lrnd")>;
+using cache_moved_atom = caf::atom_constant<caf::atom("cache_movd")>;
 
 struct cache_setup {
   std::string path;

@@ -76,17 +76,26 @@ caf::expected<std::vector<std::string>> via_natpmp(self_ptr self,
   return ext;
 }
 
+void remove(self_ptr self, const port_mapper_setup& s, const held_mapping& m) {
+  auto& st = self->state;
+  if (m.method == "upnp" && st.igd) {
+    st.igd->remove("TCP", m.port);
+    if (m.udp_mapped)
+      st.igd->remove("UDP", m.port);
+  } else if (m.method == "natpmp" && st.pmp) {
+    st.pmp->unmap("tcp", m.port, s.timeout);
+    if (m.udp_mapped)
+      st.pmp->unmap("udp", m.port, s.timeout);
+  }
+}
+
+held_mapping current(const port_mapper_state& st) {
+  return held_mapping{st.method, st.port, st.udp_mapped};
+}
+
 void unmap(self_ptr self, const port_mapper_setup& s) {
   auto& st = self->state;
-  if (st.method == "upnp" && st.igd) {
-    st.igd->remove("TCP", st.port);
-    if (st.udp_mapped)
-      st.igd->remove("UDP", st.port);
-  } else if (st.method == "natpmp" && st.pmp) {
-    st.pmp->unmap("tcp", st.port, s.timeout);
-    if (st.udp_mapped)
-      st.pmp->unmap("udp", st.port, s.timeout);
-  }
+  remove(self, s, current(st));
   st.method.clear();
   st.udp_mapped = false;
   ++st.renewal; // a pending renewal is void
@@ -132,8 +141,14 @@ void map(self_ptr self, const port_mapper_setup& s) {
 
 caf::behavior port_mapper(caf::stateful_actor<port_mapper_state>* self,
                           port_mapper_setup setup) {
-  self->set_exit_handler([=](const caf::exit_msg& msg) {
+  auto unmap_all = [=] {
     unmap(self, setup);
+    for (auto& old : self->state.retired)
+      remove(self, setup, old);
+    self->state.retired.clear();
+  };
+  self->set_exit_handler([=](const caf::exit_msg& msg) {
+    unmap_all();
     self->quit(msg.reason);
   });
   return {
@@ -141,9 +156,26 @@ caf::behavior port_mapper(caf::stateful_actor<port_mapper_state>* self,
       auto& st = self->state;
       if (port == st.port && !st.method.empty())
         return;
-      unmap(self, setup);
+      // Our port moved: the new one is mapped first; the old one's
+      // mapping stays until the service releases it.
+      if (port != st.port && !st.method.empty()) {
+        st.retired.push_back(current(st));
+        st.method.clear();
+        st.udp_mapped = false;
+        ++st.renewal; // the old port's renewal is void
+      }
       st.port = port;
       map(self, setup);
+    },
+    [=](release_port_atom, uint16_t port) {
+      auto& old = self->state.retired;
+      for (auto i = old.begin(); i != old.end();)
+        if (i->port == port) {
+          remove(self, setup, *i);
+          i = old.erase(i);
+        } else {
+          ++i;
+        }
     },
     [=](renew_atom, uint64_t n) {
       auto& st = self->state;
@@ -153,7 +185,7 @@ caf::behavior port_mapper(caf::stateful_actor<port_mapper_state>* self,
       map(self, setup);
     },
     [=](close_atom) {
-      unmap(self, setup);
+      unmap_all();
       self->quit();
       return caf::ok_atom::value;
     },

@@ -1,13 +1,15 @@
 // Asks the gateway to forward the listener's port to us: UPnP IGD first
 // (miniupnpc), NAT-PMP/PCP second (libnatpmp), for TCP and for UDP (the
 // reliable UDP transport shares the port number). Renews at half the
-// lease, moves the mapping when the port changes, and removes it at
-// shutdown. Tells the service what it got, or why nothing.
+// lease, maps a new port when ours moves (keeping the old one's mapping
+// until the service releases it: connections made through it still
+// arrive), and removes every mapping at shutdown. Tells the service what it got, or why nothing.
 //
 // Every library call blocks (SSDP discovery waits its whole timeout):
 // spawn it detached.
 //
-// From the service: (map_port_atom, port) to map or move; (close_atom)
+// From the service: (map_port_atom, port) to map, or map a new port;
+// (release_port_atom, port) to remove an old port's mapping; (close_atom)
 // as a request, answered with ok once the mappings are removed. An exit
 // message removes them too.
 // To the service: crust::port_mapping.
@@ -23,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "nat/io/natpmp_gateway.hpp"
 #include "nat/io/upnp_igd.hpp"
@@ -33,6 +36,7 @@ namespace crust {
 
 using map_port_atom = caf::atom_constant<caf::atom("map_port")>;
 using renew_atom = caf::atom_constant<caf::atom("renew")>;
+using release_port_atom = caf::atom_constant<caf::atom("rel_port")>;
 
 struct port_mapper_setup {
   caf::actor service;
@@ -43,6 +47,13 @@ struct port_mapper_setup {
   std::string description = "crust";
 };
 
+/// A mapping the gateway holds for us.
+struct held_mapping {
+  std::string method; // what holds it ("upnp", "natpmp"; empty: nothing)
+  uint16_t port = 0;  // our port
+  bool udp_mapped = false;
+};
+
 struct port_mapper_state {
   std::optional<nat::upnp_igd> igd;
   std::optional<nat::natpmp_gateway> pmp;
@@ -50,6 +61,9 @@ struct port_mapper_state {
   uint16_t port = 0;  // our listener's port
   uint32_t lease = 0;
   bool udp_mapped = false;
+  /// Old ports' mappings, until the service releases them (not renewed:
+  /// a release comes long before half a lease).
+  std::vector<held_mapping> retired;
   uint64_t renewal = 0; // the current renewal timer's number
   static inline const char* name = "crust.port_mapper";
 };

@@ -121,6 +121,13 @@ const std::vector<option_spec>& option_table() {
      "how long after a relayed connection is kept a direct path is tried "
      "again (then doubling to 10 min)",
      &o::relay_upgrade_interval, rule::positive},
+    {"rotate-ports-interval",
+     "move the listening ports to new random ones about this often "
+     "(0: never; a fixed listen-port never moves)",
+     &o::rotate_ports_interval, rule::off_or_at_least_1s},
+    {"rotate-ports-grace",
+     "after a move, the old ports still take connections this long",
+     &o::rotate_ports_grace, rule::positive},
     {"beacon", "LAN discovery (UDP broadcast)", &o::beacon},
     {"beacon-port", "UDP port of the LAN beacon", &o::beacon_port, rule::range,
      1, 65535},
@@ -256,6 +263,11 @@ caf::error check_integer(const option_spec& s, int64_t v,
 
 caf::error check_duration(const option_spec& s, caf::timespan v,
                           const std::string& file) {
+  if (s.rule == rule::off_or_at_least_1s) {
+    if (v.count() != 0 && v < std::chrono::seconds(1))
+      return bad(s.key, to_text(v), "must be 0 (off) or at least 1s", file);
+    return caf::none;
+  }
   if (v.count() <= 0)
     return bad(s.key, to_text(v),
                "must be a positive duration such as 10s or 500ms", file);

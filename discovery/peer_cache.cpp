@@ -51,6 +51,33 @@ void peer_cache::succeeded(const peer_id& peer, const endpoint& at,
   trim();
 }
 
+void peer_cache::moved(const peer_id& peer,
+                       const std::vector<endpoint>& now_at) {
+  auto i = std::find_if(entries_.begin(), entries_.end(),
+                        [&](const cache_entry& e) { return e.peer == peer; });
+  if (i == entries_.end() || now_at.empty())
+    return;
+  auto known_host = [&](const endpoint& ep) {
+    return std::any_of(i->endpoints.begin(), i->endpoints.end(),
+                       [&](const endpoint& old) { return old.host == ep.host; });
+  };
+  std::vector<endpoint> eps;
+  auto add = [&](const endpoint& ep) {
+    auto where = ep;
+    where.pinned = caf::none;
+    if (eps.size() < max_endpoints
+        && std::find(eps.begin(), eps.end(), where) == eps.end())
+      eps.push_back(where);
+  };
+  for (auto& ep : now_at)
+    if (known_host(ep))
+      add(ep);
+  for (auto& ep : now_at)
+    if (!known_host(ep))
+      add(ep);
+  i->endpoints = std::move(eps);
+}
+
 void peer_cache::learned(const peer_id& peer, const endpoint& at) {
   auto known = std::any_of(entries_.begin(), entries_.end(),
                            [&](const cache_entry& e) { return e.peer == peer; });

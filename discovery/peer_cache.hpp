@@ -50,6 +50,13 @@ public:
   /// it does; known peers are left as they are.
   void learned(const peer_id& peer, const endpoint& at);
 
+  /// `peer` says it listens at `now_at` (its ports moved): a known
+  /// entry's endpoints become those, the ones on a host it had first (we
+  /// reached it there; the rest may be addresses only its LAN sees), at
+  /// most max_endpoints. Its rank stays. An unknown peer is not added: it
+  /// never accepted us, and its word is all we would have.
+  void moved(const peer_id& peer, const std::vector<endpoint>& now_at);
+
   void forget(const peer_id& peer);
 
   /// Best first: recent success, few failures.

@@ -125,6 +125,30 @@ void link::send_peers(const std::vector<uint8_t>& sample) {
     queue(0, wire::frame_type::peers, sample);
 }
 
+void link::send_endpoints(const std::vector<std::string>& endpoints) {
+  auto body = wire::encode_endpoints(endpoints);
+  if (phase_ == phase::kept && body[0] > 0)
+    queue(0, wire::frame_type::endpoints, std::move(body));
+}
+
+// A kept peer's ports moved. Heard at most once a second (each may cost
+// the node a write of its cache); before keep, ignored like every word
+// of a peer we may still drop. A malformed body is a violation: the
+// sender builds it from bounds it knows.
+bool link::on_endpoints(const frame_view& f, time_point now) {
+  auto entries = wire::decode_endpoints(f.body, f.size);
+  if (!entries)
+    return violation("malformed ENDPOINTS frame");
+  if (phase_ != phase::kept
+      || (last_endpoints_
+          && now - *last_endpoints_
+               < std::chrono::milliseconds(wire::endpoints_min_interval_ms)))
+    return true;
+  last_endpoints_ = now;
+  events_.emplace_back(endpoints_heard{std::move(*entries)});
+  return true;
+}
+
 errc link::send(priority prio, std::vector<uint8_t>&& bytes, uint32_t slot) {
   if (phase_ != phase::kept || role_ == path_role::parked)
     return errc::not_kept;
@@ -233,6 +257,8 @@ bool link::on_frame(uint8_t lane, const frame_view& f, time_point now) {
           std::string(reinterpret_cast<const char*>(f.body), f.size)});
       }
       return true;
+    case ft::endpoints:
+      return on_endpoints(f, now);
     case ft::peers:
       // Only the one answer we asked for.
       if (asked_peers_) {

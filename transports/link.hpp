@@ -123,6 +123,11 @@ public:
   struct observed {
     std::string address;
   };
+  /// A kept peer listens somewhere else now (its ports moved): each
+  /// entry an endpoint's text, unchecked (at most one a second).
+  struct endpoints_heard {
+    std::vector<std::string> endpoints;
+  };
   /// A kept peer asks us to pass `payload` on to `to` (within the rate).
   struct forward_requested {
     peer_id to;
@@ -196,6 +201,7 @@ public:
 
   using event = std::variant<identified, selected_by_peer, delivered, sent,
                              peers_requested, peers_received, observed,
+                             endpoints_heard,
                              forward_requested, forwarded, forward_failed,
                              circuit_open_requested, circuit_opened,
                              circuit_incoming, circuit_data, circuit_credit,
@@ -296,6 +302,11 @@ public:
   /// Answers the peer's request with our sample.
   void send_peers(const std::vector<uint8_t>& sample);
 
+  /// Tells a kept peer where we listen now (ENDPOINTS): at most
+  /// wire::max_endpoints_entries, each at most wire::max_endpoint_text
+  /// long (the rest are left out).
+  void send_endpoints(const std::vector<std::string>& endpoints);
+
   /// Forwarding (docs/PROTOCOL.md, "Forwarding"), all once kept and
   /// within wire::max_forward_payload: asks the peer to pass `payload` on
   /// to `to`; passes on what `from` asked us to; tells the peer why its
@@ -360,6 +371,7 @@ private:
   bool on_forwarding(const frame_view& f, time_point now);
   bool on_circuit(const frame_view& f);
   bool on_path_frame(const frame_view& f);
+  bool on_endpoints(const frame_view& f, time_point now);
   bool take_message(priority lane, std::vector<uint8_t>&& msg);
   bool hold(priority lane, std::vector<uint8_t>&& msg);
   void enter_kept();
@@ -413,6 +425,7 @@ private:
   bool asked_peers_ = false;
   bool sample_wanted_ = false;
   bool heard_observed_ = false;
+  std::optional<time_point> last_endpoints_;
   time_point last_sample_{};
 
   // The peer's FORWARDs, and our refusals beyond them: made on the first

@@ -67,4 +67,38 @@ bool batch_reader::next(const uint8_t*& body, size_t& size) {
   return true;
 }
 
+std::vector<uint8_t> encode_endpoints(const std::vector<std::string>& endpoints) {
+  std::vector<uint8_t> out{0};
+  for (auto& text : endpoints) {
+    if (out[0] == max_endpoints_entries)
+      break;
+    if (text.empty() || text.size() > max_endpoint_text)
+      continue;
+    ++out[0];
+    out.push_back(static_cast<uint8_t>(text.size()));
+    out.insert(out.end(), text.begin(), text.end());
+  }
+  return out;
+}
+
+std::optional<std::vector<std::string>> decode_endpoints(const uint8_t* body,
+                                                         size_t size) {
+  if (size == 0 || body[0] == 0 || body[0] > max_endpoints_entries)
+    return std::nullopt;
+  std::vector<std::string> out;
+  size_t at = 1;
+  for (size_t i = 0; i < body[0]; ++i) {
+    if (at >= size)
+      return std::nullopt;
+    size_t n = body[at++];
+    if (n == 0 || n > max_endpoint_text || n > size - at)
+      return std::nullopt;
+    out.emplace_back(reinterpret_cast<const char*>(body + at), n);
+    at += n;
+  }
+  if (at != size)
+    return std::nullopt;
+  return out;
+}
+
 } // namespace crust::wire

@@ -4,13 +4,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace crust::wire {
 
 /// Bumped on any incompatible change. It is part of the Noise prologue, so
 /// different versions fail the handshake instead of misreading each other.
-constexpr uint8_t protocol_version = 8;
+constexpr uint8_t protocol_version = 9;
 
 /// A record: u16 big-endian length, then a Noise handshake message or an
 /// AEAD-sealed frame.
@@ -81,6 +83,9 @@ enum class frame_type : uint8_t {
   /// delivered_high u64 · delivered_normal u64: how many messages of each
   /// lane the sender delivered, on a connection that may move
   path_ack = 0x14,
+  /// count u8 · count × (len u8 · endpoint text): where the sender
+  /// listens now (its ports moved; docs/PROTOCOL.md, "Endpoints update")
+  endpoints = 0x15,
 };
 
 /// PATH_RESUME and PATH_ACK bodies: two u64 counts.
@@ -89,11 +94,27 @@ constexpr size_t path_counts_size = 16;
 /// Whether `t` is a frame type this version knows.
 constexpr bool known_frame_type(uint8_t t) {
   return t >= static_cast<uint8_t>(frame_type::select)
-         && t <= static_cast<uint8_t>(frame_type::path_ack);
+         && t <= static_cast<uint8_t>(frame_type::endpoints);
 }
 
 /// Longest OBSERVED body ("[IPv6]:port" fits).
 constexpr size_t max_observed_size = 64;
+
+/// ENDPOINTS bounds: entries (a cache entry holds no more), each entry's
+/// text, and how often one connection is heard (more are ignored: each
+/// one may be a write of the bootstrap cache).
+constexpr size_t max_endpoints_entries = 8;
+constexpr size_t max_endpoint_text = 96;
+constexpr int endpoints_min_interval_ms = 1000;
+
+/// An ENDPOINTS body: the first max_endpoints_entries of `endpoints`
+/// that are 1..max_endpoint_text bytes long.
+std::vector<uint8_t> encode_endpoints(const std::vector<std::string>& endpoints);
+
+/// An ENDPOINTS body's entries; none when it is malformed (no entry, too
+/// many, one empty or too long, bytes missing or left over).
+std::optional<std::vector<std::string>> decode_endpoints(const uint8_t* body,
+                                                         size_t size);
 
 /// Peer exchange bounds: entries per sample, and how often one connection
 /// answers a request (more are ignored).

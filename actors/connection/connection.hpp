@@ -49,6 +49,7 @@ using exchange_atom = caf::atom_constant<caf::atom("exchange")>;
 using peers_request_atom = caf::atom_constant<caf::atom("peers_req")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using observed_atom = caf::atom_constant<caf::atom("observed")>;
+using endpoints_atom = caf::atom_constant<caf::atom("endpoints")>;
 using forward_atom = caf::atom_constant<caf::atom("forward")>;
 using forwarded_atom = caf::atom_constant<caf::atom("forwarded")>;
 using forward_failed_atom = caf::atom_constant<caf::atom("fwd_failed")>;
@@ -81,6 +82,8 @@ using handover_ptr = std::shared_ptr<path_ledger::handover>;
 ///   (close_atom, uint8_t reason): close with that wire::close_reason
 ///   exchange_atom: ask the peer for its sample of peers
 ///   (peers_atom, sample): answer the peer's request
+///   (endpoints_atom, std::vector<std::string>): tell a kept peer where
+///       we listen now (ENDPOINTS: our ports moved)
 ///   (forward_atom, peer_id to, payload): ask the peer to pass it on to
 ///       `to`; (forwarded_atom, peer_id from, payload): pass on what
 ///       `from` asked us to; (forward_failed_atom, peer_id to, uint8_t
@@ -120,6 +123,7 @@ using handover_ptr = std::shared_ptr<path_ledger::handover>;
 ///   (hello_atom, peer_id, uint64_t session, bool bootstrapping),
 ///   selected_atom (we follow and the peer chose this connection),
 ///   peers_request_atom, (peers_atom, sample), (observed_atom, text),
+///   (endpoints_atom, texts): a kept peer's ports moved,
 ///   (forward_atom, to, payload), (forwarded_atom, from, payload),
 ///   (forward_failed_atom, to, uint8_t why, context), the circuit frames
 ///   the peer sent that no route claims (the same messages as above), and
@@ -135,6 +139,7 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<close_atom, uint8_t>,
   caf::reacts_to<exchange_atom>,
   caf::reacts_to<peers_atom, std::vector<uint8_t>>,
+  caf::reacts_to<endpoints_atom, std::vector<std::string>>,
   caf::reacts_to<forward_atom, peer_id, std::vector<uint8_t>>,
   caf::reacts_to<forwarded_atom, peer_id, std::vector<uint8_t>>,
   caf::reacts_to<forward_failed_atom, peer_id, uint8_t, std::vector<uint8_t>>,

@@ -333,6 +333,8 @@ void link_host::dispatch(link::event& ev) {
         tell(setup_.service, peers_atom::value, std::move(x.sample));
       } else if constexpr (std::is_same_v<T, link::observed>) {
         tell(setup_.service, observed_atom::value, std::move(x.address));
+      } else if constexpr (std::is_same_v<T, link::endpoints_heard>) {
+        tell(setup_.service, endpoints_atom::value, std::move(x.endpoints));
       } else if constexpr (std::is_same_v<T, link::forward_requested>) {
         tell(setup_.service, forward_atom::value, x.to, std::move(x.payload));
       } else if constexpr (std::is_same_v<T, link::forwarded>) {

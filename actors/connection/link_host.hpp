@@ -75,6 +75,12 @@ protected:
         if (!to_path(peers_atom::value, sample))
           on_peers(sample);
       },
+      [this](endpoints_atom, const std::vector<std::string>& endpoints) {
+        if (to_path(endpoints_atom::value, endpoints))
+          return;
+        link_.send_endpoints(endpoints);
+        drain();
+      },
       [this](forward_atom, const peer_id& to,
              const std::vector<uint8_t>& payload) {
         if (to_path(forward_atom::value, to, payload))

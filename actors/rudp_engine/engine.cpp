@@ -59,7 +59,8 @@ struct endpoint_state {
   std::map<attempt_id, caf::actor> watchers;
   // STUN questions asked from this socket, by query.
   std::map<uint32_t, caf::typed_response_promise<std::string, uint16_t>> stun;
-  // Adopted for one session (rudp_adopt): closed once it has none.
+  // Adopted for one session (rudp_adopt), or retired: closed once it
+  // has none.
   bool dedicated = false;
 };
 
@@ -315,6 +316,14 @@ rudp_engine_actor::behavior_type engine(engine_ptr self, caf::timespan tick) {
       auto i = self->state.eps.find(sock.id);
       if (i != self->state.eps.end() && i->second.dedicated
           && i->second.routes.empty())
+        close_endpoint(self, sock.id);
+    },
+    [=](rudp_retire_atom, rudp_socket sock) {
+      auto i = self->state.eps.find(sock.id);
+      if (i == self->state.eps.end())
+        return;
+      i->second.dedicated = true;
+      if (i->second.routes.empty())
         close_endpoint(self, sock.id);
     },
     [=](rudp_stun_atom, rudp_socket sock, const std::string& ip,

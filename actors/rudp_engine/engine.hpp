@@ -85,6 +85,7 @@ using rudp_close_atom = caf::atom_constant<caf::atom("rudp_close")>;
 using rudp_tick_atom = caf::atom_constant<caf::atom("rudp_tick")>;
 using rudp_adopt_atom = caf::atom_constant<caf::atom("rudp_adopt")>;
 using rudp_idle_atom = caf::atom_constant<caf::atom("rudp_idle")>;
+using rudp_retire_atom = caf::atom_constant<caf::atom("rudp_retir")>;
 using rudp_watch_atom = caf::atom_constant<caf::atom("rudp_watch")>;
 using rudp_unwatch_atom = caf::atom_constant<caf::atom("rudp_unwat")>;
 using rudp_probe_atom = caf::atom_constant<caf::atom("rudp_probe")>;
@@ -104,6 +105,9 @@ using udp_read_atom = caf::atom_constant<caf::atom("udp_read")>;
 ///       port): a UDP socket opened elsewhere (a hole punch's birthday
 ///       socket) joins for one session: it is closed once that session
 ///       ended, or after dedicated_idle without one
+///   (rudp_retire_atom, rudp_socket): the service listens elsewhere now
+///       (its ports moved): the socket is closed once its last session
+///       ended (at once when it has none)
 ///   (close_atom) -> ok: closes the sender's sockets and sessions (the
 ///       word every closable child of the service answers)
 ///   (rudp_stun_atom, rudp_socket, server ip, server port) -> (ip, port):
@@ -148,6 +152,7 @@ using rudp_engine_actor = caf::typed_actor<
   caf::replies_to<rudp_adopt_atom, int, rudp_settings>::with<rudp_socket,
                                                              uint16_t>,
   caf::reacts_to<rudp_idle_atom, rudp_socket>,
+  caf::reacts_to<rudp_retire_atom, rudp_socket>,
   caf::replies_to<rudp_stun_atom, rudp_socket, std::string,
                   uint16_t>::with<std::string, uint16_t>,
   caf::replies_to<close_atom>::with<caf::ok_atom>,

@@ -76,6 +76,30 @@ void discovery_part::on_peers(conn_id c, const std::vector<uint8_t>& body) {
     fan_out(self, events::peers_learned{std::move(to_dial), e->peer});
 }
 
+// A kept peer's ports moved: the cache dials it there from now on (and
+// tells others so in its samples). Its word is trusted as far as the
+// connection proved its id; entries that do not parse or that the
+// blacklist names are left out.
+void discovery_part::on_endpoints(conn_id c,
+                                  const std::vector<std::string>& texts) {
+  auto self = self_;
+  auto& st = self->state;
+  auto e = st.conns->find(c);
+  if (!e || !child(self, child_role::cache))
+    return;
+  std::vector<endpoint> now_at;
+  for (auto& text : texts) {
+    auto ep = endpoint::parse(text);
+    if (!ep || st.conns->policy().blocked(ep->host))
+      continue;
+    ep->pinned = caf::none;
+    now_at.push_back(std::move(*ep));
+  }
+  if (!now_at.empty())
+    self->send(child(self, child_role::cache), cache_moved_atom::value,
+               e->peer, std::move(now_at));
+}
+
 void discovery_part::on(const service_event& ev) {
   auto& st = self_->state;
   if (auto up = std::get_if<events::listening_up>(&ev)) {
@@ -90,8 +114,16 @@ void discovery_part::on(const service_event& ev) {
 void discovery_part::start_beacon(const std::vector<endpoint>& endpoints) {
   auto self = self_;
   auto& st = self->state;
-  if (!st.opts.beacon || child(self, child_role::beacon) || st.stopping)
+  if (!st.opts.beacon || st.stopping)
     return;
+  if (auto& running = child(self, child_role::beacon)) {
+    // Our ports moved: it announces where we listen now.
+    if (endpoints != beacon_endpoints_) {
+      beacon_endpoints_ = endpoints;
+      self->send(running, beacon_endpoints_atom::value, endpoints);
+    }
+    return;
+  }
   beacon_setup bs;
   bs.service = caf::actor_cast<caf::actor>(self);
   bs.me = st.me;
@@ -141,6 +173,11 @@ caf::message_handler discovery_part::handlers() {
     [this, self](peers_request_atom) {
       if (auto c = speaker_conn(self))
         on_peers_request(*c);
+    },
+    // from connections: a kept peer's ports moved
+    [this, self](endpoints_atom, const std::vector<std::string>& texts) {
+      if (auto c = speaker_conn(self))
+        on_endpoints(*c, texts);
     },
     // from connections: the sample we asked for
     [this, self](peers_atom, const std::vector<uint8_t>& body) {

@@ -43,13 +43,14 @@ public:
   void restart_beacon();
 
 private:
-  /// Starts the beacon announcing `endpoints` unless it runs (also what a
-  /// restarted beacon announces).
+  /// Starts the beacon announcing `endpoints`, or tells the running one
+  /// (our ports moved); a restarted beacon announces the last ones.
   void start_beacon(const std::vector<endpoint>& endpoints);
 
   void on_beacon_found(const peer_id& peer, const endpoint& at);
   void on_peers_request(uint64_t c);
   void on_peers(uint64_t c, const std::vector<uint8_t>& body);
+  void on_endpoints(uint64_t c, const std::vector<std::string>& texts);
 
   self_ptr self_;
   std::vector<endpoint> beacon_endpoints_;

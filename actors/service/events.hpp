@@ -3,7 +3,7 @@
 // part calls into another (libp2p's FromSwarm is the model). The service
 // fans each event out (fan_out, service.cpp) to the parts that hear
 // events, in a fixed order: bootstrap, discovery, NAT, punch. A part raises an
-// event of its own (listening_up, peers_learned) through fan_out too.
+// event of its own (listening_up, ports_retired, peers_learned) through fan_out too.
 #pragma once
 
 #include <optional>
@@ -19,9 +19,16 @@ namespace crust {
 
 namespace events {
 
-/// The listener is bound: we listen at `endpoints`, TCP on `tcp_port`.
+/// The listener is bound: we listen at `endpoints`, TCP on `tcp_port`
+/// (again after our ports moved: the new ones).
 struct listening_up {
   std::vector<endpoint> endpoints;
+  uint16_t tcp_port = 0;
+};
+
+/// Our ports moved and the old ones' grace is over: TCP port `tcp_port`
+/// no longer listens (its mapping may go).
+struct ports_retired {
   uint16_t tcp_port = 0;
 };
 
@@ -80,7 +87,8 @@ struct endpoints_changed {};
 } // namespace events
 
 using service_event
-  = std::variant<events::listening_up, events::announced, events::kept,
+  = std::variant<events::listening_up, events::ports_retired,
+                 events::announced, events::kept,
                  events::lost, events::dial_failed, events::observed,
                  events::peers_learned, events::path_up,
                  events::endpoints_changed>;

@@ -51,9 +51,14 @@ connection_setup rudp_setup(self_ptr self, uint16_t udp_port,
 } // namespace
 
 void listening_part::spawn_listener() {
+  // A restart keeps its port; a move asks for a new one.
+  spawn_listener_on(bound_port_ != 0 ? bound_port_
+                                     : self_->state.opts.listen_port);
+}
+
+void listening_part::spawn_listener_on(uint16_t port) {
   auto setup = make_setup(self_);
-  if (bound_port_ != 0)
-    setup.opts.listen_port = bound_port_; // a restart keeps its port
+  setup.opts.listen_port = port;
   adopt(self_, child_role::listener,
         self_->home_system().middleman().spawn_broker(listener, setup));
 }
@@ -70,6 +75,11 @@ void listening_part::announce() {
       ev.endpoints.push_back(endpoint{transport::rudp, addr, udp_port_, {}});
   fan_out(self_, events::listening_up{ev.endpoints, bound_port_});
   self_->send(st.handler, std::move(ev));
+  if (!rotation_)
+    start_rotation();
+  else if (rotation_->state() == port_rotation::phase::binding)
+    rotation_->bound(self_->clock().now());
+  arm_rotation();
 }
 
 void listening_part::open_rudp(uint16_t port, bool last_try) {
@@ -80,13 +90,25 @@ void listening_part::open_rudp(uint16_t port, bool last_try) {
                 self->state.opts.listen_address, port, channel_settings(self))
     .then(
       [this, self](rudp_socket ep, uint16_t bound) {
-        rudp_ep_ = ep;
+        // A move leaves the old socket serving its sessions.
+        if (auto old = std::exchange(rudp_ep_, ep)) {
+          old_rudp_ = old;
+          adopted_.emplace(old.id, udp_port_);
+        }
         udp_port_ = bound;
         if (self->state.stopping)
           return close_rudp();
         announce();
       },
       [this, self, last_try](caf::error& err) {
+        auto why = error_detail(err).value_or(self->system().render(err));
+        if (rudp_ep_ && last_try) {
+          // A move: UDP stays where it was.
+          self->send(self->state.handler,
+                     warning{"reliable UDP stays on port "
+                             + std::to_string(udp_port_) + ": " + why});
+          return announce();
+        }
         if (!last_try) {
           // The TCP port may be taken for UDP, or the engine we asked was
           // just stopping (its last socket closed): a fresh look at both.
@@ -95,9 +117,7 @@ void listening_part::open_rudp(uint16_t port, bool last_try) {
         }
         rudp_ = nullptr;
         self->send(self->state.handler,
-                   warning{"reliable UDP is off: "
-                           + error_detail(err).value_or(
-                             self->system().render(err))});
+                   warning{"reliable UDP is off: " + why});
         announce();
       });
 }
@@ -207,15 +227,30 @@ void listening_part::dial_rudp(const endpoint& target, origin from,
               from == origin::bootstrap_out)
     .then(
       [this, self, ep, target, from](rudp_session session) {
-        if (ep != rudp_ep_) {
+        // Our ports may have moved meanwhile: the old socket serves it.
+        auto left = adopted_.find(ep.id);
+        if (ep != rudp_ep_ && left == adopted_.end()) {
           self->send(rudp_, rudp_end_atom::value, ep, session);
           return;
         }
-        on_rudp_session(ep, udp_port_, session, target, from);
+        on_rudp_session(ep, ep == rudp_ep_ ? udp_port_ : left->second,
+                        session, target, from);
       },
       [self, failed](caf::error& err) {
         failed(error_detail(err).value_or(self->system().render(err)));
       });
+}
+
+void listening_part::on_bound(uint16_t port) {
+  bool first = bound_port_ == 0;
+  bool moving = rotation_ && rotation_->state() == port_rotation::phase::binding;
+  if (moving)
+    old_tcp_port_ = bound_port_;
+  bound_port_ = port;
+  if (first || (moving && rudp_))
+    open_rudp(bound_port_, false); // then announces where we listen
+  else if (moving)
+    announce();
 }
 
 caf::message_handler listening_part::handlers() {
@@ -223,12 +258,8 @@ caf::message_handler listening_part::handlers() {
   return {
     // from the listener: where it listens
     [this, self](bound_atom, uint16_t port) {
-      if (self->current_sender() != child(self, child_role::listener))
-        return;
-      bool first = bound_port_ == 0;
-      bound_port_ = port;
-      if (first)
-        open_rudp(bound_port_, false); // then announces where we listen
+      if (self->current_sender() == child(self, child_role::listener))
+        on_bound(port);
     },
     // from the rudp engine: a session a peer started
     [this](rudp_inbound_atom, rudp_socket ep, rudp_session session,
@@ -241,6 +272,8 @@ caf::message_handler listening_part::handlers() {
       if (self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(rudp_))
         self->send(self->state.handler, std::move(m));
     },
+    // from ourselves: a move of the ports is due, or its grace is over
+    [this](rotate_atom) { on_rotate(); },
     // from ourselves: the shutdown's CLOSEs had their moment
     [this, self](stop_rudp_atom) {
       --self->state.closing;

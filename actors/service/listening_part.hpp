@@ -2,7 +2,9 @@
 // (a child the supervision helper keeps) and the port it bound, our UDP
 // socket in the process's rudp engine (the same port when free), where we
 // listen (the `listening` event, which also starts the beacon and NAT
-// traversal), rudp dials, and connections for sessions peers start.
+// traversal), rudp dials, and connections for sessions peers start; and
+// moving both ports to new random ones over time (port_rotation.cpp,
+// crust.rotate-ports-interval).
 #pragma once
 
 #include <caf/message_handler.hpp>
@@ -11,13 +13,18 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "actors/rudp_engine/engine.hpp"
 #include "crust/endpoint.hpp"
 #include "crust/messages.hpp"
+#include "node/port_rotation.hpp"
 
 namespace crust {
+
+/// From ourselves: a move of the ports is due, or its grace is over.
+using rotate_atom = caf::atom_constant<caf::atom("rotate")>;
 
 struct service_state;
 
@@ -31,11 +38,17 @@ public:
 
   /// From the listener (bound), from the rudp engine (a session a peer
   /// started; a peer that misbehaved before its connection existed) and
-  /// from ourselves (stop_rudp: the shutdown's CLOSEs had their moment).
+  /// from ourselves (stop_rudp: the shutdown's CLOSEs had their moment;
+  /// rotate: a move of the ports is due, or its grace is over).
   caf::message_handler handlers();
 
   /// Spawns the listener (again after a failure: on the port it had).
   void spawn_listener();
+
+  /// Where a move of the ports stands (none before we first listened).
+  const std::optional<port_rotation>& rotation() const {
+    return rotation_;
+  }
 
   /// The TCP port we listen on (0: not bound yet).
   uint16_t bound_port() const {
@@ -73,7 +86,15 @@ public:
   void stop();
 
 private:
+  void spawn_listener_on(uint16_t port);
   void open_rudp(uint16_t port, bool last_try);
+  void on_bound(uint16_t port);
+  // Moving the ports (port_rotation.cpp).
+  void start_rotation();
+  void arm_rotation();
+  void on_rotate();
+  void begin_move();
+  void end_move();
   void close_rudp();
   void announce();
   void on_rudp_session(rudp_socket ep, uint16_t port, rudp_session session,
@@ -88,8 +109,16 @@ private:
   rudp_engine_actor rudp_;
   rudp_socket rudp_ep_;
   uint16_t udp_port_ = 0;
-  /// Sockets adopted for one punched session each, and their ports.
+  /// Sockets that serve their sessions until those end, and their ports:
+  /// adopted for one punched session each, or left behind by a move.
   std::map<uint32_t, uint16_t> adopted_;
+  /// Moving the ports: the schedule and the step of a move; the timer
+  /// on its way; what a move left behind, until its grace is over.
+  std::optional<port_rotation> rotation_;
+  std::optional<caf::actor_clock::time_point> rotation_armed_;
+  caf::actor old_listener_;
+  uint16_t old_tcp_port_ = 0;
+  rudp_socket old_rudp_;
 };
 
 } // namespace crust

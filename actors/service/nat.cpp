@@ -111,10 +111,57 @@ void nat_part::start(uint16_t port) {
 }
 
 void nat_part::on(const service_event& ev) {
-  if (auto up = std::get_if<events::listening_up>(&ev))
+  if (auto up = std::get_if<events::listening_up>(&ev)) {
+    bool moved = listening_port_ != 0 && up->tcp_port != listening_port_;
+    listening_port_ = up->tcp_port;
+    listening_ = up->endpoints;
     start(up->tcp_port);
-  else if (auto echo = std::get_if<events::observed>(&ev))
+    if (moved)
+      on_ports_moved();
+  } else if (auto gone = std::get_if<events::ports_retired>(&ev)) {
+    // The old port's listener is closed: its mapping goes last.
+    if (auto& mapper = child(self_, child_role::port_mapper))
+      self_->send(mapper, release_port_atom::value, gone->tcp_port);
+    if (tell_pending_) // the mapper never answered for the new port
+      tell_peers();
+  } else if (auto echo = std::get_if<events::observed>(&ev))
     on_observed(echo->observer, echo->seen);
+}
+
+// Our ports moved: the mapper maps the new one (start), STUN looks at
+// the new socket, and kept peers hear where we listen now once the
+// mapping answered (its external endpoints first), or at once without a
+// mapper.
+void nat_part::on_ports_moved() {
+  auto self = self_;
+  if (rudp_mapped_) // said of the old socket
+    rudp_mapped_.reset();
+  if (auto& d = child(self, child_role::address_discovery))
+    self->send(d, discover_atom::value);
+  if (child(self, child_role::port_mapper))
+    tell_pending_ = true;
+  else
+    tell_peers();
+}
+
+// ENDPOINTS to every kept peer: where a peer reached us may now be
+// somewhere else. Loopback addresses only when we listen on loopback.
+void nat_part::tell_peers() {
+  auto self = self_;
+  auto& st = self->state;
+  tell_pending_ = false;
+  std::vector<std::string> texts;
+  if (mapping_ && mapping_->error.empty())
+    texts = mapping_->external;
+  auto on_loopback = is_loopback(st.opts.listen_address);
+  for (auto& ep : listening_)
+    if (on_loopback || !is_loopback(ep.host))
+      texts.push_back(to_string(ep));
+  if (texts.empty())
+    return;
+  for (auto& kept : st.conns->kept_peers())
+    if (auto hdl = st.actors.find(kept.second))
+      self->send(*hdl, endpoints_atom::value, texts);
 }
 
 void nat_part::on_observed(const std::string& observer,
@@ -139,6 +186,8 @@ caf::message_handler nat_part::handlers() {
       mapping_ = ev;
       self->send(self->state.handler, std::move(ev));
       publish();
+      if (tell_pending_)
+        tell_peers();
     },
     // from address discovery
     [this, self](nat_report_atom, external_endpoints& ev) {

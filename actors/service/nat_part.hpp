@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "actors/service/events.hpp"
 #include "crust/messages.hpp"
@@ -33,7 +34,9 @@ public:
   /// (nat_report) and from ourselves (discover: the periodic recheck).
   caf::message_handler handlers();
 
-  /// An event from the service: listening_up (start), observed (a
+  /// An event from the service: listening_up (start; again when our
+  /// ports moved: map the new port, look again, tell kept peers),
+  /// ports_retired (the old port's mapping goes), observed (a
   /// connection's peer says where it sees us).
   void on(const service_event& ev);
 
@@ -59,12 +62,22 @@ private:
 
   void publish();
 
+  void on_ports_moved();
+
+  /// Tells every kept peer where we listen now (ENDPOINTS).
+  void tell_peers();
+
   /// Asks the server that answered address discovery where it sees the
   /// rudp socket (the port peers punch to).
   void ask_from_rudp_socket(const external_endpoints& report);
 
   self_ptr self_;
   uint16_t mapped_port_ = 0;
+  /// Where the listener is bound, and the endpoints it announced.
+  uint16_t listening_port_ = 0;
+  std::vector<endpoint> listening_;
+  /// Our ports moved: kept peers hear so when the mapping answers.
+  bool tell_pending_ = false;
   bool rechecking_ = false;
   std::optional<port_mapping> mapping_;
   std::optional<external_endpoints> stun_;

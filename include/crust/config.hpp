@@ -102,6 +102,15 @@ struct service_options {
   /// time up to 10 minutes, and at once when our outside endpoints
   /// change (the side with the lower peer id tries).
   caf::timespan relay_upgrade_interval = std::chrono::seconds(30);
+  /// The listening ports (TCP and UDP) move to new random ones about this
+  /// often (each wait drawn within 25% of it), so that where a node can
+  /// be reached changes over time; kept peers hear where it listens now,
+  /// and live connections stay. 0 turns it off; a fixed listen_port
+  /// never moves.
+  caf::timespan rotate_ports_interval = std::chrono::hours(1);
+  /// After a move the old TCP listener and UDP socket take connections
+  /// this long; the old port mapping is removed after it.
+  caf::timespan rotate_ports_grace = std::chrono::seconds(60);
   /// LAN discovery: announce ourselves and dial whoever announces.
   bool beacon = true;
   uint16_t beacon_port = 5484;

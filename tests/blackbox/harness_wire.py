@@ -26,7 +26,7 @@ from dissononce.processing.impl.handshakestate import HandshakeState
 from dissononce.processing.impl.symmetricstate import SymmetricState
 
 # Wire protocol version 5 (see transports/wire.hpp, docs/PROTOCOL.md).
-PROTOCOL_VERSION = 8
+PROTOCOL_VERSION = 9
 DEFAULT_NETWORK = "crust"
 T_HELLO_V1 = 1  # version 1's HELLO frame; no longer a frame type
 T_SELECT, T_DATA, T_PING, T_CLOSE = 2, 3, 4, 5

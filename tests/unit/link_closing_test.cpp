@@ -26,6 +26,10 @@ CAF_TEST(frames that break the protocol close the link with a reason) {
      misbehaviour::protocol_violation},
     {"DATA without flags", ft::data, {}, true,
      misbehaviour::protocol_violation},
+    {"ENDPOINTS that promises more than it holds", ft::endpoints,
+     {2, 1, 'x'}, true, misbehaviour::protocol_violation},
+    {"ENDPOINTS with no entry", ft::endpoints, {0}, true,
+     misbehaviour::protocol_violation},
     {"unknown frame type", static_cast<ft>(0x0a), {}, true,
      misbehaviour::protocol_violation},
   };

@@ -1,5 +1,5 @@
 // The link (transports/link): selection, sending, batching, the plain
-// senders' accounting, peer exchange and OBSERVED. Its refusals and
+// senders' accounting, peer exchange, OBSERVED and ENDPOINTS. Its refusals and
 // closing, its timers and its unordered lanes have files of their own.
 #define CAF_SUITE link
 #include "tests/unit/link_pair.hpp"
@@ -169,4 +169,48 @@ CAF_TEST(observed is heard once and only when short) {
   CAF_CHECK(g.lead.all<link::observed>().empty());
   g.follower_sends(ft::observed, bytes_of("1.2.3.4:5"));
   CAF_CHECK_EQUAL(g.lead.all<link::observed>().size(), 1u);
+}
+
+CAF_TEST(endpoints are told to kept peers and heard at most once a second) {
+  fixture f;
+  f.select();
+  f.lead.take_frames();
+  // Before keep: nothing is sent, and the peer's word is not heard.
+  f.lead.lk.send_endpoints({"tcp://192.0.2.1:4100"});
+  CAF_CHECK(f.lead.take_frames().empty());
+  auto body = wire::encode_endpoints({"tcp://192.0.2.1:4100",
+                                      "udp://192.0.2.1:4101"});
+  f.follower_sends(ft::endpoints, body);
+  CAF_CHECK(f.lead.all<link::endpoints_heard>().empty());
+  f.lead.lk.keep();
+  f.lead.take_events();
+  // Kept: sent within the bounds (empty and oversize entries left out,
+  // no more than eight).
+  std::vector<std::string> many{"", std::string(97, 'x')};
+  for (int i = 0; i < 10; ++i)
+    many.push_back("tcp://192.0.2.1:" + std::to_string(4100 + i));
+  f.lead.lk.send_endpoints(many);
+  auto out = f.lead.take_frames();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].type == ft::endpoints);
+  auto sent = wire::decode_endpoints(out[0].body.data(), out[0].body.size());
+  CAF_REQUIRE(sent);
+  CAF_REQUIRE_EQUAL(sent->size(), wire::max_endpoints_entries);
+  CAF_CHECK_EQUAL(sent->front(), "tcp://192.0.2.1:4100");
+  f.lead.lk.send_endpoints({""}); // nothing worth a frame
+  CAF_CHECK(f.lead.take_frames().empty());
+  // Heard: the entries as they came, then nothing more within a second.
+  f.follower_sends(ft::endpoints, body);
+  auto heard = f.lead.all<link::endpoints_heard>();
+  CAF_REQUIRE_EQUAL(heard.size(), 1u);
+  CAF_CHECK(heard[0].endpoints
+            == std::vector<std::string>({"tcp://192.0.2.1:4100",
+                                         "udp://192.0.2.1:4101"}));
+  f.now += 999ms;
+  f.follower_sends(ft::endpoints, body);
+  CAF_CHECK_EQUAL(f.lead.all<link::endpoints_heard>().size(), 1u);
+  f.now += 1ms;
+  f.follower_sends(ft::endpoints, body);
+  CAF_CHECK_EQUAL(f.lead.all<link::endpoints_heard>().size(), 2u);
+  CAF_CHECK(!f.lead.lk.is_closed());
 }

@@ -121,3 +121,43 @@ CAF_TEST(unusable text is refused with a reason) {
             != std::string::npos);
   CAF_CHECK(peer_cache::from_json(doc("[" + entry + "]"), "n", 10));
 }
+
+CAF_TEST(a peer whose ports moved is dialled where it listens now) {
+  peer_cache c{3};
+  auto a = peer_id::random();
+  auto b = peer_id::random();
+  c.succeeded(a, ep(4000), 10);
+  c.succeeded(b, ep(5000), 20);
+  // It says where it listens now: on the host we reached it at (first,
+  // whatever its order) and on its LAN.
+  auto lan = endpoint{transport::tcp, "10.0.0.7", 4100, caf::none};
+  auto moved = ep(4100);
+  moved.pinned = a; // a pin in the word is not kept
+  auto udp = endpoint{transport::rudp, "192.0.2.1", 4101, caf::none};
+  c.moved(a, {lan, moved, udp, moved});
+  auto ranked = c.ranked();
+  CAF_REQUIRE_EQUAL(ranked.size(), 2u);
+  CAF_CHECK_EQUAL(ranked[1].peer, a); // its rank stays
+  CAF_CHECK_EQUAL(ranked[1].last_success, 10);
+  auto& eps = ranked[1].endpoints;
+  CAF_REQUIRE_EQUAL(eps.size(), 3u); // the old port is gone, no twice
+  CAF_CHECK_EQUAL(eps[0], ep(4100));
+  CAF_CHECK(!eps[0].pinned);
+  CAF_CHECK_EQUAL(eps[1], udp);
+  CAF_CHECK_EQUAL(eps[2], lan);
+  // Bounded like every entry.
+  std::vector<endpoint> many;
+  for (uint16_t p = 1; p <= 20; ++p)
+    many.push_back(ep(p));
+  c.moved(a, many);
+  ranked = c.ranked();
+  CAF_CHECK_EQUAL(ranked[1].endpoints.size(), peer_cache::max_endpoints);
+  // A peer we never reached is not added on its own word, and an empty
+  // word changes nothing.
+  c.moved(peer_id::random(), {ep(1)});
+  CAF_CHECK_EQUAL(c.size(), 2u);
+  c.moved(b, {});
+  ranked = c.ranked();
+  CAF_REQUIRE_EQUAL(ranked[0].endpoints.size(), 1u);
+  CAF_CHECK_EQUAL(ranked[0].endpoints.front(), ep(5000));
+}
