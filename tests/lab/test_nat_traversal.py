@@ -122,6 +122,34 @@ class NatTraversalTest(NodeTestCase):
         self.connect_from_public(n, tcp)
         self.quit_and_wait_unmapped(n, self.igd)
 
+    def test_moving_ports_maps_the_new_port_first_and_removes_the_old_last(self):
+        n = self.lab_node(self.h1, "--crust.rotate-ports-interval=3s",
+                          "--crust.rotate-ports-grace=6s")
+        first = n.port
+        ev = n.wait_for("port_mapping", timeout=15)
+        self.assertIn("tcp://%s:%d" % (self.r1.wan_ip, first), ev["external"])
+        pub = self.connect_from_public(n, "tcp://%s:%d" % (self.r1.wan_ip, first))
+        moved = n.wait_for("listening", timeout=15)
+        second = int(moved["endpoints"][0].rsplit(":", 1)[1])
+        self.assertNotEqual(second, first, moved)
+        tcp_second = "tcp://%s:%d" % (self.r1.wan_ip, second)
+        n.wait_for("port_mapping", lambda e: tcp_second in e["external"], timeout=15)
+        # The new port is mapped while the old mapping still forwards.
+        mapped = self.igd.mappings()
+        for proto in ("TCP", "UDP"):
+            self.assertIn((proto, second, self.h1.ip, second), mapped)
+            self.assertIn((proto, first, self.h1.ip, first), mapped)
+        # After the grace the old mapping goes; the new one stays.
+        self.wait_unmapped(self.igd, first, timeout=20)
+        self.assertIn(("TCP", second, self.h1.ip, second), self.igd.mappings())
+        # The connection made through the old mapping carries on, and a
+        # newcomer gets in through the new one.
+        self.exchange(n, pub)
+        self.assert_no_event(n, "peer_lost", lambda e: e["peer_id"] == pub.id)
+        other = self.public_node()
+        other.send_line("connect tcp://%s:%d" % (self.r1.wan_ip, second))
+        other.wait_for("new_peer", lambda e: e["peer_id"] == n.id, timeout=10)
+
     def test_a_mapping_is_renewed_at_half_its_lease(self):
         n = self.lab_node(self.h1, "--crust.upnp-lease=60s")
         first = n.wait_for("port_mapping", timeout=15)
