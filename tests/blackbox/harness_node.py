@@ -48,7 +48,7 @@ class Node:
         self.cmd_line = cmd
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, bufsize=0)
+            stderr=subprocess.PIPE)  # buffered: readline reads chunks, not bytes
         self.events = queue.Queue()
         self.seen = []       # every event, in arrival order (diagnostics)
         self.pending = []    # events taken off the queue but not yet matched
