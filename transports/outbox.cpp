@@ -17,7 +17,8 @@ errc outbox::push(priority prio, std::vector<uint8_t>&& bytes, uint32_t tag) {
   if (queued_ + bytes.size() > capacity_)
     return errc::send_queue_full;
   queued_ += bytes.size();
-  lanes_[static_cast<size_t>(prio)].messages.push_back({std::move(bytes), tag});
+  lanes_[static_cast<size_t>(prio)].messages.push_back(
+    {std::move(bytes), tag, false});
   return errc::none;
 }
 
@@ -44,8 +45,9 @@ bool outbox::peek(chunk_view& out) const {
 }
 
 void outbox::push_moved(priority prio, std::vector<uint8_t>&& bytes) {
-  queued_ += bytes.size();
-  lanes_[static_cast<size_t>(prio)].messages.push_back({std::move(bytes), 0});
+  moved_ += bytes.size();
+  lanes_[static_cast<size_t>(prio)].messages.push_back(
+    {std::move(bytes), 0, true});
 }
 
 std::array<std::deque<std::vector<uint8_t>>, 2> outbox::take_all() {
@@ -57,6 +59,7 @@ std::array<std::deque<std::vector<uint8_t>>, 2> outbox::take_all() {
     lanes_[l].offset = 0;
   }
   queued_ = 0;
+  moved_ = 0;
   return out;
 }
 
@@ -66,7 +69,7 @@ void outbox::pop(std::vector<uint8_t>* finished) {
     return;
   auto& msg = ln->messages.front().bytes;
   auto n = std::min<size_t>(wire::chunk_size, msg.size() - ln->offset);
-  queued_ -= n;
+  (ln->messages.front().moved ? moved_ : queued_) -= n;
   if (ln->offset + n == msg.size()) {
     if (finished != nullptr)
       *finished = std::move(msg);

@@ -41,7 +41,9 @@ public:
   void pop(std::vector<uint8_t>* finished = nullptr);
 
   /// Queues a message accepted before, on another path of the same
-  /// connection: the capacity is not looked at (it was when it came).
+  /// connection: the capacity is not looked at (it was when it came), and
+  /// it does not count against new messages (its sender heard it left
+  /// when the old path gave it up: the application paces by that).
   void push_moved(priority prio, std::vector<uint8_t>&& bytes);
 
   /// Takes every queued message whole (one partly sent from its start),
@@ -57,15 +59,16 @@ public:
     return lanes_[0].messages.size() + lanes_[1].messages.size();
   }
 
-  /// Message bytes still queued.
+  /// Message bytes still queued (moved ones included).
   size_t queued_bytes() const {
-    return queued_;
+    return queued_ + moved_;
   }
 
 private:
   struct entry {
     std::vector<uint8_t> bytes;
     uint32_t tag;
+    bool moved; // push_moved: not counted against the capacity
   };
 
   struct lane {
@@ -80,7 +83,8 @@ private:
 
   uint32_t capacity_;
   uint32_t max_message_size_;
-  size_t queued_ = 0;
+  size_t queued_ = 0; // counted against the capacity
+  size_t moved_ = 0;  // push_moved's, not counted
   lane lanes_[2];
 };
 

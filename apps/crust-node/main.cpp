@@ -57,6 +57,13 @@ std::string where(const connection_info& info) {
   return "at " + to_string(info.remote);
 }
 
+// Which path a connection takes, in words: the relay, or direct.
+std::string path_words(const connection_info& info) {
+  if (info.proto == transport::relay)
+    return where(info);
+  return "directly over " + to_string(info.proto) + " " + where(info);
+}
+
 void say(const std::string& words) {
   std::cerr << "crust-node: " << words << std::endl;
 }
@@ -156,9 +163,8 @@ caf::behavior cli(caf::stateful_actor<cli_state>* self, bool auto_keep) {
     },
     [=](const path_changed& ev) {
       out(node::to_json(ev));
-      say("peer " + ev.peer.short_hex() + " moved from "
-          + to_string(ev.from.proto) + " " + where(ev.from) + " to "
-          + to_string(ev.to.proto) + " " + where(ev.to));
+      say("peer " + ev.peer.short_hex() + " now runs " + path_words(ev.to)
+          + " (before: " + path_words(ev.from) + ")");
     },
     [=](const connection_failed& ev) {
       out(node::to_json(ev));

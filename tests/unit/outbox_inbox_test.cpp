@@ -81,6 +81,39 @@ CAF_TEST(a full queue refuses with send_queue_full and memory stays bounded) {
   CAF_CHECK(out.push(priority::normal, filled(100, 0)) == errc::none);
 }
 
+CAF_TEST(messages moved from another path do not count against new ones) {
+  // Their senders heard they left when the old path gave them up: an
+  // application pacing by that may fill the queue again at once.
+  outbox out{100, 100};
+  out.push_moved(priority::normal, filled(90, 1));
+  out.push_moved(priority::high, filled(90, 2));
+  CAF_CHECK_EQUAL(out.queued_bytes(), 180u);
+  CAF_CHECK(out.push(priority::normal, filled(100, 3)) == errc::none);
+  CAF_CHECK(out.push(priority::normal, filled(1, 4)) == errc::send_queue_full);
+  // Sending the moved ones frees nothing of the capacity...
+  chunk_view c;
+  CAF_REQUIRE(out.peek(c));
+  CAF_CHECK_EQUAL(c.data[0], 2u); // high first
+  out.pop();
+  CAF_REQUIRE(out.peek(c));
+  CAF_CHECK_EQUAL(c.data[0], 1u);
+  out.pop();
+  CAF_CHECK_EQUAL(out.queued_bytes(), 100u);
+  CAF_CHECK(out.push(priority::normal, filled(1, 4)) == errc::send_queue_full);
+  // ...sending the new one does.
+  CAF_REQUIRE(out.peek(c));
+  CAF_CHECK_EQUAL(c.data[0], 3u);
+  out.pop();
+  CAF_CHECK_EQUAL(out.queued_bytes(), 0u);
+  CAF_CHECK(out.push(priority::normal, filled(100, 4)) == errc::none);
+  // Taken whole for the next path, both kinds leave.
+  out.push_moved(priority::normal, filled(50, 5));
+  auto all = out.take_all();
+  CAF_CHECK_EQUAL(all[1].size(), 2u);
+  CAF_CHECK_EQUAL(out.queued_bytes(), 0u);
+  CAF_CHECK(out.push(priority::normal, filled(100, 6)) == errc::none);
+}
+
 #undef CAF_SUITE
 #define CAF_SUITE inbox
 
