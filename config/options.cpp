@@ -113,6 +113,9 @@ const std::vector<option_spec>& option_table() {
      &o::relay_total_bytes_per_sec, rule::range, 16 * 1024, u32_max},
     {"relay-idle-timeout", "a circuit that carried nothing this long closes",
      &o::relay_idle_timeout, rule::positive},
+    {"relay-after",
+     "a punch not through after this long gets a relay circuit alongside",
+     &o::relay_after, rule::positive},
     {"relay-grace",
      "how long a relayed connection that moved to a direct path keeps its "
      "circuit to fall back to",

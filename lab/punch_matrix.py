@@ -13,9 +13,12 @@ traffic on the final path.
                                        [crust-node]
 
 prints the table: per cell whether it connected, on which path (the
-transport, and whether the peer's address was a LAN one), the rounds of
-the attempt that got through (the punched event), and the median
-and p95 time from connect-peer to new_peer on A over the runs. --loss
+transport, and whether the peer's address was a LAN one; "relay>udp" when
+a relay carried first, crust.relay-after, and the connection then moved
+to the punched path), the rounds of the attempt that got through (the
+punched event), the median and p95 time from connect-peer to new_peer on
+A (the first connection that carries messages), and the median time to
+the direct path (new_peer when punched, path_changed when moved). --loss
 drops that share of UDP on every router (the lab's loss is UDP only);
 --udp-only turns TCP punching off, so that UDP is what is measured;
 --delay puts a TCP relay holding every chunk MS each way between the nodes
@@ -48,6 +51,7 @@ SPECIAL = ("hairpin-on", "hairpin-off", "rst")
 QUIET = ("--crust.beacon=false", "--crust.peer-exchange=false")
 ANY = "--crust.listen-address=0.0.0.0"
 CONNECT_TIMEOUT = 15  # above crust.punch-timeout (10 s): a hang shows
+PUNCH_TIME = 11  # crust.punch-timeout and a margin: a relayed pair may move
 
 
 def cells():
@@ -206,7 +210,8 @@ class Cell:
         a.send_line("connect-peer %s via %s" % (b.id, self.m.id))
         deadline = started + CONNECT_TIMEOUT
         result = {"connected": False, "path": "none", "lan": False,
-                  "seconds": None, "reason": "", "remote": "", "round": None}
+                  "seconds": None, "reason": "", "remote": "", "round": None,
+                  "first": "none", "direct_seconds": None}
         while time.monotonic() < deadline:
             left = max(0.05, deadline - time.monotonic())
             ev = a.wait_for(("new_peer", "connection_failed"),
@@ -220,20 +225,52 @@ class Cell:
             b.wait_for("new_peer", lambda e: e["peer_id"] == a.id, timeout=10)
             remote = ev["remote"]
             path = remote.split("://")[0].replace("rudp", "udp")
-            if ev["origin"] == "punched":
+            result.update(connected=True, seconds=took, first=path)
+            if ev["origin"] == "relayed":
+                if path != "relay":
+                    raise AssertionError("relayed new_peer not over a relay: %r" % ev)
+                # A punch slower than crust.relay-after gets a circuit
+                # alongside; it goes on, and the connection moves if it
+                # gets through: follow it to the end of the punch's time.
+                self._round_trip()
+                moved = self._moved(started)
+                if moved is not None:
+                    remote = moved["to"]["remote"]
+                    path = remote.split("://")[0].replace("rudp", "udp")
+                    result["direct_seconds"] = time.monotonic() - started
+                    report = a.wait_for("punched", lambda e: e["peer_id"] == b.id,
+                                        timeout=12)
+                    if report["transport"] != path:
+                        raise AssertionError("punched over %s, moved to %s"
+                                             % (report["transport"], path))
+                    result["round"] = report["round"]
+            elif ev["origin"] == "punched":
                 # How it went: the punch's report follows new_peer.
                 report = a.wait_for("punched", lambda e: e["peer_id"] == b.id, timeout=12)
                 if report["transport"] != path:
                     raise AssertionError("punched over %s, new_peer over %s"
                                          % (report["transport"], path))
                 result["round"] = report["round"]
-            elif ev["origin"] != "relayed" or path != "relay":
+                result["direct_seconds"] = took
+            else:
                 raise AssertionError("new_peer neither punched nor relayed: %r" % ev)
-            result.update(connected=True, seconds=took, remote=remote, path=path,
+            result.update(remote=remote, path=path,
                           lan=remote.split("//")[1].startswith("10."))
             self._round_trip()
             return result
         return result
+
+    def _moved(self, started):
+        """A's path_changed to a direct path within the punch's time (it
+        started at `started`), or None."""
+        left = started + PUNCH_TIME - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            return self.a.wait_for("path_changed",
+                                   lambda e: e["peer_id"] == self.b.id, timeout=left)
+        except AssertionError:
+            return None  # "no path_changed event": the relay carries on
 
     def _round_trip(self):
         a, b = self.a, self.b
@@ -338,23 +375,28 @@ def main():
     title = "loss %d%%%s%s, %d runs" % (
         opts.loss, ", UDP only" if opts.udp_only else "",
         ", %d ms each way to M" % opts.delay if opts.delay else "", opts.runs)
-    print("\n%-12s %-9s %-10s %-8s %-7s %-9s %-9s %s" % (
-        "cell", "expected", "connected", "path", "rounds", "median", "p95", title))
+    print("\n%-12s %-9s %-10s %-11s %-7s %-9s %-9s %-9s %s" % (
+        "cell", "expected", "connected", "path", "rounds", "median", "p95",
+        "direct", title))
     for c in wanted:
         rs = results[c]
         ok = [r for r in rs if r["connected"]]
-        paths = sorted({r["path"] + (" lan" if r["lan"] else "") for r in ok}) or ["none"]
+        # "relay>udp": relayed first (crust.relay-after), then moved.
+        paths = sorted({("relay>" if r["first"] == "relay" != r["path"] else "")
+                        + r["path"] + (" lan" if r["lan"] else "") for r in ok}) or ["none"]
         times = [r["seconds"] for r in ok]
+        direct = [r["direct_seconds"] for r in ok if r["direct_seconds"] is not None]
         # Through the delay relay, M sees the nodes at the relay's address,
         # so its echo (all a UDP-blocked node knows of its outside) is wrong.
         blind = opts.delay and "udp-blocked" in c
         rounds = ",".join(str(n) for n in sorted({r["round"] for r in ok
                                                   if r["round"]})) or "-"
-        print("%-12s %-9s %-10s %-8s %-7s %-9s %-9s" % (
+        print("%-12s %-9s %-10s %-11s %-7s %-9s %-9s %-9s" % (
             label(*c), "-" if opts.udp_only or blind else expected(*c),
             "%d/%d" % (len(ok), len(rs)), ",".join(paths), rounds,
             "%.3f s" % statistics.median(times) if times else "-",
-            "%.3f s" % percentile(times, 95) if times else "-"))
+            "%.3f s" % percentile(times, 95) if times else "-",
+            "%.3f s" % statistics.median(direct) if direct else "-"))
 
 
 if __name__ == "__main__":

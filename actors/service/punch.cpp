@@ -144,6 +144,12 @@ void punch_part::spawn_attempt(bool offerer, const attempt_id& id,
   rec.key = key;
   rec.vias = std::move(vias);
   rec.ours = offerer || signalled;
+  // Happy eyeballs for the relay: one the application waits on gets a
+  // circuit alongside once the punch had its head start (a punch that
+  // gets through later becomes the connection's direct path).
+  if (rec.ours)
+    set_timer(self_, st.opts.relay_after, relay_early_atom::value,
+              std::vector<uint8_t>(id.begin(), id.end()));
 }
 
 // A signal for us, passed on by a kept peer: the origin signed it for us.
@@ -235,7 +241,11 @@ void punch_part::on_done(const std::vector<uint8_t>& attempt, bool connected,
     return;
   // (A relayed peer's try made a path: that is where it runs now.)
   auto c = connected ? st.conns->carrier(i->second.peer) : std::nullopt;
-  if (auto rec = c ? st.conns->find(*c) : nullptr) {
+  auto rec = c ? st.conns->find(*c) : nullptr;
+  // (A relayed connection that is yet to move: the punched path is its.)
+  if (rec && rec->path)
+    rec = st.conns->find(*rec->path);
+  if (rec) {
     // The application heard new_peer already; now how it went.
     auto took = i->second.connected_at.value_or(
                   std::chrono::steady_clock::now())
@@ -265,10 +275,25 @@ void punch_part::end(std::map<attempt_id, attempt_rec>::iterator i,
     upgrades_.failed(rec.peer, self_->clock().now(), unit_random());
     arm_upgrades();
   }
+  if (rec.relay) { // asked for alongside: it may still carry
+    rec.relay->punch_over = true;
+    if (!why.empty())
+      rec.relay->punch_why = "hole punching failed: " + why;
+    if (!why.empty() && rec.relay->relay_failed && !st.conns->live(rec.peer))
+      fail(rec.peer, rec.relay->punch_why + "; relay: "
+                       + *rec.relay->relay_failed);
+    return;
+  }
   if (why.empty() || !rec.ours || st.conns->live(rec.peer))
     return;
-  // The last resort: a relay among the mutual peers (or, for an attempt
-  // the application signalled, any kept peer).
+  // The last resort: a relay among the mutual peers.
+  start_relay(rec);
+  rec.relay->punch_over = true;
+  rec.relay->punch_why = "hole punching failed: " + why;
+}
+
+void punch_part::start_relay(attempt_rec& rec) {
+  auto& st = self_->state;
   auto vias = rec.vias;
   if (vias.empty())
     for (auto& [peer, c] : st.conns->kept_peers())
@@ -276,13 +301,33 @@ void punch_part::end(std::map<attempt_id, attempt_rec>::iterator i,
         vias.push_back(c);
   auto self = self_;
   auto peer = rec.peer;
-  auto punch_why = "hole punching failed: " + why;
+  auto state = std::make_shared<relay_try>();
+  rec.relay = state;
+  // Heard only when no relay carries: said once both failed (or kept for
+  // the punch's end to say).
   st.relay->connect_via_relay(peer, std::move(vias),
-                              [self, peer, punch_why](const std::string& r) {
-                                if (!self->state.conns->live(peer))
-                                  self->state.punch->fail(
-                                    peer, punch_why + "; relay: " + r);
+                              [self, peer, state](const std::string& r) {
+                                auto& st = self->state;
+                                if (st.conns->live(peer))
+                                  return;
+                                if (!state->punch_over) {
+                                  state->relay_failed = r;
+                                  return;
+                                }
+                                if (!state->punch_why.empty())
+                                  st.punch->fail(peer, state->punch_why
+                                                         + "; relay: " + r);
                               });
+}
+
+void punch_part::on_relay_early(const std::vector<uint8_t>& attempt) {
+  auto& st = self_->state;
+  auto aid = attempt_from(attempt);
+  auto i = aid ? attempts_.find(*aid) : attempts_.end();
+  if (i == attempts_.end() || st.stopping || !i->second.ours
+      || i->second.relay || st.conns->live(i->second.peer))
+    return;
+  start_relay(i->second);
 }
 
 void punch_part::fail(const peer_id& peer, const std::string& why) {
@@ -358,6 +403,9 @@ void punch_part::on(const service_event& ev) {
   if (!up)
     return;
   auto rec = self_->state.conns->find(up->first);
+  // A circuit asked for alongside is no punched path: the punch goes on.
+  if (rec && rec->info.proto == transport::relay)
+    return;
   bool udp = rec && rec->info.proto == transport::rudp;
   for (auto& [id, a] : attempts_)
     if (a.peer == up->second) {
@@ -398,6 +446,11 @@ bool punch_part::on_down(const caf::down_msg& dm) {
 caf::message_handler punch_part::handlers() {
   auto self = self_;
   return {
+    // from ourselves: an attempt the application waits on had its head
+    // start; a relay goes alongside
+    [this](relay_early_atom, const std::vector<uint8_t>& attempt) {
+      on_relay_early(attempt);
+    },
     // from ourselves: relayed peers' tries are due
     [this](upgrade_atom) {
       upgrades_armed_.reset();
@@ -469,8 +522,8 @@ caf::message_handler punch_part::handlers() {
       auto id = attempt_from(attempt);
       auto i = id ? attempts_.find(*id) : attempts_.end();
       auto& st = self->state;
-      if (i == attempts_.end() || st.stopping
-          || st.conns->live(i->second.peer)) {
+      // (A relayed peer's birthday socket becomes its direct path.)
+      if (i == attempts_.end() || st.stopping || !may_punch(i->second.peer)) {
         caf::io::network::close_socket(fd);
         return;
       }

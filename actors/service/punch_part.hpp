@@ -43,6 +43,9 @@ struct service_state;
 
 /// The punch part's timer: relayed peers' tries for a direct path are due.
 using upgrade_atom = caf::atom_constant<caf::atom("upgrade")>;
+/// From ourselves: an attempt the application asked for has run
+/// crust.relay-after without connecting (its id's bytes).
+using relay_early_atom = caf::atom_constant<caf::atom("relay_erly")>;
 
 /// A number in [0, 1) from the CSPRNG (jitter).
 double unit_random();
@@ -99,6 +102,15 @@ public:
   void fail(const peer_id& peer, const std::string& why);
 
 private:
+  /// A relay tried alongside an attempt (or after it failed): what each
+  /// side learned, so that the application hears one failure, with both
+  /// reasons, only once both failed.
+  struct relay_try {
+    bool punch_over = false;
+    std::string punch_why; // empty: the punch connected
+    std::optional<std::string> relay_failed;
+  };
+
   struct attempt_rec {
     caf::actor actor;
     peer_id peer;
@@ -114,6 +126,8 @@ private:
     std::optional<std::chrono::steady_clock::time_point> connected_at;
     /// A try for a direct path to a relayed peer (punch_upgrade.cpp).
     bool upgrade = false;
+    /// The relay asked for alongside (crust.relay-after), if any.
+    std::shared_ptr<relay_try> relay;
   };
 
   void connect_peer(const crust::connect_peer& cmd);
@@ -134,6 +148,10 @@ private:
                    uint16_t port);
   void on_done(const std::vector<uint8_t>& attempt, bool connected,
                uint8_t round, const std::string& reasons);
+  /// Asks a relay among `rec`'s mutual peers (any kept peer for an
+  /// attempt the application signalled) for a circuit to its peer.
+  void start_relay(attempt_rec& rec);
+  void on_relay_early(const std::vector<uint8_t>& attempt);
   void spawn_attempt(bool offerer, const attempt_id& id, const probe_key& key,
                      const peer_id& peer, std::vector<conn_id> vias,
                      std::optional<punch_signal> offer,
@@ -148,6 +166,7 @@ private:
   void run_upgrades();
   bool start_upgrade(const peer_id& peer);
   void arm_upgrades();
+  void follower_upgrades();
   /// `peer` may take part in an attempt: not connected, or connected
   /// through a relay without a direct path yet.
   bool may_punch(const peer_id& peer) const;
@@ -164,6 +183,11 @@ private:
   // When each relayed peer is tried again (we lead those only).
   upgrade_schedule upgrades_{upgrade_schedule::settings{}};
   std::optional<upgrade_schedule::time_point> upgrades_armed_;
+  /// When we, not leading, last tried a relayed peer because our own
+  /// endpoints changed (at most once per upgrade interval each).
+  std::map<peer_id, upgrade_schedule::time_point> follower_tries_;
+  std::chrono::steady_clock::duration upgrade_interval_
+    = std::chrono::seconds(30);
 };
 
 } // namespace crust

@@ -28,6 +28,7 @@ void punch_part::set_upgrade_interval(
   s.max = std::max<std::chrono::steady_clock::duration>(first,
                                                          std::chrono::minutes(10));
   upgrades_ = upgrade_schedule{s};
+  upgrade_interval_ = first;
 }
 
 bool punch_part::may_punch(const peer_id& peer) const {
@@ -69,6 +70,7 @@ bool punch_part::on_upgrade_event(const service_event& ev) {
   if (std::holds_alternative<events::endpoints_changed>(ev)) {
     upgrades_.endpoints_changed(now);
     run_upgrades();
+    follower_upgrades();
     return true;
   }
   return false;
@@ -105,6 +107,30 @@ bool punch_part::start_upgrade(const peer_id& peer) {
   rec.ours = false; // not asked for: no relay after it, no failure said
   rec.upgrade = true;
   return true;
+}
+
+// The leader keeps the schedule; when our own outside changed, the side
+// that follows tries at once too (the leader would wait out its backoff
+// for a change it cannot see), at most once per upgrade interval per
+// peer, since address discovery may change its mind often. A try that
+// fails is not retried here: the leader's schedule goes on.
+void punch_part::follower_upgrades() {
+  auto& st = self_->state;
+  auto now = self_->clock().now();
+  for (auto i = follower_tries_.begin(); i != follower_tries_.end();)
+    i = st.conns->wants_path(i->first) ? std::next(i)
+                                        : follower_tries_.erase(i);
+  for (auto& [peer, c] : st.conns->kept_peers()) {
+    auto rec = st.conns->find(c);
+    if (!rec || rec->info.proto != transport::relay || rec->path
+        || st.conns->leads(peer))
+      continue;
+    auto last = follower_tries_.find(peer);
+    if (last != follower_tries_.end() && now - last->second < upgrade_interval_)
+      continue;
+    if (start_upgrade(peer))
+      follower_tries_[peer] = now;
+  }
 }
 
 // (due() checks the time.)

@@ -146,6 +146,14 @@ void relay_part::on_opened(conn_id via, uint32_t id, uint32_t credit,
     return;
   auto peer = i->second.peer;
   pending_.erase(i);
+  // A punch that ran alongside got there first: the circuit is not
+  // needed (its other end hears it closed before any handshake).
+  if (self_->state.conns->live(peer)) {
+    if (auto hdl = self_->state.actors.find(via))
+      self_->send(*hdl, circ_close_atom::value, id,
+                  static_cast<uint8_t>(circuit_reason::closed_by_peer));
+    return;
+  }
   spawn_end(via, id, peer, credit, limits, false);
 }
 

@@ -94,6 +94,11 @@ struct service_options {
   uint32_t relay_circuit_bytes_per_sec = 256 * 1024;
   uint32_t relay_total_bytes_per_sec = 1024 * 1024;
   caf::timespan relay_idle_timeout = std::chrono::seconds(120);
+  /// A connect_peer (or connect_with) whose punch has not connected
+  /// after this long also asks a relay for a circuit; the punch goes on,
+  /// and when it gets through the connection moves to it. Most punches
+  /// that work take one round (well under a second).
+  caf::timespan relay_after = std::chrono::seconds(2);
   /// An end whose relayed connection moved to a direct path keeps the
   /// circuit this long, to fall back to it if the direct path dies.
   caf::timespan relay_grace = std::chrono::seconds(30);

@@ -105,4 +105,113 @@ CAF_TEST(without a relay the failure names both reasons) {
   CAF_CHECK(!has_peer(a, b.id()));
 }
 
+namespace {
+
+void relaying(crust::service_options& o) {
+  o.beacon = false;
+  o.peer_exchange = false;
+  o.relay = true;
+}
+
+} // namespace
+
+CAF_TEST(a punch slower than relay after gets a circuit alongside) {
+  // Nothing gets through the punch (both ends punch nothing) and it
+  // fails only after 5 s; the relay is asked after 200 ms and carries
+  // long before. The punch's failure then says nothing: the relay
+  // carries.
+  node m{sys, relaying};
+  auto ends = [](crust::service_options& o) {
+    no_punch(o);
+    o.punch_timeout = 5s;
+    o.relay_after = 200ms;
+  };
+  node a{sys, ends}, b{sys, ends};
+  join(a, m);
+  join(b, m);
+  auto start = std::chrono::steady_clock::now();
+  a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
+  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, b.id()); }, 20s));
+  auto took = std::chrono::steady_clock::now() - start;
+  // Before the punch could have ended: the circuit went alongside.
+  CAF_CHECK_LESS(std::chrono::duration_cast<std::chrono::milliseconds>(took)
+                   .count(),
+                 5000);
+  CAF_CHECK(find_peer(a, b.id())->info.from == crust::origin::relayed);
+  CAF_REQUIRE(b.wait_until([&] { return has_peer(b, a.id()); }));
+  a.keep(b.id());
+  b.keep(a.id());
+  CAF_CHECK(!a.send(b.id(), text("early")));
+  CAF_REQUIRE(b.wait_until([&] { return !b.msgs.empty(); }));
+  // The punch fails at 5 s: the application hears nothing of it.
+  a.wait_until([&] { return !a.failed.empty(); }, 7s);
+  CAF_CHECK(a.failed.empty());
+  CAF_CHECK(a.lost.empty());
+  CAF_CHECK(!a.send(b.id(), text("still")));
+  CAF_REQUIRE(b.wait_until([&] { return b.msgs.size() == 2; }));
+}
+
+CAF_TEST(a punch and a relay asked alongside leave one connection) {
+  // The relay is asked at once; the punch (both ways open on loopback)
+  // gets through too. Whichever came first, A hears one new_peer, and a
+  // relayed start moves to the punched path once both keep.
+  node m{sys, relaying};
+  auto ends = [](crust::service_options& o) {
+    o.beacon = false;
+    o.peer_exchange = false;
+    o.relay_after = 1ms;
+  };
+  node a{sys, ends}, b{sys, ends};
+  join(a, m);
+  join(b, m);
+  a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
+  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, b.id()); }, 20s));
+  CAF_REQUIRE(b.wait_until([&] { return has_peer(b, a.id()); }));
+  auto first = find_peer(a, b.id())->info;
+  CAF_MESSAGE("first over " << to_string(first.proto) << ", origin "
+                            << to_string(first.from));
+  a.keep(b.id());
+  b.keep(a.id());
+  if (first.proto == crust::transport::relay) {
+    CAF_REQUIRE(a.wait_until([&] { return !a.moves.empty(); }, 15s));
+    CAF_CHECK(a.moves[0].to.proto != crust::transport::relay);
+    CAF_CHECK(a.moves[0].to.from == crust::origin::punched);
+  } else {
+    CAF_CHECK(first.from == crust::origin::punched);
+  }
+  CAF_CHECK(a.wait_until([&] { return !a.punches.empty(); }, 15s));
+  for (uint32_t k = 0; k < 20; ++k)
+    CAF_CHECK(!a.send(b.id(), text("m" + std::to_string(k))));
+  CAF_REQUIRE(b.wait_until([&] { return b.msgs.size() == 20; }));
+  for (uint32_t k = 0; k < 20; ++k)
+    CAF_CHECK(b.msgs[k].bytes == text("m" + std::to_string(k)));
+  CAF_CHECK_EQUAL(a.peers.size(), 2u); // M, B: one new_peer for B
+  CAF_CHECK(a.failed.empty());
+  CAF_CHECK(a.lost.empty());
+}
+
+CAF_TEST(a relay asked alongside that fails is said once with the punch) {
+  node m{sys, [](crust::service_options& o) {
+           o.beacon = false;
+           o.peer_exchange = false; // relay stays off (the default)
+         }};
+  auto ends = [](crust::service_options& o) {
+    no_punch(o);
+    o.punch_timeout = 1s;
+    o.relay_after = 1ms;
+  };
+  node a{sys, ends}, b{sys, ends};
+  join(a, m);
+  join(b, m);
+  a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
+  CAF_REQUIRE(a.wait_until([&] { return !a.failed.empty(); }, 20s));
+  CAF_CHECK_NOT_EQUAL(a.failed[0].reason.find("hole punching failed"),
+                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(a.failed[0].reason.find("relay: the relay refuses"),
+                      std::string::npos);
+  a.wait_until([&] { return a.failed.size() > 1; }, 2s);
+  CAF_CHECK_EQUAL(a.failed.size(), 1u);
+  CAF_CHECK(!has_peer(a, b.id()));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
