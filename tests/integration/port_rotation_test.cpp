@@ -98,6 +98,19 @@ uint32_t talk_across_moves(node& a, node& b, size_t moves) {
   return n;
 }
 
+// Talks across `moves` moves of `a`'s ports: every message arrives, in
+// order, both ways, and neither side lost the other.
+void carries_on_across_moves(node& a, node& b, size_t moves) {
+  auto n = talk_across_moves(a, b, moves);
+  CAF_MESSAGE(n << " messages each way across " << moves << " moves");
+  CAF_REQUIRE(a.wait_until([&] { return a.msgs.size() == n; }, 20s));
+  CAF_REQUIRE(b.wait_until([&] { return b.msgs.size() == n; }, 20s));
+  CAF_CHECK(in_order(a.msgs, n));
+  CAF_CHECK(in_order(b.msgs, n));
+  CAF_CHECK(a.lost.empty());
+  CAF_CHECK(b.lost.empty());
+}
+
 std::string temp_cache_file() {
   char dir[] = "/tmp/crust-rotation-XXXXXX";
   CAF_REQUIRE(::mkdtemp(dir) != nullptr);
@@ -112,14 +125,7 @@ CAF_TEST(a tcp connection carries on across three moves and old ports close) {
   node a{sys, moving(std::chrono::milliseconds(500))};
   node b{sys, [](crust::service_options& o) { o.beacon = false; }};
   link(b, a);
-  auto n = talk_across_moves(a, b, 3);
-  CAF_MESSAGE(n << " messages each way across 3 moves");
-  CAF_REQUIRE(a.wait_until([&] { return a.msgs.size() == n; }, 20s));
-  CAF_REQUIRE(b.wait_until([&] { return b.msgs.size() == n; }, 20s));
-  CAF_CHECK(in_order(a.msgs, n));
-  CAF_CHECK(in_order(b.msgs, n));
-  CAF_CHECK(a.lost.empty());
-  CAF_CHECK(b.lost.empty());
+  carries_on_across_moves(a, b, 3);
   CAF_CHECK_EQUAL(a.peers.size(), 1u); // the same peer, never again
   // Every move had new ports, TCP and UDP alike.
   std::set<uint16_t> tcp_ports, udp_ports;
@@ -144,14 +150,7 @@ CAF_TEST(a reliable udp connection carries on across moves) {
   node b{sys, [](crust::service_options& o) { o.beacon = false; }};
   link(b, a, crust::transport::rudp);
   CAF_REQUIRE(find_peer(b, a.id())->info.proto == crust::transport::rudp);
-  auto n = talk_across_moves(a, b, 3);
-  CAF_MESSAGE(n << " messages each way across 3 moves");
-  CAF_REQUIRE(a.wait_until([&] { return a.msgs.size() == n; }, 20s));
-  CAF_REQUIRE(b.wait_until([&] { return b.msgs.size() == n; }, 20s));
-  CAF_CHECK(in_order(a.msgs, n));
-  CAF_CHECK(in_order(b.msgs, n));
-  CAF_CHECK(a.lost.empty());
-  CAF_CHECK(b.lost.empty());
+  carries_on_across_moves(a, b, 3);
 }
 
 CAF_TEST(a newcomer reaches a moved node through the exchange of a kept peer) {

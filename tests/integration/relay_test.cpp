@@ -113,6 +113,17 @@ void relaying(crust::service_options& o) {
   o.relay = true;
 }
 
+// Ends whose punch cannot work and ends after `punch`, with a relay asked
+// for after `relay_after`.
+std::function<void(crust::service_options&)>
+slow_punch(caf::timespan punch, caf::timespan relay_after) {
+  return [=](crust::service_options& o) {
+    no_punch(o);
+    o.punch_timeout = punch;
+    o.relay_after = relay_after;
+  };
+}
+
 } // namespace
 
 CAF_TEST(a punch slower than relay after gets a circuit alongside) {
@@ -121,11 +132,7 @@ CAF_TEST(a punch slower than relay after gets a circuit alongside) {
   // long before. The punch's failure then says nothing: the relay
   // carries.
   node m{sys, relaying};
-  auto ends = [](crust::service_options& o) {
-    no_punch(o);
-    o.punch_timeout = 5s;
-    o.relay_after = 200ms;
-  };
+  auto ends = slow_punch(5s, 200ms);
   node a{sys, ends}, b{sys, ends};
   join(a, m);
   join(b, m);
@@ -195,11 +202,7 @@ CAF_TEST(a relay asked alongside that fails is said once with the punch) {
            o.beacon = false;
            o.peer_exchange = false; // relay stays off (the default)
          }};
-  auto ends = [](crust::service_options& o) {
-    no_punch(o);
-    o.punch_timeout = 1s;
-    o.relay_after = 1ms;
-  };
+  auto ends = slow_punch(1s, 1ms);
   node a{sys, ends}, b{sys, ends};
   join(a, m);
   join(b, m);
