@@ -149,6 +149,15 @@ class NatTraversalTest(NodeTestCase):
         other = self.public_node()
         other.send_line("connect tcp://%s:%d" % (self.r1.wan_ip, second))
         other.wait_for("new_peer", lambda e: e["peer_id"] == n.id, timeout=10)
+        # Quitting, it removes every mapping it holds (moved ones too).
+        n.send_line("quit")
+        n.assert_exits_cleanly(self, "after quit")
+        deadline = time.monotonic() + 10
+        while [m for m in self.igd.mappings() if m[2] == self.h1.ip] \
+                and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling the daemon's table, bounded
+        self.assertFalse([m for m in self.igd.mappings() if m[2] == self.h1.ip],
+                         self.igd.mappings())
 
     def test_a_mapping_is_renewed_at_half_its_lease(self):
         n = self.lab_node(self.h1, "--crust.upnp-lease=60s")
