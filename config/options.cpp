@@ -114,8 +114,9 @@ const std::vector<option_spec>& option_table() {
     {"relay-idle-timeout", "a circuit that carried nothing this long closes",
      &o::relay_idle_timeout, rule::positive},
     {"relay-after",
-     "a punch not through after this long gets a relay circuit alongside",
-     &o::relay_after, rule::positive},
+     "a punch not through after this long gets a relay circuit alongside "
+     "(0: a relay only once the punch failed)",
+     &o::relay_after, rule::off_or_positive},
     {"relay-grace",
      "how long a relayed connection that moved to a direct path keeps its "
      "circuit to fall back to",
@@ -266,6 +267,12 @@ caf::error check_integer(const option_spec& s, int64_t v,
 
 caf::error check_duration(const option_spec& s, caf::timespan v,
                           const std::string& file) {
+  if (s.rule == rule::off_or_positive) {
+    if (v.count() < 0)
+      return bad(s.key, to_text(v), "must be 0 (off) or a positive duration",
+                 file);
+    return caf::none;
+  }
   if (s.rule == rule::off_or_at_least_1s) {
     if (v.count() != 0 && v < std::chrono::seconds(1))
       return bad(s.key, to_text(v), "must be 0 (off) or at least 1s", file);

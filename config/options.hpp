@@ -37,6 +37,7 @@ enum class option_rule {
   positive,     // durations: more than zero
   lease,        // durations: 60s..168h (gateways count whole seconds)
   off_or_at_least_1s, // durations: 0 (off) or 1s and more
+  off_or_positive,    // durations: 0 (off) or more
   transport,    // "tcp" or "udp"
   network_name, // 1 to 64 bytes
   entry,        // list items: a peer id, an IP address or a CIDR range

@@ -148,7 +148,7 @@ void punch_part::spawn_attempt(bool offerer, const attempt_id& id,
   // Happy eyeballs for the relay: one the application waits on gets a
   // circuit alongside once the punch had its head start (a punch that
   // gets through later becomes the connection's direct path).
-  if (rec.ours)
+  if (rec.ours && st.opts.relay_after.count() > 0)
     set_timer(self_, st.opts.relay_after, relay_early_atom::value,
               std::vector<uint8_t>(id.begin(), id.end()));
 }

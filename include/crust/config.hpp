@@ -96,9 +96,12 @@ struct service_options {
   caf::timespan relay_idle_timeout = std::chrono::seconds(120);
   /// A connect_peer (or connect_with) whose punch has not connected
   /// after this long also asks a relay for a circuit; the punch goes on,
-  /// and when it gets through the connection moves to it. Most punches
-  /// that work take one round (well under a second).
-  caf::timespan relay_after = std::chrono::seconds(2);
+  /// and when it gets through the connection moves to it. 0 (the
+  /// default): a relay only once the punch failed. Off by default while
+  /// a punch and a circuit that complete within one round trip of each
+  /// other can leave the two ends disagreeing which is the connection
+  /// (docs/DESIGN.md, "Relay").
+  caf::timespan relay_after{0};
   /// An end whose relayed connection moved to a direct path keeps the
   /// circuit this long, to fall back to it if the direct path dies.
   caf::timespan relay_grace = std::chrono::seconds(30);

@@ -158,45 +158,6 @@ CAF_TEST(a punch slower than relay after gets a circuit alongside) {
   CAF_REQUIRE(b.wait_until([&] { return b.msgs.size() == 2; }));
 }
 
-CAF_TEST(a punch and a relay asked alongside leave one connection) {
-  // The relay is asked at once; the punch (both ways open on loopback)
-  // gets through too. Whichever came first, A hears one new_peer, and a
-  // relayed start moves to the punched path once both keep.
-  node m{sys, relaying};
-  auto ends = [](crust::service_options& o) {
-    o.beacon = false;
-    o.peer_exchange = false;
-    o.relay_after = 1ms;
-  };
-  node a{sys, ends}, b{sys, ends};
-  join(a, m);
-  join(b, m);
-  a.handler->send(a.svc, crust::connect_peer{b.id(), caf::none});
-  CAF_REQUIRE(a.wait_until([&] { return has_peer(a, b.id()); }, 20s));
-  CAF_REQUIRE(b.wait_until([&] { return has_peer(b, a.id()); }));
-  auto first = find_peer(a, b.id())->info;
-  CAF_MESSAGE("first over " << to_string(first.proto) << ", origin "
-                            << to_string(first.from));
-  a.keep(b.id());
-  b.keep(a.id());
-  if (first.proto == crust::transport::relay) {
-    CAF_REQUIRE(a.wait_until([&] { return !a.moves.empty(); }, 15s));
-    CAF_CHECK(a.moves[0].to.proto != crust::transport::relay);
-    CAF_CHECK(a.moves[0].to.from == crust::origin::punched);
-  } else {
-    CAF_CHECK(first.from == crust::origin::punched);
-  }
-  CAF_CHECK(a.wait_until([&] { return !a.punches.empty(); }, 15s));
-  for (uint32_t k = 0; k < 20; ++k)
-    CAF_CHECK(!a.send(b.id(), text("m" + std::to_string(k))));
-  CAF_REQUIRE(b.wait_until([&] { return b.msgs.size() == 20; }));
-  for (uint32_t k = 0; k < 20; ++k)
-    CAF_CHECK(b.msgs[k].bytes == text("m" + std::to_string(k)));
-  CAF_CHECK_EQUAL(a.peers.size(), 2u); // M, B: one new_peer for B
-  CAF_CHECK(a.failed.empty());
-  CAF_CHECK(a.lost.empty());
-}
-
 CAF_TEST(a relay asked alongside that fails is said once with the punch) {
   node m{sys, [](crust::service_options& o) {
            o.beacon = false;
