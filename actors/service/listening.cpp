@@ -93,7 +93,7 @@ void listening_part::open_rudp(uint16_t port, bool last_try) {
         // A move leaves the old socket serving its sessions.
         if (auto old = std::exchange(rudp_ep_, ep)) {
           old_rudp_ = old;
-          adopted_.emplace(old.id, udp_port_);
+          remember(old, udp_port_);
         }
         udp_port_ = bound;
         if (self->state.stopping)
@@ -128,6 +128,14 @@ void listening_part::close_rudp() {
   // last (their CLOSE) before it lets the sessions go, then answers.
   close_and_wait(self_, caf::actor_cast<caf::actor>(std::exchange(rudp_, {})),
                  std::chrono::seconds(2));
+}
+
+// Bounded: the engine closed the oldest long ago (an adopted socket once
+// its one session ended, a moved one once its last did).
+void listening_part::remember(rudp_socket ep, uint16_t port) {
+  adopted_.emplace(ep.id, port);
+  if (adopted_.size() > 64)
+    adopted_.erase(adopted_.begin());
 }
 
 bool listening_part::rudp_ready() const {
@@ -173,9 +181,7 @@ void listening_part::adopt_rudp(int fd, const endpoint& target, bool dial,
     ->request(rudp_, std::chrono::seconds(5), rudp_adopt_atom::value, fd, s)
     .then(
       [this, self, target, dial, failed](rudp_socket ep, uint16_t port) {
-        adopted_.emplace(ep.id, port);
-        if (adopted_.size() > 64) // the engine closed the oldest long ago
-          adopted_.erase(adopted_.begin());
+        remember(ep, port);
         if (!dial)
           return;
         self

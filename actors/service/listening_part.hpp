@@ -89,6 +89,8 @@ private:
   void spawn_listener_on(uint16_t port);
   void open_rudp(uint16_t port, bool last_try);
   void on_bound(uint16_t port);
+  /// A socket that serves its sessions until they end (adopted_).
+  void remember(rudp_socket ep, uint16_t port);
   // Moving the ports (port_rotation.cpp).
   void start_rotation();
   void arm_rotation();
